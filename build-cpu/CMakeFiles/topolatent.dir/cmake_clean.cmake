@@ -1,0 +1,43 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/topolatent.dir/core/autograd.cpp.o"
+  "CMakeFiles/topolatent.dir/core/autograd.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/cuda_runtime_stub.cpp.o"
+  "CMakeFiles/topolatent.dir/core/cuda_runtime_stub.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/error.cpp.o"
+  "CMakeFiles/topolatent.dir/core/error.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/memory.cpp.o"
+  "CMakeFiles/topolatent.dir/core/memory.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/ops_elementwise.cpp.o"
+  "CMakeFiles/topolatent.dir/core/ops_elementwise.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/ops_layout.cpp.o"
+  "CMakeFiles/topolatent.dir/core/ops_layout.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/ops_reduce.cpp.o"
+  "CMakeFiles/topolatent.dir/core/ops_reduce.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/tensor.cpp.o"
+  "CMakeFiles/topolatent.dir/core/tensor.cpp.o.d"
+  "CMakeFiles/topolatent.dir/core/types.cpp.o"
+  "CMakeFiles/topolatent.dir/core/types.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/broadcast.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/broadcast.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/cpu/backend.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/cpu/backend.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/cpu/elementwise.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/cpu/elementwise.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/cpu/gemm.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/cpu/gemm.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/cpu/layout.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/cpu/layout.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/cpu/random.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/cpu/random.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/cpu/reduce.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/cpu/reduce.cpp.o.d"
+  "CMakeFiles/topolatent.dir/kernels/cuda_backend_stub.cpp.o"
+  "CMakeFiles/topolatent.dir/kernels/cuda_backend_stub.cpp.o.d"
+  "libtopolatent.a"
+  "libtopolatent.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang CXX)
+  include(CMakeFiles/topolatent.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libtopolatent_test_support.a"
+)

@@ -1,0 +1,32 @@
+// CPU aligned allocation and Storage; the CUDA half of the interface lives in cuda_runtime.cu (or its stub).
+#include "core/memory.h"
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace tl {
+
+void* cpu_allocate(size_t bytes) {
+  const size_t rounded = ((bytes + kCpuAlignment - 1) / kCpuAlignment) * kCpuAlignment;
+  void* ptr = std::aligned_alloc(kCpuAlignment, rounded == 0 ? kCpuAlignment : rounded);
+  TL_CHECK_AS(OutOfMemoryError, ptr != nullptr, "out of CPU memory: could not allocate ", bytes,
+              " bytes (", bytes / (1024.0 * 1024.0), " MiB)");
+  return ptr;
+}
+
+void cpu_free(void* ptr) { std::free(ptr); }
+
+Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
+  data_ = device == Device::CPU ? cpu_allocate(bytes) : cuda_runtime::allocate(bytes);
+}
+
+Storage::~Storage() {
+  if (device_ == Device::CPU) {
+    cpu_free(data_);
+  } else {
+    cuda_runtime::deallocate(data_);
+  }
+}
+
+}  // namespace tl

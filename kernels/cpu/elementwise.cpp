@@ -1,0 +1,70 @@
+// CPU elementwise kernels: fills, unary ops and their backward, broadcast binary ops and their backward.
+// The per-element math is kernels/elementwise_impl.h, shared with the CUDA kernels.
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace tl::kernels::cpu {
+
+void fill(float* y, int64_t n, float value) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) y[i] = value;
+}
+
+void unary(const UnaryParams& p, const float* x, float* y, int64_t n) {
+  with_unary_op(p.op, [&](auto op) {
+    const UnaryParams q{op.value, p.a, p.b};
+#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) y[i] = unary_forward(q, x[i]);
+  });
+}
+
+void unary_backward(const UnaryParams& p, const float* x, const float* y, const float* gy, float* gx,
+                    int64_t n) {
+  with_unary_op(p.op, [&](auto op) {
+    const UnaryParams q{op.value, p.a, p.b};
+#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
+    for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * unary_derivative(q, x[i], y[i]);
+  });
+}
+
+void binary(BinaryOp op, const float* a, const float* b, float* out, const BroadcastIndexer& ix) {
+  with_binary_op(op, [&](auto tag) {
+    constexpr BinaryOp kOp = decltype(tag)::value;
+    for_each_broadcast_run(ix, [&](int64_t oa, int64_t ob, int64_t pos, int64_t len, int64_t sa, int64_t sb) {
+      const float* pa = a + oa;
+      const float* pb = b + ob;
+      float* po = out + pos;
+      if (sa == 1 && sb == 1) {
+#pragma omp simd
+        for (int64_t i = 0; i < len; ++i) po[i] = binary_forward(kOp, pa[i], pb[i]);
+      } else {
+        for (int64_t i = 0; i < len; ++i) po[i] = binary_forward(kOp, pa[i * sa], pb[i * sb]);
+      }
+    });
+  });
+}
+
+void binary_backward(BinaryOp op, const float* a, const float* b, const float* gout, float* ga, float* gb,
+                     const BroadcastIndexer& ix) {
+  with_binary_op(op, [&](auto tag) {
+    constexpr BinaryOp kOp = decltype(tag)::value;
+    for_each_broadcast_run(ix, [&](int64_t oa, int64_t ob, int64_t pos, int64_t len, int64_t sa, int64_t sb) {
+      const float* pa = a + oa;
+      const float* pb = b + ob;
+      const float* pg = gout + pos;
+      if (ga != nullptr) {
+        for (int64_t i = 0; i < len; ++i) ga[pos + i] = pg[i] * binary_derivative_a(kOp, pa[i * sa], pb[i * sb]);
+      }
+      if (gb != nullptr) {
+        for (int64_t i = 0; i < len; ++i) gb[pos + i] = pg[i] * binary_derivative_b(kOp, pa[i * sa], pb[i * sb]);
+      }
+    });
+  });
+}
+
+void expand(const float* x, float* y, const BroadcastIndexer& ix) {
+  for_each_broadcast_run(ix, [&](int64_t, int64_t ob, int64_t pos, int64_t len, int64_t, int64_t sb) {
+    for (int64_t i = 0; i < len; ++i) y[pos + i] = x[ob + i * sb];
+  });
+}
+
+}  // namespace tl::kernels::cpu

@@ -1,0 +1,21 @@
+// Entry point of the parity tests: runs them where a CUDA device is usable and otherwise exits with 77, which
+// CTest reports as skipped (never as passed). Listing test cases works everywhere, for test discovery.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "core/memory.h"
+
+int main(int argc, char** argv) {
+  bool listing = false;
+  for (int i = 1; i < argc; ++i) listing = listing || std::strncmp(argv[i], "--list", 6) == 0 ||
+                                           std::strncmp(argv[i], "-ltc", 4) == 0;
+  if (!listing && tl::cuda_runtime::device_count() == 0) {
+    std::printf("SKIPPED: CPU-vs-CUDA parity needs a GPU: %s\n", tl::cuda_runtime::unavailable_reason().c_str());
+    return 77;
+  }
+  doctest::Context context(argc, argv);
+  return context.run();
+}

@@ -1,0 +1,143 @@
+// CPU-vs-CUDA parity: every op of the op table forward and backward, large GEMMs and reductions, random
+// fills, device copies, the caching allocator and the device errors. Needs a GPU: parity_main.cpp reports
+// the whole executable as skipped (exit code 77, which CTest counts as skipped) where there is none.
+#include <cmath>
+#include <cstring>
+
+#include "tests/op_cases.h"
+#include "tests/test_support.h"
+
+namespace tl::testing {
+namespace {
+
+constexpr double kRtol = 1e-4, kAtol = 1e-5;
+
+struct Run {
+  Tensor output;
+  std::vector<Tensor> grads;
+};
+
+Run forward_backward(const OpCase& c, Device device) {
+  const std::vector<Tensor> inputs = make_inputs(c, device, 4321);
+  Run run;
+  run.output = c.run(inputs);
+  Generator generator(7);
+  const Tensor weights = Tensor::uniform(run.output.shape(), generator, -1.0f, 1.0f, device);
+  sum(mul(run.output, weights)).backward();
+  for (const Tensor& input : inputs) run.grads.push_back(input.requires_grad() ? input.grad() : Tensor());
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("every op agrees between CPU and CUDA forward and backward") {
+  for (const OpCase& c : op_cases()) {
+    SUBCASE(c.name.c_str()) {
+      const Run cpu = forward_backward(c, Device::CPU);
+      const Run gpu = forward_backward(c, Device::CUDA);
+      CHECK(gpu.output.device() == Device::CUDA);
+      check_close(gpu.output, cpu.output, kRtol, kAtol, c.name + " forward");
+      for (size_t i = 0; i < cpu.grads.size(); ++i) {
+        if (!cpu.grads[i].defined()) continue;
+        check_close(gpu.grads[i], cpu.grads[i], kRtol, kAtol, c.name + " gradient of input " + std::to_string(i));
+      }
+    }
+  }
+}
+
+TEST_CASE("GEMM at model shapes agrees with the CPU GEMM in every transpose mode") {
+  Generator generator(11);
+  const int64_t shapes[][3] = {{128, 784, 400}, {128, 400, 784}, {512, 512, 512}, {128, 400, 20}};
+  for (const auto& s : shapes) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        const Tensor a = Tensor::uniform(ta ? Shape{s[2], s[0]} : Shape{s[0], s[2]}, generator, -1.0f, 1.0f);
+        const Tensor b = Tensor::uniform(tb ? Shape{s[1], s[2]} : Shape{s[2], s[1]}, generator, -1.0f, 1.0f);
+        const Tensor expected = matmul(a, b, ta, tb);
+        const Tensor actual = matmul(a.to(Device::CUDA), b.to(Device::CUDA), ta, tb);
+        // Entries are sums of k products of magnitude <= 1: absolute error scales with sqrt(k) eps.
+        check_close(actual, expected, 1e-4, 1e-5 * std::sqrt(static_cast<double>(s[2])) * 10,
+                    "gemm " + std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" + std::to_string(s[2]));
+      }
+    }
+  }
+}
+
+TEST_CASE("large reductions agree between CPU and CUDA") {
+  Generator generator(12);
+  const Tensor x = Tensor::uniform({1024, 1025}, generator, -1.0f, 1.0f);
+  const Tensor xg = x.to(Device::CUDA);
+  check_close(sum(xg), sum(x), 1e-4, 1e-2, "sum of 1M elements");
+  check_close(sum(xg, 0), sum(x, 0), 1e-5, 1e-5, "column sums");
+  check_close(sum(xg, 1), sum(x, 1), 1e-5, 1e-5, "row sums");
+}
+
+TEST_CASE("random fills are identical on CPU and CUDA") {
+  Generator cpu_gen(2024), gpu_gen(2024);
+  const Tensor u_cpu = Tensor::uniform({1000, 37}, cpu_gen, -2.0f, 3.0f);
+  const Tensor u_gpu = Tensor::uniform({1000, 37}, gpu_gen, -2.0f, 3.0f, Device::CUDA);
+  const std::vector<float> a = u_cpu.to_vector<float>(), b = u_gpu.to_vector<float>();
+  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  CHECK(cpu_gen.offset() == gpu_gen.offset());
+
+  const std::vector<float> n_cpu = Tensor::normal({1000, 37}, cpu_gen).to_vector<float>();
+  const std::vector<float> n_gpu = Tensor::normal({1000, 37}, gpu_gen, 0.0f, 1.0f, Device::CUDA).to_vector<float>();
+  size_t max_ulps = 0;
+  for (size_t i = 0; i < n_cpu.size(); ++i) {
+    int32_t ia, ib;
+    std::memcpy(&ia, &n_cpu[i], 4);
+    std::memcpy(&ib, &n_gpu[i], 4);
+    max_ulps = std::max<size_t>(max_ulps, static_cast<size_t>(std::abs(static_cast<int64_t>(ia) - ib)));
+  }
+  CHECK(max_ulps <= 1);
+}
+
+TEST_CASE("index_select backward on CUDA is deterministic and matches the CPU") {
+  Generator generator(13);
+  const Tensor x = Tensor::uniform({50, 64}, generator);
+  std::vector<int64_t> index(4000);
+  for (size_t i = 0; i < index.size(); ++i) index[i] = static_cast<int64_t>((i * 7919) % 50);
+  const Tensor idx = Tensor::from_vector(index, {4000});
+  const Tensor upstream = Tensor::uniform({4000, 64}, generator);
+  auto grad_on = [&](Device device) {
+    Tensor xd = x.to(device).set_requires_grad(true);
+    sum(mul(index_select(xd, 0, idx.to(device)), upstream.to(device))).backward();
+    return xd.grad().to_vector<float>();
+  };
+  const std::vector<float> first = grad_on(Device::CUDA), second = grad_on(Device::CUDA);
+  CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
+  check_close(first, grad_on(Device::CPU), 1e-5, 1e-5, "scatter-add gradient");
+}
+
+TEST_CASE("device copies round-trip every dtype") {
+  const Tensor f = Tensor::from_vector<float>({1.5f, -2.0f, 3.25f}, {3});
+  const Tensor i32 = Tensor::from_vector<int32_t>({7, -8, 9}, {3});
+  const Tensor i64 = Tensor::from_vector<int64_t>({int64_t(1) << 40, -5}, {2});
+  CHECK(f.to(Device::CUDA).to(Device::CPU).to_vector<float>() == f.to_vector<float>());
+  CHECK(i32.to(Device::CUDA).clone().to_vector<int32_t>() == i32.to_vector<int32_t>());
+  CHECK(i64.to(Device::CUDA).to_vector<int64_t>() == i64.to_vector<int64_t>());
+}
+
+TEST_CASE("the caching allocator reuses freed blocks") {
+  { const Tensor warm = Tensor::zeros({1000, 1000}, Device::CUDA); }
+  const size_t before = cuda_runtime::cache_stats().device_allocations;
+  for (int i = 0; i < 10; ++i) {
+    const Tensor t = Tensor::zeros({1000, 1000}, Device::CUDA);
+  }
+  CHECK(cuda_runtime::cache_stats().device_allocations == before);
+  cuda_runtime::empty_cache();
+  CHECK(cuda_runtime::cache_stats().bytes_cached == 0);
+}
+
+TEST_CASE("device errors name the devices and the size") {
+  const Tensor a = Tensor::ones({2, 2});
+  const Tensor b = Tensor::ones({2, 2}, Device::CUDA);
+  const std::string mismatch = error_message([&] { add(a, b); });
+  CHECK(mismatch.find("float32 [2, 2] on cpu") != std::string::npos);
+  CHECK(mismatch.find("float32 [2, 2] on cuda") != std::string::npos);
+  const std::string oom = error_message([] { Tensor::empty({int64_t(1) << 40}, Device::CUDA); });
+  CHECK(oom.find("out of CUDA memory") != std::string::npos);
+  CHECK(oom.find("4398046511104 bytes") != std::string::npos);
+}
+
+}  // namespace tl::testing

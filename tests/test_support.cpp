@@ -1,0 +1,78 @@
+// Implementation of the shared test helpers.
+#include "tests/test_support.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tl::testing {
+
+double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol,
+                       double atol) {
+  double worst = 0.0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const double diff = std::fabs(static_cast<double>(actual[i]) - expected[i]);
+    const double ratio = diff / (atol + rtol * std::fabs(static_cast<double>(expected[i])));
+    if (!(ratio <= worst)) worst = std::isnan(ratio) ? INFINITY : ratio;
+  }
+  return worst;
+}
+
+void check_close(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol,
+                 const std::string& what) {
+  REQUIRE_MESSAGE(actual.size() == expected.size(), what, ": sizes differ");
+  const double ratio = closeness_ratio(actual, expected, rtol, atol);
+  if (ratio > 1.0) {
+    size_t worst_index = 0;
+    double worst = -1.0;
+    for (size_t i = 0; i < actual.size(); ++i) {
+      const double r = std::fabs(static_cast<double>(actual[i]) - expected[i]) /
+                       (atol + rtol * std::fabs(static_cast<double>(expected[i])));
+      if (std::isnan(r) || r > worst) {
+        worst = std::isnan(r) ? INFINITY : r;
+        worst_index = i;
+      }
+    }
+    FAIL_CHECK(what, ": element ", worst_index, " is ", actual[worst_index], ", expected ",
+               expected[worst_index], " (error ", ratio, "x the tolerance rtol=", rtol, " atol=", atol, ")");
+  } else {
+    CHECK(ratio <= 1.0);
+  }
+}
+
+void check_close(const Tensor& actual, const Tensor& expected, double rtol, double atol, const std::string& what) {
+  REQUIRE_MESSAGE(actual.shape() == expected.shape(), what, ": shapes differ: ", shape_str(actual.shape()), " vs ",
+                  shape_str(expected.shape()));
+  check_close(actual.to_vector<float>(), expected.to_vector<float>(), rtol, atol, what);
+}
+
+std::vector<float> numeric_gradient(const std::function<float(const std::vector<Tensor>&)>& f,
+                                    std::vector<Tensor> inputs, size_t which, float eps) {
+  NoGradGuard no_grad;
+  Tensor& x = inputs[which];
+  std::vector<float> values = x.to_vector<float>();
+  std::vector<float> gradient(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float original = values[i];
+    values[i] = original + eps;
+    x = Tensor::from_vector(values, x.shape());
+    const double plus = f(inputs);
+    values[i] = original - eps;
+    x = Tensor::from_vector(values, x.shape());
+    const double minus = f(inputs);
+    values[i] = original;
+    gradient[i] = static_cast<float>((plus - minus) / (2.0 * eps));
+  }
+  return gradient;
+}
+
+std::string error_message(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  FAIL_CHECK("expected a tl::Error, but nothing was thrown");
+  return "";
+}
+
+}  // namespace tl::testing

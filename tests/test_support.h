@@ -1,0 +1,32 @@
+// Helpers for the test suite: deterministic random inputs, closeness checks with readable failures, and the
+// central finite-difference gradient of a scalar function of tensors.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+
+namespace tl::testing {
+
+// Largest |a - b| / (atol + rtol |b|) over the elements: <= 1 means close.
+double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol,
+                       double atol);
+
+// CHECKs that two float tensors have the same shape and are close elementwise; `what` names the comparison.
+void check_close(const Tensor& actual, const Tensor& expected, double rtol, double atol, const std::string& what);
+void check_close(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol,
+                 const std::string& what);
+
+// dF/dx[i] for every element of inputs[which], by central differences of step eps (inputs on the CPU).
+std::vector<float> numeric_gradient(const std::function<float(const std::vector<Tensor>&)>& f,
+                                    std::vector<Tensor> inputs, size_t which, float eps);
+
+// The message of the tl::Error that `body` throws (fails the test when it throws nothing or something else).
+std::string error_message(const std::function<void()>& body);
+
+}  // namespace tl::testing
