@@ -1,0 +1,22 @@
+// The CUDA backend table, and the scratch buffers its kernels borrow from the caching allocator.
+#include "core/memory.h"
+#include "kernels/cuda/cuda_kernels.h"
+
+namespace tl::kernels {
+
+namespace cuda {
+ScratchBuffer::ScratchBuffer(size_t bytes) : data_(cuda_runtime::allocate(bytes)) {}
+ScratchBuffer::~ScratchBuffer() { cuda_runtime::deallocate(data_); }
+}  // namespace cuda
+
+const Backend& cuda_backend() {
+  static const Backend table{
+      cuda::fill,       cuda::unary,        cuda::unary_backward, cuda::binary,      cuda::binary_backward,
+      cuda::expand,     cuda::sum_axis,     cuda::sum_all,        cuda::gemm,        cuda::transpose,
+      cuda::copy_block, cuda::index_select, cuda::index_add,      cuda::index_range, cuda::random_uniform,
+      cuda::random_normal,
+  };
+  return table;
+}
+
+}  // namespace tl::kernels

@@ -1,0 +1,42 @@
+// CUDA reductions: a sum over one axis with one thread per output summing in increasing k (the CPU order),
+// and the sum of everything through CUB's device-wide reduction.
+#include <cub/device/device_reduce.cuh>
+
+#include "core/cuda_check.h"
+#include "kernels/cuda/cuda_kernels.h"
+
+namespace tl::kernels::cuda {
+namespace {
+
+__global__ void sum_axis_kernel(const float* x, float* y, int64_t outer, int64_t len, int64_t inner) {
+  const int64_t outputs = outer * inner;
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outputs;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t o = t / inner, i = t % inner;
+    const float* column = x + o * len * inner + i;
+    float total = 0.0f;
+    for (int64_t k = 0; k < len; ++k) total += column[k * inner];
+    y[t] = total;
+  }
+}
+
+}  // namespace
+
+void sum_axis(const float* x, float* y, int64_t outer, int64_t len, int64_t inner) {
+  if (outer * inner == 0) return;
+  sum_axis_kernel<<<grid_size(outer * inner), kBlockSize>>>(x, y, outer, len, inner);
+  TL_CUDA_CHECK_LAUNCH();
+}
+
+void sum_all(const float* x, float* y, int64_t n) {
+  if (n == 0) {
+    fill(y, 1, 0.0f);
+    return;
+  }
+  size_t scratch_bytes = 0;
+  TL_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, scratch_bytes, x, y, n));
+  ScratchBuffer scratch(scratch_bytes);
+  TL_CUDA_CHECK(cub::DeviceReduce::Sum(scratch.data(), scratch_bytes, x, y, n));
+}
+
+}  // namespace tl::kernels::cuda
