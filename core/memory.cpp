@@ -2,6 +2,7 @@
 #include "core/memory.h"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -16,6 +17,15 @@ void* cpu_allocate(size_t bytes) {
 }
 
 void cpu_free(void* ptr) { std::free(ptr); }
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device == Device::CPU && src_device == Device::CPU) {
+    std::memcpy(dst, src, bytes);
+  } else {
+    cuda_runtime::copy(dst, dst_device, src, src_device, bytes);
+  }
+}
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   data_ = device == Device::CPU ? cpu_allocate(bytes) : cuda_runtime::allocate(bytes);

@@ -15,6 +15,10 @@ constexpr size_t kCpuAlignment = 64;  // one cache line; enough for AVX-512 load
 void* cpu_allocate(size_t bytes);  // throws OutOfMemoryError naming the size
 void cpu_free(void* ptr);
 
+// Copies between any two devices; CPU-to-CPU with memcpy, anything else through the CUDA runtime. Zero bytes is a
+// no-op (empty vectors may hand in null pointers).
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+
 namespace cuda_runtime {
 
 bool compiled();                 // true when this build contains the CUDA backend

@@ -1,7 +1,6 @@
 // Tensor construction, device copies, host access and the tensor-side autograd entry points.
 #include "core/tensor.h"
 
-#include <cstring>
 
 #include "core/autograd.h"
 #include "core/ops.h"
@@ -33,11 +32,7 @@ Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Dev
               values.size(), " values cannot fill shape ", shape_str(shape), " (", shape_numel(shape),
               " elements)");
   Tensor t = empty(shape, device, dtype_of<T>());
-  if (device == Device::CPU) {
-    std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
-  } else {
-    cuda_runtime::copy(t.raw_data(), device, values.data(), Device::CPU, values.size() * sizeof(T));
-  }
+  copy_bytes(t.raw_data(), device, values.data(), Device::CPU, values.size() * sizeof(T));
   return t;
 }
 template Tensor Tensor::from_vector(const std::vector<float>&, const Shape&, Device);
@@ -101,11 +96,7 @@ template const int64_t* Tensor::data<int64_t>() const;
 Tensor Tensor::to(Device device) const {
   Tensor out = empty(shape(), device, dtype());
   const size_t bytes = static_cast<size_t>(numel()) * dtype_size(dtype());
-  if (device == Device::CPU && this->device() == Device::CPU) {
-    std::memcpy(out.raw_data(), raw_data(), bytes);
-  } else {
-    cuda_runtime::copy(out.raw_data(), device, raw_data(), this->device(), bytes);
-  }
+  copy_bytes(out.raw_data(), device, raw_data(), this->device(), bytes);
   return out;
 }
 
@@ -117,11 +108,7 @@ std::vector<T> Tensor::to_vector() const {
               ", asked for ", dtype_name(dtype_of<T>()));
   std::vector<T> values(static_cast<size_t>(numel()));
   const size_t bytes = values.size() * sizeof(T);
-  if (device() == Device::CPU) {
-    std::memcpy(values.data(), raw_data(), bytes);
-  } else {
-    cuda_runtime::copy(values.data(), Device::CPU, raw_data(), device(), bytes);
-  }
+  copy_bytes(values.data(), Device::CPU, raw_data(), device(), bytes);
   return values;
 }
 template std::vector<float> Tensor::to_vector<float>() const;

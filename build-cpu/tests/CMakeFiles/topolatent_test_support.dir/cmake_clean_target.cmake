@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libtopolatent_test_support.a"
-)

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build-cpu/tests/topolatent_parity_tests-b858cb2.cmake")
-  include("/work/main/build-cpu/tests/topolatent_parity_tests-b858cb2.cmake")
-else()
-  add_test(topolatent_parity_NOT_BUILT-b858cb2 topolatent_parity_NOT_BUILT-b858cb2)
-endif()

@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build-cpu/tests/topolatent_tests_tests-b858cb2.cmake")
-  include("/work/main/build-cpu/tests/topolatent_tests_tests-b858cb2.cmake")
-else()
-  add_test(topolatent_tests_NOT_BUILT-b858cb2 topolatent_tests_NOT_BUILT-b858cb2)
-endif()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what building and testing topolatent needs on a Debian machine: compilers, CMake, doctest, zlib,
+# and OpenBLAS (benchmarks compare against it; the library never links it). The CUDA toolkit is optional and
+# is used when nvcc is present. Packages already installed are left alone.
+set -euo pipefail
+packages=(build-essential cmake doctest-dev zlib1g-dev libopenblas-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
