@@ -85,12 +85,14 @@ int main(int argc, char** argv) {
                     0.0f, c.data<float>(), static_cast<int>(s.n));
       }));
 #endif
-      std::printf("%-40s %7d %9.1f %9.1f %7.2f %9.1f\n", s.role, threads, ours, reference,
-                  reference > 0 ? ours / reference : 0.0, cublas);
+      char cublas_text[32] = "n/a";
+      if (have_gpu) std::snprintf(cublas_text, sizeof(cublas_text), "%.1f", cublas);
+      std::printf("%-40s %7d %9.1f %9.1f %7.2f %9s\n", s.role, threads, ours, reference,
+                  reference > 0 ? ours / reference : 0.0, cublas_text);
       if (csv)
-        std::fprintf(csv, "\"%s\",%lld,%lld,%lld,%d,%.2f,%.2f,%.3f,%.1f\n", s.role, static_cast<long long>(s.m),
+        std::fprintf(csv, "\"%s\",%lld,%lld,%lld,%d,%.2f,%.2f,%.3f,%s\n", s.role, static_cast<long long>(s.m),
                      static_cast<long long>(s.n), static_cast<long long>(s.k), threads, ours, reference,
-                     reference > 0 ? ours / reference : 0.0, cublas);
+                     reference > 0 ? ours / reference : 0.0, have_gpu ? cublas_text : "");
     }
   }
   if (csv) std::fclose(csv);
