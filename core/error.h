@@ -18,6 +18,7 @@ class DeviceError : public Error { using Error::Error; };      // device mismatc
 class OutOfMemoryError : public Error { using Error::Error; }; // an allocation could not be served
 class CudaError : public Error { using Error::Error; };        // CUDA runtime / cuBLAS / cuDNN status
 class ValueError : public Error { using Error::Error; };       // a bad argument value
+class LimitError : public Error { using Error::Error; };       // a caller-set guard (time, size) was hit
 
 namespace detail {
 

@@ -1,0 +1,206 @@
+// CUDA persistence kernels over ragged batches: pairwise distances (direct kernel for small dimensions; cuBLAS
+// Gram matrix and a finishing kernel for large ones) and dense Prim minimum spanning forests with one thread
+// block per cloud (a batch of small clouds fills the GPU with independent blocks). Same math and tie-breaking
+// as kernels/cpu/topology.cpp, from the shared headers.
+#include <limits>
+
+#include "core/cuda_check.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/distance_impl.h"
+#include "kernels/topology_backend.h"
+
+namespace tl::kernels::cuda {
+namespace {
+
+constexpr int kDistanceTile = 16;
+constexpr int kPrimThreads = 256;
+
+// Host offsets copied next to the kernels that need them.
+class DeviceOffsets {
+ public:
+  DeviceOffsets(const int64_t* host, int64_t count) : buffer_(static_cast<size_t>(count) * sizeof(int64_t)) {
+    TL_CUDA_CHECK(cudaMemcpy(buffer_.data(), host, static_cast<size_t>(count) * sizeof(int64_t),
+                             cudaMemcpyHostToDevice));
+  }
+  const int64_t* get() const { return static_cast<const int64_t*>(buffer_.data()); }
+
+ private:
+  ScratchBuffer buffer_;
+};
+
+int64_t largest_cloud(const CloudBatch& batch) {
+  int64_t largest = 0;
+  for (int64_t c = 0; c < batch.count; ++c) largest = batch.points(c) > largest ? batch.points(c) : largest;
+  return largest;
+}
+
+// Thread (i, j) of cloud blockIdx.z writes D[i, j]; the direct form is symmetric by construction.
+__global__ void direct_distance_kernel(const float* points, const int64_t* point_offsets,
+                                       const int64_t* matrix_offsets, int64_t dim, float* dist) {
+  const int64_t cloud = blockIdx.z;
+  const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
+  const int64_t i = int64_t(blockIdx.y) * kDistanceTile + threadIdx.y;
+  const int64_t j = int64_t(blockIdx.x) * kDistanceTile + threadIdx.x;
+  if (i >= n || j >= n) return;
+  const float* p = points + point_offsets[cloud] * dim;
+  const int64_t lo = i < j ? i : j, hi = i < j ? j : i;
+  dist[matrix_offsets[cloud] + i * n + j] = i == j ? 0.0f : sqrtf(squared_distance(p + lo * dim, p + hi * dim, dim));
+}
+
+__global__ void squared_norm_kernel(const float* points, int64_t total, int64_t dim, float* norms) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x)
+    norms[t] = squared_norm(points + t * dim, dim);
+}
+
+// dist holds each cloud's Gram matrix; thread (i, j), i < j, turns G[i, j] into D[i, j] and mirrors it.
+__global__ void gram_finish_kernel(const int64_t* point_offsets, const int64_t* matrix_offsets,
+                                   const float* norms, float* dist) {
+  const int64_t cloud = blockIdx.z;
+  const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
+  const int64_t i = int64_t(blockIdx.y) * kDistanceTile + threadIdx.y;
+  const int64_t j = int64_t(blockIdx.x) * kDistanceTile + threadIdx.x;
+  if (i >= n || j >= n || i > j) return;
+  float* d = dist + matrix_offsets[cloud];
+  if (i == j) {
+    d[i * n + i] = 0.0f;
+    return;
+  }
+  const float* norm = norms + point_offsets[cloud];
+  const float value = gram_distance(norm[i], norm[j], d[i * n + j]);
+  d[i * n + j] = value;
+  d[j * n + i] = value;
+}
+
+struct PrimCandidate {
+  float length;
+  int64_t index;
+  int32_t vertex;  // -1: none
+};
+
+// Earlier in the filtration wins; vertices without an edge to the tree (infinite keys) by lower vertex number.
+__device__ bool better(const PrimCandidate& a, const PrimCandidate& b) {
+  if (b.vertex < 0) return a.vertex >= 0;
+  if (a.vertex < 0) return false;
+  if (filtration_before(a.length, a.index, b.length, b.index)) return true;
+  if (filtration_before(b.length, b.index, a.length, a.index)) return false;
+  return a.vertex < b.vertex;
+}
+
+__device__ PrimCandidate shuffle_down(const PrimCandidate& c, int offset) {
+  return PrimCandidate{__shfl_down_sync(0xffffffffu, c.length, offset),
+                       static_cast<int64_t>(__shfl_down_sync(0xffffffffu, static_cast<long long>(c.index), offset)),
+                       __shfl_down_sync(0xffffffffu, c.vertex, offset)};
+}
+
+// One block per cloud. key/key_index/parent/in_tree are per-point scratch arrays in global memory.
+__global__ void prim_kernel(const float* dist, const int64_t* point_offsets, const int64_t* matrix_offsets,
+                            float threshold, float* key, int64_t* key_index, int32_t* parent, int8_t* in_tree,
+                            WeightedEdge* edges, int32_t* edge_counts) {
+  __shared__ PrimCandidate warp_best[kPrimThreads / 32];
+  __shared__ int32_t current;
+  const int64_t cloud = blockIdx.x;
+  const int64_t first = point_offsets[cloud];
+  const int32_t n = static_cast<int32_t>(point_offsets[cloud + 1] - first);
+  const float* d = dist + matrix_offsets[cloud];
+  key += first;
+  key_index += first;
+  parent += first;
+  in_tree += first;
+  edges += first;
+  for (int32_t v = threadIdx.x; v < n; v += blockDim.x) {
+    key[v] = INFINITY;
+    key_index[v] = -1;
+    parent[v] = -1;
+    in_tree[v] = v == 0;
+  }
+  if (threadIdx.x == 0) current = 0;
+  int32_t count = 0;
+  __syncthreads();
+  for (int32_t step = 1; step < n; ++step) {
+    const float* row = d + static_cast<int64_t>(current) * n;
+    PrimCandidate best{INFINITY, -1, -1};
+    for (int32_t v = threadIdx.x; v < n; v += blockDim.x) {
+      if (in_tree[v]) continue;
+      const float length = row[v];
+      const int64_t index = edge_index(current, v);
+      if (length <= threshold && filtration_before(length, index, key[v], key_index[v])) {
+        key[v] = length;
+        key_index[v] = index;
+        parent[v] = current;
+      }
+      const PrimCandidate candidate{key[v], key_index[v], v};
+      if (better(candidate, best)) best = candidate;
+    }
+    for (int offset = 16; offset > 0; offset /= 2) {
+      const PrimCandidate other = shuffle_down(best, offset);
+      if (better(other, best)) best = other;
+    }
+    if (threadIdx.x % 32 == 0) warp_best[threadIdx.x / 32] = best;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      for (int w = 1; w < kPrimThreads / 32; ++w)
+        if (better(warp_best[w], best)) best = warp_best[w];
+      const int32_t next = best.vertex;
+      in_tree[next] = 1;
+      if (parent[next] >= 0) {
+        const int32_t p = parent[next];
+        edges[count++] = WeightedEdge{Edge{next > p ? next : p, next > p ? p : next}, key[next]};
+      }
+      current = next;
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) edge_counts[cloud] = count;
+}
+
+}  // namespace
+
+void pairwise_distances(const float* points, const CloudBatch& batch, float* dist) {
+  const DeviceOffsets point_offsets(batch.point_offsets, batch.count + 1);
+  const DeviceOffsets matrix_offsets(batch.matrix_offsets, batch.count + 1);
+  const int64_t largest = largest_cloud(batch);
+  const unsigned tiles = static_cast<unsigned>((largest + kDistanceTile - 1) / kDistanceTile);
+  const dim3 grid(tiles, tiles, static_cast<unsigned>(batch.count)), block(kDistanceTile, kDistanceTile);
+  if (batch.dim <= kDirectDistanceMaxDim) {
+    direct_distance_kernel<<<grid, block>>>(points, point_offsets.get(), matrix_offsets.get(), batch.dim, dist);
+    TL_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  const int64_t total = batch.point_offsets[batch.count];
+  ScratchBuffer norms(static_cast<size_t>(total) * sizeof(float));
+  squared_norm_kernel<<<grid_size(total), kBlockSize>>>(points, total, batch.dim, static_cast<float*>(norms.data()));
+  TL_CUDA_CHECK_LAUNCH();
+  for (int64_t c = 0; c < batch.count; ++c) {
+    const float* cloud = points + batch.point_offsets[c] * batch.dim;
+    gemm(false, true, batch.points(c), batch.points(c), batch.dim, 1.0f, cloud, cloud, 0.0f,
+         dist + batch.matrix_offsets[c]);
+  }
+  gram_finish_kernel<<<grid, block>>>(point_offsets.get(), matrix_offsets.get(), static_cast<const float*>(norms.data()),
+                                      dist);
+  TL_CUDA_CHECK_LAUNCH();
+}
+
+void minimum_spanning_forest(const float* dist, const CloudBatch& batch, float threshold, WeightedEdge* edges,
+                             int32_t* edge_counts) {
+  const DeviceOffsets point_offsets(batch.point_offsets, batch.count + 1);
+  const DeviceOffsets matrix_offsets(batch.matrix_offsets, batch.count + 1);
+  const size_t total = static_cast<size_t>(batch.point_offsets[batch.count]);
+  ScratchBuffer key(total * sizeof(float)), key_index(total * sizeof(int64_t)), parent(total * sizeof(int32_t)),
+      in_tree(total);
+  prim_kernel<<<static_cast<unsigned>(batch.count), kPrimThreads>>>(
+      dist, point_offsets.get(), matrix_offsets.get(), threshold, static_cast<float*>(key.data()),
+      static_cast<int64_t*>(key_index.data()), static_cast<int32_t*>(parent.data()),
+      static_cast<int8_t*>(in_tree.data()), edges, edge_counts);
+  TL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tl::kernels::cuda
+
+namespace tl::kernels {
+
+const TopologyBackend& cuda_topology_backend() {
+  static const TopologyBackend table{cuda::pairwise_distances, cuda::minimum_spanning_forest};
+  return table;
+}
+
+}  // namespace tl::kernels

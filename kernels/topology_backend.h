@@ -1,0 +1,38 @@
+// The persistence kernels each backend provides, over ragged batches of point clouds: cloud c owns points
+// [point_offsets[c], point_offsets[c+1]) of a [total_points, dim] array and the row-major n_c x n_c distance
+// matrix starting at matrix_offsets[c] of one flat buffer. Offsets live on the host; data on the table's device.
+#pragma once
+
+#include <cstdint>
+
+#include "core/types.h"
+#include "kernels/persistence_impl.h"
+
+namespace tl::kernels {
+
+struct CloudBatch {
+  int64_t count = 0;
+  int64_t dim = 0;                        // coordinates per point (unused for distance-matrix input)
+  const int64_t* point_offsets = nullptr;   // count + 1 entries
+  const int64_t* matrix_offsets = nullptr;  // count + 1 entries
+  int64_t points(int64_t c) const { return point_offsets[c + 1] - point_offsets[c]; }
+};
+
+struct TopologyBackend {
+  // dist[c] = pairwise Euclidean distances of cloud c: exact zero diagonal, exactly symmetric.
+  void (*pairwise_distances)(const float* points, const CloudBatch& batch, float* dist);
+  // For each cloud, the minimum spanning forest of the edges no longer than `threshold`, its edges written at
+  // edges + point_offsets[c] (n_c - 1 slots) in the order Prim adds them, edge_counts[c] of them.
+  // Ties follow the filtration order of kernels/persistence_impl.h, so the forest is unique.
+  void (*minimum_spanning_forest)(const float* dist, const CloudBatch& batch, float threshold,
+                                  WeightedEdge* edges, int32_t* edge_counts);
+};
+
+const TopologyBackend& cpu_topology_backend();
+const TopologyBackend& cuda_topology_backend();
+
+inline const TopologyBackend& topology_backend_for(Device device) {
+  return device == Device::CPU ? cpu_topology_backend() : cuda_topology_backend();
+}
+
+}  // namespace tl::kernels

@@ -1,0 +1,328 @@
+// Persistence engine on the CPU: distances against a double-precision reference, H0 against brute-force
+// Kruskal, H1 against a brute-force boundary-matrix reduction (an independent algorithm: homology, every
+// triangle, no shortcuts), critical edges against the distance matrix, invariances, known shapes, degenerate
+// input, guards and the batched API. The external oracle (ripser/gudhi fixtures) is in test_persistence_oracle.cpp.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "kernels/persistence_impl.h"
+#include "nn/data/synthetic.h"
+#include "tests/persistence_reference.h"
+#include "tests/test_support.h"
+#include "topology/persistence.h"
+
+namespace tl::testing {
+namespace {
+
+using topology::Diagram;
+using topology::PersistenceOptions;
+using topology::PersistenceResult;
+
+std::vector<float> sorted_deaths(const Diagram& d) {
+  std::vector<float> out;
+  for (const auto& p : d.pairs) out.push_back(p.death);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::pair<float, float>> sorted_pairs(const Diagram& d) {
+  std::vector<std::pair<float, float>> out;
+  for (const auto& p : d.pairs) out.emplace_back(p.birth, p.death);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+float longest_h1_bar(const PersistenceResult& r) {
+  float best = 0.0f;
+  for (const auto& p : r.diagrams[1].pairs) best = std::max(best, p.death - p.birth);
+  return best;
+}
+
+int bars_longer_than(const Diagram& d, float length) {
+  return static_cast<int>(std::count_if(d.pairs.begin(), d.pairs.end(),
+                                        [&](const topology::PersistencePair& p) { return p.death - p.birth > length; }));
+}
+
+void check_same_values(const PersistenceResult& a, const PersistenceResult& b, double tol, const std::string& what) {
+  REQUIRE(a.diagrams.size() == b.diagrams.size());
+  for (size_t k = 0; k < a.diagrams.size(); ++k) {
+    const auto pa = sorted_pairs(a.diagrams[k]), pb = sorted_pairs(b.diagrams[k]);
+    REQUIRE_MESSAGE(pa.size() == pb.size(), what, ": H", k, " has ", pa.size(), " vs ", pb.size(), " pairs");
+    for (size_t i = 0; i < pa.size(); ++i) {
+      CHECK_MESSAGE(std::fabs(pa[i].first - pb[i].first) <= tol, what, ": H", k, " pair ", i);
+      CHECK_MESSAGE(std::fabs(pa[i].second - pb[i].second) <= tol, what, ": H", k, " pair ", i);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("pairwise distances match a double-precision reference on both paths") {
+  Generator generator(11);
+  for (int64_t dim : {3, 16, 32, 33, 784}) {
+    CAPTURE(dim);
+    const Tensor points = data::gaussian_cloud(70, dim, generator);
+    const Tensor dist = topology::pairwise_distances(points);
+    const std::vector<float> d = dist.to_vector<float>(), x = points.to_vector<float>();
+    std::vector<float> expected(d.size());
+    for (int64_t i = 0; i < 70; ++i)
+      for (int64_t j = 0; j < 70; ++j) {
+        double s = 0.0;
+        for (int64_t k = 0; k < dim; ++k) s += std::pow(double(x[i * dim + k]) - x[j * dim + k], 2);
+        expected[i * 70 + j] = static_cast<float>(std::sqrt(s));
+      }
+    check_close(d, expected, 2e-5, 2e-5, "distances");
+    for (int64_t i = 0; i < 70; ++i) {
+      CHECK(d[i * 70 + i] == 0.0f);
+      for (int64_t j = 0; j < i; ++j) CHECK(d[i * 70 + j] == d[j * 70 + i]);
+    }
+  }
+}
+
+TEST_CASE("H0 deaths and edges equal a brute-force Kruskal spanning tree") {
+  Generator generator(3);
+  for (int64_t n : {2, 3, 17, 150}) {
+    CAPTURE(n);
+    const Tensor points = data::uniform_cube(n, 4, generator);
+    const PersistenceResult r = topology::persistence(points, PersistenceOptions{0});
+    const std::vector<float> dist = topology::pairwise_distances(points).to_vector<float>();
+    const std::vector<reference::Pair> kruskal = reference::kruskal_h0(dist, n);
+    REQUIRE(r.diagrams[0].pairs.size() == static_cast<size_t>(n - 1));
+    CHECK(r.diagrams[0].essential.size() == 1);
+    for (size_t i = 0; i < kruskal.size(); ++i) {
+      CHECK(r.diagrams[0].pairs[i].death == kruskal[i].death);
+      CHECK(r.diagrams[0].pairs[i].death_edge.u == kruskal[i].death_edge.u);
+      CHECK(r.diagrams[0].pairs[i].death_edge.v == kruskal[i].death_edge.v);
+    }
+  }
+}
+
+TEST_CASE("H1 pairs and critical edges equal a brute-force boundary reduction") {
+  Generator generator(5);
+  struct Cloud {
+    const char* name;
+    Tensor points;
+  };
+  const Cloud clouds[] = {{"uniform 2-D", data::uniform_cube(22, 2, generator)},
+                          {"uniform 3-D", data::uniform_cube(24, 3, generator)},
+                          {"noisy circle", data::noisy_circle(20, 1.0f, 0.1f, generator)},
+                          {"gaussian 8-D", data::gaussian_cloud(23, 8, generator)}};
+  for (const Cloud& cloud : clouds) {
+    CAPTURE(cloud.name);
+    const int64_t n = cloud.points.dim(0);
+    const PersistenceResult r = topology::persistence(cloud.points);
+    const std::vector<float> dist = topology::pairwise_distances(cloud.points).to_vector<float>();
+    std::vector<reference::Pair> expected = reference::boundary_reduction_h1(dist, n);
+    std::vector<topology::PersistencePair> actual = r.diagrams[1].pairs;
+    REQUIRE(actual.size() == expected.size());
+    CHECK(r.diagrams[1].essential.empty());
+    auto by_birth_edge = [](const auto& a, const auto& b) {
+      return kernels::edge_index(a.birth_edge.u, a.birth_edge.v) < kernels::edge_index(b.birth_edge.u, b.birth_edge.v);
+    };
+    std::sort(actual.begin(), actual.end(), by_birth_edge);
+    std::sort(expected.begin(), expected.end(), by_birth_edge);
+    for (size_t i = 0; i < actual.size(); ++i) {
+      CHECK(actual[i].birth == expected[i].birth);
+      CHECK(actual[i].death == expected[i].death);
+      CHECK(actual[i].birth_edge.u == expected[i].birth_edge.u);
+      CHECK(actual[i].birth_edge.v == expected[i].birth_edge.v);
+      CHECK(actual[i].death_edge.u == expected[i].death_edge.u);
+      CHECK(actual[i].death_edge.v == expected[i].death_edge.v);
+    }
+  }
+}
+
+TEST_CASE("critical edges reproduce every birth and death from the distance matrix") {
+  Generator generator(8);
+  const Tensor points = data::torus(300, 2.0f, 0.7f, 0.02f, generator);
+  const PersistenceResult r = topology::persistence(points);
+  const std::vector<float> d = topology::pairwise_distances(points).to_vector<float>();
+  auto at = [&](const kernels::Edge& e) { return d[static_cast<size_t>(e.u) * 300 + e.v]; };
+  REQUIRE(r.diagrams[1].pairs.size() > 2);
+  for (const auto& p : r.diagrams[0].pairs) CHECK(at(p.death_edge) == p.death);
+  for (const auto& p : r.diagrams[1].pairs) {
+    CHECK(p.birth_edge.u > p.birth_edge.v);
+    CHECK(p.death_edge.u > p.death_edge.v);
+    CHECK(at(p.birth_edge) == p.birth);
+    CHECK(at(p.death_edge) == p.death);
+    CHECK(p.death > p.birth);
+  }
+}
+
+TEST_CASE("diagrams are invariant under permutation, translation and rotation, and scale with the cloud") {
+  Generator generator(21);
+  const int64_t n = 120;
+  const Tensor points = data::noisy_circle(n, 1.0f, 0.15f, generator);
+  const PersistenceResult base = topology::persistence(points);
+  const std::vector<float> x = points.to_vector<float>();
+
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::reverse(order.begin(), order.begin() + n / 2);
+  std::rotate(order.begin(), order.begin() + 37, order.end());
+  std::vector<float> permuted(x.size()), moved(x.size()), doubled(x.size());
+  const float c = std::cos(0.7f), s = std::sin(0.7f);
+  for (int64_t i = 0; i < n; ++i) {
+    permuted[2 * i] = x[2 * order[i]];
+    permuted[2 * i + 1] = x[2 * order[i] + 1];
+    moved[2 * i] = c * x[2 * i] - s * x[2 * i + 1] + 3.0f;
+    moved[2 * i + 1] = s * x[2 * i] + c * x[2 * i + 1] - 1.5f;
+    doubled[2 * i] = 2.0f * x[2 * i];
+    doubled[2 * i + 1] = 2.0f * x[2 * i + 1];
+  }
+  // A permutation renames vertices: the same distances, so the same values exactly.
+  check_same_values(topology::persistence(Tensor::from_vector(permuted, {n, 2})), base, 0.0, "permutation");
+  // Rotation and translation round the coordinates: values agree to float32 accuracy.
+  check_same_values(topology::persistence(Tensor::from_vector(moved, {n, 2})), base, 2e-6, "rigid motion");
+  // Scaling by 2 is exact in binary floating point: every value doubles exactly.
+  PersistenceResult scaled = base;
+  for (auto& diagram : scaled.diagrams)
+    for (auto& p : diagram.pairs) {
+      p.birth *= 2.0f;
+      p.death *= 2.0f;
+    }
+  check_same_values(topology::persistence(Tensor::from_vector(doubled, {n, 2})), scaled, 0.0, "scaling by 2");
+}
+
+TEST_CASE("known shapes have the expected number of long H1 bars") {
+  Generator generator(13);
+  SUBCASE("noisy circle: one dominant bar") {
+    const PersistenceResult r = topology::persistence(data::noisy_circle(200, 1.0f, 0.05f, generator));
+    CHECK(bars_longer_than(r.diagrams[1], 0.8f) == 1);
+    CHECK(bars_longer_than(r.diagrams[1], 0.2f) == 1);
+  }
+  SUBCASE("two circles: two bars") {
+    const PersistenceResult r = topology::persistence(data::two_circles(300, 0.03f, generator));
+    CHECK(bars_longer_than(r.diagrams[1], 0.8f) == 2);
+    CHECK(bars_longer_than(r.diagrams[1], 0.2f) == 2);
+  }
+  SUBCASE("figure-eight: two bars") {
+    const PersistenceResult r = topology::persistence(data::figure_eight(300, 0.02f, generator));
+    CHECK(bars_longer_than(r.diagrams[1], 0.8f) == 2);
+    CHECK(bars_longer_than(r.diagrams[1], 0.2f) == 2);
+  }
+  SUBCASE("sphere: no long bar") {
+    // Sampling gaps leave short bars (about 0.35 here); a unit circle's bar is about 1.7 long.
+    const PersistenceResult r = topology::persistence(data::sphere(300, 0.0f, generator));
+    CHECK(longest_h1_bar(r) < 0.5f);
+  }
+  SUBCASE("points on a line: no H1 at all") {
+    const PersistenceResult r = topology::persistence(data::line_segment(100, generator));
+    CHECK(r.diagrams[1].pairs.empty());
+    CHECK(r.diagrams[1].essential.empty());
+  }
+}
+
+TEST_CASE("degenerate clouds give the diagrams a hand count predicts") {
+  SUBCASE("one point") {
+    const PersistenceResult r = topology::persistence(Tensor::from_vector(std::vector<float>{1, 2}, {1, 2}));
+    CHECK(r.diagrams[0].pairs.empty());
+    CHECK(r.diagrams[0].essential.size() == 1);
+    CHECK(r.diagrams[1].pairs.empty());
+  }
+  SUBCASE("two points") {
+    const PersistenceResult r = topology::persistence(Tensor::from_vector(std::vector<float>{0, 0, 3, 4}, {2, 2}));
+    REQUIRE(r.diagrams[0].pairs.size() == 1);
+    CHECK(r.diagrams[0].pairs[0].death == 5.0f);
+    CHECK(r.diagrams[0].pairs[0].death_edge.u == 1);
+    CHECK(r.diagrams[0].pairs[0].death_edge.v == 0);
+  }
+  SUBCASE("a square: one H1 bar from the side to the diagonal") {
+    const PersistenceResult r =
+        topology::persistence(Tensor::from_vector(std::vector<float>{0, 0, 1, 0, 1, 1, 0, 1}, {4, 2}));
+    REQUIRE(r.diagrams[1].pairs.size() == 1);
+    CHECK(r.diagrams[1].pairs[0].birth == 1.0f);
+    CHECK(r.diagrams[1].pairs[0].death == doctest::Approx(std::sqrt(2.0f)));
+    CHECK(sorted_deaths(r.diagrams[0]) == std::vector<float>{1.0f, 1.0f, 1.0f});
+  }
+  SUBCASE("duplicates: zero-length H0 pairs, nothing else changes") {
+    const std::vector<float> square{0, 0, 1, 0, 1, 1, 0, 1};
+    std::vector<float> twice = square;
+    twice.insert(twice.end(), square.begin(), square.end());
+    const PersistenceResult r = topology::persistence(Tensor::from_vector(twice, {8, 2}));
+    CHECK(sorted_deaths(r.diagrams[0]) == std::vector<float>{0, 0, 0, 0, 1, 1, 1});
+    REQUIRE(r.diagrams[1].pairs.size() == 1);
+    CHECK(r.diagrams[1].pairs[0].birth == 1.0f);
+  }
+  SUBCASE("all points equal") {
+    const PersistenceResult r = topology::persistence(Tensor::full({6, 3}, 2.5f));
+    CHECK(sorted_deaths(r.diagrams[0]) == std::vector<float>(5, 0.0f));
+    CHECK(r.diagrams[1].pairs.empty());
+    CHECK(r.enclosing_radius == 0.0f);
+  }
+}
+
+TEST_CASE("bad input is refused with a message naming the problem") {
+  std::vector<float> values{0, 0, 1, 0, 1, 1, 0, 1};
+  values[5] = NAN;
+  CHECK(error_message([&] { topology::persistence(Tensor::from_vector(values, {4, 2})); })
+            .find("point 2, coordinate 1 is nan") != std::string::npos);
+  values[5] = INFINITY;
+  CHECK(error_message([&] { topology::persistence(Tensor::from_vector(values, {4, 2})); })
+            .find("point 2, coordinate 1 is inf") != std::string::npos);
+  CHECK(error_message([] { topology::persistence(Tensor::zeros({4})); }).find("[points, dim]") != std::string::npos);
+  CHECK(error_message([] { topology::persistence(Tensor::zeros({0, 2})); }).find("empty") != std::string::npos);
+  const std::vector<float> lopsided{0, 1, 2, 1, 0, 1, 2, 1.5f, 0};
+  CHECK(error_message([&] { topology::persistence_from_distances(Tensor::from_vector(lopsided, {3, 3})); })
+            .find("not symmetric: D[2,1] = 1.5 but D[1,2] = 1") != std::string::npos);
+  CHECK(error_message([] { topology::persistence(Tensor::zeros({3, 2}), PersistenceOptions{2}); })
+            .find("max_dim must be 0 or 1, got 2") != std::string::npos);
+  CHECK(error_message([] {
+          topology::persistence_batch({Tensor::zeros({3, 2}), Tensor::zeros({3, 3})});
+        }).find("cloud 1 has dimension 3 but cloud 0 has 2") != std::string::npos);
+}
+
+TEST_CASE("a distance matrix gives the same diagrams as its points") {
+  Generator generator(30);
+  const Tensor points = data::gaussian_cloud(90, 5, generator);
+  const PersistenceResult from_points = topology::persistence(points);
+  const PersistenceResult from_matrix = topology::persistence_from_distances(topology::pairwise_distances(points));
+  check_same_values(from_matrix, from_points, 0.0, "matrix vs points");
+}
+
+TEST_CASE("a threshold below the enclosing radius keeps H0 exact up to it and reports essential bars") {
+  Generator generator(4);
+  const Tensor points = data::two_circles(160, 0.02f, generator);
+  const PersistenceResult full = topology::persistence(points);
+  PersistenceOptions cut;
+  cut.threshold = 0.5f;
+  const PersistenceResult r = topology::persistence(points, cut);
+  CHECK(r.h1_threshold == 0.5f);
+  CHECK(r.diagrams[0].essential.size() == 2);  // the circles (3 apart) are separate components at 0.5
+  std::vector<float> expected;
+  for (float d : sorted_deaths(full.diagrams[0]))
+    if (d <= 0.5f) expected.push_back(d);
+  CHECK(sorted_deaths(r.diagrams[0]) == expected);
+  CHECK(r.diagrams[1].essential.size() == 2);  // both circles' cycles are still open at 0.5
+}
+
+TEST_CASE("the time guard throws or truncates as the caller chose") {
+  Generator generator(9);
+  const Tensor points = data::noisy_circle(400, 1.0f, 0.3f, generator);
+  PersistenceOptions options;
+  options.time_limit_seconds = 1e-9;
+  CHECK(error_message([&] { topology::persistence(points, options); }).find("time limit") != std::string::npos);
+  options.on_limit = topology::OnLimit::Truncate;
+  const PersistenceResult r = topology::persistence(points, options);
+  CHECK(r.truncated);
+  CHECK(r.truncation_reason.find("time limit") != std::string::npos);
+  CHECK(r.diagrams[0].pairs.size() == 399);  // H0 is always complete
+}
+
+TEST_CASE("a batch of clouds of different sizes equals the clouds one by one") {
+  Generator generator(17);
+  const std::vector<Tensor> clouds{data::noisy_circle(60, 1.0f, 0.1f, generator), data::uniform_cube(1, 2, generator),
+                                   data::uniform_cube(140, 2, generator), data::two_circles(90, 0.05f, generator)};
+  const std::vector<PersistenceResult> batch = topology::persistence_batch(clouds);
+  REQUIRE(batch.size() == clouds.size());
+  for (size_t c = 0; c < clouds.size(); ++c) {
+    CAPTURE(c);
+    const PersistenceResult single = topology::persistence(clouds[c]);
+    check_same_values(batch[c], single, 0.0, "batch vs single");
+    CHECK(batch[c].points == clouds[c].dim(0));
+  }
+}
+
+}  // namespace tl::testing

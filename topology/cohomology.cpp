@@ -1,0 +1,236 @@
+// Degree-1 cohomology reduction over Z/2 (the method of Bauer's ripser, written from its description).
+//
+// Columns are the edges within the threshold that are not H0 deaths (clearing), taken in reverse filtration
+// order; a column's entries are its cofacet triangles, never stored: they are enumerated from the distance
+// matrix when needed. The pivot of a column is its earliest cofacet in the filtration. Most columns are
+// emergent pairs: the edge is the diameter of an unclaimed triangle of the same length, which is then the
+// pivot with nothing to reduce, found by a scan that stops at the first such triangle. Only the other columns
+// get a heap of cofacets, and only columns that absorbed others keep the list of those (the reduction matrix
+// V), so that later columns can re-enumerate them.
+#include "topology/cohomology.h"
+
+#include <algorithm>
+#include <queue>
+#include <unordered_map>
+
+#include "core/error.h"
+
+namespace tl::topology::detail {
+namespace {
+
+using kernels::edge_index;
+using kernels::filtration_before;
+using kernels::triangle_index;
+
+struct Simplex {
+  float diameter;
+  int64_t index;
+};
+
+// Open-addressing map from triangle index to the column that claimed it as pivot; keys are never removed.
+class PivotTable {
+ public:
+  explicit PivotTable(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    keys_.assign(capacity, kEmpty);
+    values_.resize(capacity);
+    mask_ = capacity - 1;
+  }
+  int32_t find(int64_t key) const {  // -1 when absent
+    for (size_t slot = hash(key);; slot = (slot + 1) & mask_) {
+      if (keys_[slot] == key) return values_[slot];
+      if (keys_[slot] == kEmpty) return -1;
+    }
+  }
+  void insert(int64_t key, int32_t value) {
+    if (2 * (size_ + 1) > keys_.size()) grow();
+    place(key, value);
+    ++size_;
+  }
+
+ private:
+  static constexpr int64_t kEmpty = -1;
+  size_t hash(int64_t key) const { return (static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull >> 17) & mask_; }
+  void place(int64_t key, int32_t value) {
+    size_t slot = hash(key);
+    while (keys_[slot] != kEmpty) slot = (slot + 1) & mask_;
+    keys_[slot] = key;
+    values_[slot] = value;
+  }
+  void grow() {
+    std::vector<int64_t> keys = std::move(keys_);
+    std::vector<int32_t> values = std::move(values_);
+    keys_.assign(keys.size() * 2, kEmpty);
+    values_.resize(keys.size() * 2);
+    mask_ = keys_.size() - 1;
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] != kEmpty) place(keys[i], values[i]);
+  }
+  std::vector<int64_t> keys_;
+  std::vector<int32_t> values_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+// Heap order: the earliest simplex of the filtration on top.
+struct LaterInFiltration {
+  bool operator()(const Simplex& a, const Simplex& b) const {
+    return filtration_before(b.diameter, b.index, a.diameter, a.index);
+  }
+};
+using CoboundaryHeap = std::priority_queue<Simplex, std::vector<Simplex>, LaterInFiltration>;
+
+int64_t triangle_of(int32_t u, int32_t v, int32_t k) {  // u > v; k differs from both
+  if (k > u) return triangle_index(k, u, v);
+  if (k > v) return triangle_index(u, k, v);
+  return triangle_index(u, v, k);
+}
+
+class Reducer {
+ public:
+  Reducer(const float* dist, int32_t n, float threshold) : dist_(dist), n_(n), threshold_(threshold) {}
+
+  // Appends every cofacet of edge {u, v} (diameter d) within the threshold.
+  void push_coboundary(CoboundaryHeap& heap, const kernels::Edge& e, float d) const {
+    const float* row_u = dist_ + static_cast<int64_t>(e.u) * n_;
+    const float* row_v = dist_ + static_cast<int64_t>(e.v) * n_;
+    for (int32_t k = n_ - 1; k >= 0; --k) {
+      if (k == e.u || k == e.v) continue;
+      const float far = std::max(row_u[k], row_v[k]);
+      if (far <= threshold_) heap.push(Simplex{std::max(far, d), triangle_of(e.u, e.v, k)});
+    }
+  }
+
+  // The earliest cofacet of {u, v} with the edge's own diameter (the largest such triangle index), or -1.
+  int64_t emergent_cofacet(const kernels::Edge& e, float d) const {
+    const float* row_u = dist_ + static_cast<int64_t>(e.u) * n_;
+    const float* row_v = dist_ + static_cast<int64_t>(e.v) * n_;
+    for (int32_t k = n_ - 1; k >= 0; --k) {
+      if (row_u[k] <= d && row_v[k] <= d && k != e.u && k != e.v) return triangle_of(e.u, e.v, k);
+    }
+    return -1;
+  }
+
+ private:
+  const float* dist_;
+  int32_t n_;
+  float threshold_;
+};
+
+// Removes Z/2-cancelling pairs from the top and returns the pivot left on top (false when the column is zero).
+bool peek_pivot(CoboundaryHeap& heap, Simplex& pivot) {
+  while (!heap.empty()) {
+    const Simplex top = heap.top();
+    heap.pop();
+    if (heap.empty() || heap.top().index != top.index) {
+      heap.push(top);
+      pivot = top;
+      return true;
+    }
+    heap.pop();
+  }
+  return false;
+}
+
+// Keeps the columns that occur an odd number of times.
+void cancel_pairs(std::vector<int32_t>& columns) {
+  std::sort(columns.begin(), columns.end());
+  size_t out = 0;
+  for (size_t i = 0; i < columns.size();) {
+    size_t j = i;
+    while (j < columns.size() && columns[j] == columns[i]) ++j;
+    if ((j - i) % 2 == 1) columns[out++] = columns[i];
+    i = j;
+  }
+  columns.resize(out);
+}
+
+}  // namespace
+
+H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold,
+                        const std::vector<kernels::WeightedEdge>& forest, const Deadline& deadline,
+                        OnLimit on_limit) {
+  H1Outcome outcome;
+  outcome.diagram.dim = 1;
+  if (n < 3) return outcome;
+
+  // Columns: edges within the threshold, minus the spanning forest, latest in the filtration first.
+  std::vector<bool> in_forest(static_cast<size_t>(n) * (n - 1) / 2, false);
+  for (const kernels::WeightedEdge& w : forest) in_forest[edge_index(w.edge.u, w.edge.v)] = true;
+  struct Column {
+    float diameter;
+    int64_t index;
+    kernels::Edge edge;
+  };
+  std::vector<Column> columns;
+  for (int32_t u = 1; u < n; ++u) {
+    const float* row = dist + static_cast<int64_t>(u) * n;
+    for (int32_t v = 0; v < u; ++v) {
+      const int64_t index = edge_index(u, v);
+      if (row[v] <= threshold && !in_forest[index]) columns.push_back(Column{row[v], index, kernels::Edge{u, v}});
+    }
+  }
+  std::sort(columns.begin(), columns.end(), [](const Column& a, const Column& b) {
+    return filtration_before(b.diameter, b.index, a.diameter, a.index);
+  });
+
+  const Reducer reducer(dist, n, threshold);
+  PivotTable pivot_owner(columns.size());
+  std::unordered_map<int32_t, std::vector<int32_t>> absorbed;  // V: columns added into column c (c itself implied)
+  CoboundaryHeap heap;
+  std::vector<int32_t> added;
+  for (int32_t c = 0; c < static_cast<int32_t>(columns.size()); ++c) {
+    if ((c & 255) == 0 && deadline.passed()) {
+      TL_CHECK_AS(LimitError, on_limit == OnLimit::Truncate, "H1 reduction of ", n,
+                  " points passed its time limit of ", deadline.seconds, " s after ", c, " of ", columns.size(),
+                  " columns (raise time_limit_seconds, lower the threshold, or choose OnLimit::Truncate)");
+      outcome.truncated = true;
+      break;
+    }
+    const Column& column = columns[c];
+    const int64_t emergent = reducer.emergent_cofacet(column.edge, column.diameter);
+    if (emergent >= 0 && pivot_owner.find(emergent) < 0) {
+      pivot_owner.insert(emergent, c);  // a zero-length pair: nothing to report
+      continue;
+    }
+    heap = CoboundaryHeap();
+    added.clear();
+    reducer.push_coboundary(heap, column.edge, column.diameter);
+    Simplex pivot{};
+    bool has_pivot = peek_pivot(heap, pivot);
+    while (has_pivot) {
+      const int32_t owner = pivot_owner.find(pivot.index);
+      if (owner < 0) break;
+      added.push_back(owner);
+      reducer.push_coboundary(heap, columns[owner].edge, columns[owner].diameter);
+      const auto owner_absorbed = absorbed.find(owner);
+      if (owner_absorbed != absorbed.end()) {
+        for (int32_t j : owner_absorbed->second) {
+          added.push_back(j);
+          reducer.push_coboundary(heap, columns[j].edge, columns[j].diameter);
+        }
+      }
+      has_pivot = peek_pivot(heap, pivot);
+    }
+    if (!has_pivot) {
+      outcome.diagram.essential.push_back(EssentialBar{column.diameter, column.edge});
+      continue;
+    }
+    pivot_owner.insert(pivot.index, c);
+    cancel_pairs(added);
+    if (!added.empty()) absorbed.emplace(c, added);
+    if (pivot.diameter > column.diameter) {
+      int32_t a, b, k;
+      kernels::triangle_vertices(pivot.index, n - 1, a, b, k);
+      const kernels::Edge death_edge = kernels::max_facet(dist, n, a, b, k);
+      outcome.diagram.pairs.push_back(PersistencePair{column.diameter, pivot.diameter, column.edge, death_edge});
+    }
+  }
+  // Reported in the filtration order of the birth edges: the reverse of the order columns were reduced in.
+  std::reverse(outcome.diagram.pairs.begin(), outcome.diagram.pairs.end());
+  std::reverse(outcome.diagram.essential.begin(), outcome.diagram.essential.end());
+  return outcome;
+}
+
+}  // namespace tl::topology::detail

@@ -1,0 +1,206 @@
+// The persistence API: input checks, the batch layout, distances and spanning forests on the inputs' device
+// (kernels/topology_backend.h), then H0 diagrams from the forests and H1 by cohomology on the CPU, one cloud
+// per OpenMP thread.
+#include "topology/persistence.h"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/ops.h"
+#include "kernels/topology_backend.h"
+#include "topology/cohomology.h"
+
+namespace tl::topology {
+namespace {
+
+void check_options(const PersistenceOptions& options) {
+  TL_CHECK_AS(ValueError, options.max_dim == 0 || options.max_dim == 1, "persistence: max_dim must be 0 or 1, got ",
+              options.max_dim);
+  TL_CHECK_AS(ValueError, options.threshold >= 0.0f, "persistence: threshold must be >= 0 (or infinity), got ",
+              options.threshold);
+  TL_CHECK_AS(ValueError, options.time_limit_seconds >= 0.0 && std::isfinite(options.time_limit_seconds),
+              "persistence: time_limit_seconds must be a finite value >= 0 (0 disables it), got ",
+              options.time_limit_seconds);
+}
+
+void check_points(const Tensor& points, size_t cloud) {
+  TL_CHECK_AS(ShapeError, points.defined() && points.rank() == 2 && points.dtype() == DType::Float32,
+              "persistence: cloud ", cloud, " must be a float32 [points, dim] tensor, got ",
+              points.defined() ? points.describe() : std::string("an undefined tensor"));
+  TL_CHECK_AS(ShapeError, points.dim(0) > 0 && points.dim(1) > 0, "persistence: cloud ", cloud,
+              " is empty: ", points.describe());
+  TL_CHECK_AS(ShapeError, points.dim(0) <= std::numeric_limits<int32_t>::max() / 2, "persistence: cloud ", cloud,
+              " has too many points for a dense distance matrix: ", points.dim(0));
+  const std::vector<float> values = points.to_vector<float>();
+  const int64_t dim = points.dim(1);
+  for (size_t i = 0; i < values.size(); ++i)
+    TL_CHECK_AS(ValueError, std::isfinite(values[i]), "persistence: cloud ", cloud, ", point ", i / dim,
+                ", coordinate ", i % dim, " is ", values[i], " (coordinates must be finite)");
+}
+
+void check_distances(const Tensor& matrix, size_t cloud) {
+  TL_CHECK_AS(ShapeError,
+              matrix.defined() && matrix.rank() == 2 && matrix.dtype() == DType::Float32 &&
+                  matrix.dim(0) == matrix.dim(1) && matrix.dim(0) > 0,
+              "persistence: distance matrix ", cloud, " must be a square, non-empty float32 [n, n] tensor, got ",
+              matrix.defined() ? matrix.describe() : std::string("an undefined tensor"));
+  const std::vector<float> d = matrix.to_vector<float>();
+  const int64_t n = matrix.dim(0);
+  for (int64_t i = 0; i < n; ++i) {
+    TL_CHECK_AS(ValueError, d[i * n + i] == 0.0f, "persistence: distance matrix ", cloud, " has D[", i, ",", i,
+                "] = ", d[i * n + i], " (the diagonal must be 0)");
+    for (int64_t j = 0; j < i; ++j) {
+      const float value = d[i * n + j];
+      TL_CHECK_AS(ValueError, std::isfinite(value) && value >= 0.0f, "persistence: distance matrix ", cloud,
+                  " has D[", i, ",", j, "] = ", value, " (distances must be finite and >= 0)");
+      TL_CHECK_AS(ValueError, value == d[j * n + i], "persistence: distance matrix ", cloud, " is not symmetric: D[",
+                  i, ",", j, "] = ", value, " but D[", j, ",", i, "] = ", d[j * n + i]);
+    }
+  }
+}
+
+float enclosing_radius(const float* dist, int64_t n) {
+  float radius = std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) radius = std::min(radius, *std::max_element(dist + i * n, dist + (i + 1) * n));
+  return radius;
+}
+
+Diagram h0_diagram(std::vector<kernels::WeightedEdge> forest, int64_t n) {
+  std::sort(forest.begin(), forest.end(), [](const kernels::WeightedEdge& a, const kernels::WeightedEdge& b) {
+    return kernels::filtration_before(a.length, kernels::edge_index(a.edge.u, a.edge.v), b.length,
+                                      kernels::edge_index(b.edge.u, b.edge.v));
+  });
+  Diagram diagram;
+  diagram.dim = 0;
+  for (const kernels::WeightedEdge& w : forest) diagram.pairs.push_back(PersistencePair{0.0f, w.length, Edge{}, w.edge});
+  diagram.essential.assign(static_cast<size_t>(n) - forest.size(), EssentialBar{});
+  return diagram;
+}
+
+std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool inputs_are_points,
+                                         const PersistenceOptions& options) {
+  check_options(options);
+  if (inputs.empty()) return {};
+  NoGradGuard no_grad;
+  const Device device = inputs[0].device();
+  const size_t count = inputs.size();
+  std::vector<int64_t> point_offsets(count + 1, 0), matrix_offsets(count + 1, 0);
+  for (size_t c = 0; c < count; ++c) {
+    TL_CHECK_AS(DeviceError, inputs[c].defined() && inputs[c].device() == device, "persistence: cloud ", c,
+                " is on ", inputs[c].defined() ? device_name(inputs[c].device()) : "no device", " but cloud 0 on ",
+                device_name(device), " (a batch lives on one device)");
+    if (inputs_are_points) {
+      check_points(inputs[c], c);
+      TL_CHECK_AS(ShapeError, inputs[c].dim(1) == inputs[0].dim(1), "persistence: cloud ", c, " has dimension ",
+                  inputs[c].dim(1), " but cloud 0 has ", inputs[0].dim(1), " (",
+                  shape_str(inputs[c].shape()), " vs ", shape_str(inputs[0].shape()), ")");
+    } else {
+      check_distances(inputs[c], c);
+    }
+    const int64_t n = inputs[c].dim(0);
+    point_offsets[c + 1] = point_offsets[c] + n;
+    matrix_offsets[c + 1] = matrix_offsets[c] + n * n;
+  }
+  kernels::CloudBatch batch;
+  batch.count = static_cast<int64_t>(count);
+  batch.dim = inputs_are_points ? inputs[0].dim(1) : 0;
+  batch.point_offsets = point_offsets.data();
+  batch.matrix_offsets = matrix_offsets.data();
+  const kernels::TopologyBackend& backend = kernels::topology_backend_for(device);
+
+  Tensor distances;
+  if (inputs_are_points) {
+    const Tensor points = count == 1 ? inputs[0] : concat(inputs, 0);
+    distances = Tensor::empty({matrix_offsets[count]}, device);
+    backend.pairwise_distances(points.data<float>(), batch, distances.data<float>());
+  } else {
+    std::vector<Tensor> flat;
+    for (const Tensor& m : inputs) flat.push_back(reshape(m, {m.numel()}));
+    distances = count == 1 ? flat[0] : concat(flat, 0);
+  }
+
+  const float forest_threshold = options.threshold;
+  Storage forest_buffer(static_cast<size_t>(point_offsets[count]) * sizeof(kernels::WeightedEdge), device);
+  Storage count_buffer(count * sizeof(int32_t), device);
+  auto* forest_edges = static_cast<kernels::WeightedEdge*>(forest_buffer.data());
+  backend.minimum_spanning_forest(distances.data<float>(), batch, forest_threshold, forest_edges,
+                                  static_cast<int32_t*>(count_buffer.data()));
+  std::vector<kernels::WeightedEdge> host_edges(static_cast<size_t>(point_offsets[count]));
+  std::vector<int32_t> edge_counts(count);
+  copy_bytes(host_edges.data(), Device::CPU, forest_edges, device, forest_buffer.bytes());
+  copy_bytes(edge_counts.data(), Device::CPU, count_buffer.data(), device, count_buffer.bytes());
+  const Tensor host_distances = distances.to(Device::CPU);
+  const float* dist = host_distances.data<float>();
+
+  std::vector<PersistenceResult> results(count);
+  std::vector<std::exception_ptr> failures(count);
+#pragma omp parallel for schedule(dynamic) if (count > 1)
+  for (size_t c = 0; c < count; ++c) {
+    try {
+      const int64_t n = point_offsets[c + 1] - point_offsets[c];
+      const float* cloud_dist = dist + matrix_offsets[c];
+      PersistenceResult& result = results[c];
+      result.points = n;
+      result.enclosing_radius = enclosing_radius(cloud_dist, n);
+      const auto first = host_edges.begin() + point_offsets[c];
+      std::vector<kernels::WeightedEdge> forest(first, first + edge_counts[c]);
+      if (options.max_dim >= 1) {
+        result.h1_threshold = std::min(options.threshold, result.enclosing_radius);
+        detail::Deadline deadline;
+        deadline.seconds = options.time_limit_seconds;
+        detail::H1Outcome h1 = detail::h1_cohomology(cloud_dist, static_cast<int32_t>(n), result.h1_threshold,
+                                                     forest, deadline, options.on_limit);
+        result.diagrams.push_back(h0_diagram(std::move(forest), n));
+        result.diagrams.push_back(std::move(h1.diagram));
+        if (h1.truncated) {
+          result.truncated = true;
+          result.truncation_reason = "H1 reduction stopped at the time limit of " +
+                                     std::to_string(options.time_limit_seconds) + " s";
+        }
+      } else {
+        result.diagrams.push_back(h0_diagram(std::move(forest), n));
+      }
+    } catch (...) {
+      failures[c] = std::current_exception();  // exceptions must not leave an OpenMP region
+    }
+  }
+  for (const std::exception_ptr& failure : failures)
+    if (failure) std::rethrow_exception(failure);
+  return results;
+}
+
+}  // namespace
+
+Tensor pairwise_distances(const Tensor& points) {
+  check_points(points, 0);
+  const int64_t n = points.dim(0);
+  const int64_t offsets[2] = {0, n};
+  const int64_t matrix_offsets[2] = {0, n * n};
+  kernels::CloudBatch batch{1, points.dim(1), offsets, matrix_offsets};
+  Tensor dist = Tensor::empty({n, n}, points.device());
+  kernels::topology_backend_for(points.device()).pairwise_distances(points.data<float>(), batch, dist.data<float>());
+  return dist;
+}
+
+PersistenceResult persistence(const Tensor& points, const PersistenceOptions& options) {
+  return std::move(run_batch({points}, true, options)[0]);
+}
+
+PersistenceResult persistence_from_distances(const Tensor& distances, const PersistenceOptions& options) {
+  return std::move(run_batch({distances}, false, options)[0]);
+}
+
+std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clouds, const PersistenceOptions& options) {
+  return run_batch(clouds, true, options);
+}
+
+std::vector<PersistenceResult> persistence_batch_from_distances(const std::vector<Tensor>& matrices,
+                                                                const PersistenceOptions& options) {
+  return run_batch(matrices, false, options);
+}
+
+}  // namespace tl::topology
