@@ -1,16 +1,16 @@
 // Degree-1 cohomology reduction over Z/2 (the method of Bauer's ripser, written from its description).
 //
 // Columns are the edges within the threshold that are not H0 deaths (clearing), taken in reverse filtration
-// order; a column's entries are its cofacet triangles, never stored: they are enumerated from the distance
-// matrix when needed. The pivot of a column is its earliest cofacet in the filtration. Most columns are
-// emergent pairs: the edge is the diameter of an unclaimed triangle of the same length, which is then the
-// pivot with nothing to reduce, found by a scan that stops at the first such triangle. Only the other columns
-// get a heap of cofacets, and only columns that absorbed others keep the list of those (the reduction matrix
-// V), so that later columns can re-enumerate them.
+// order; a column's entries are its cofacet triangles, enumerated from the distance matrix. The pivot of a
+// column is its earliest cofacet in the filtration. Most columns are emergent pairs: the edge is the diameter
+// of an unclaimed triangle of the same length, which is then the pivot with nothing to reduce, found by a scan
+// that stops at the first such triangle; their cofacets are never listed. The other columns are reduced as a
+// lazy merge of sorted coboundary lists (a heap of list heads, not of entries); the lists are cached within a
+// memory budget, and only columns that absorbed others keep the list of those (the reduction matrix V).
 #include "topology/cohomology.h"
 
 #include <algorithm>
-#include <queue>
+#include <deque>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -73,13 +73,7 @@ class PivotTable {
   size_t size_ = 0;
 };
 
-// Heap order: the earliest simplex of the filtration on top.
-struct LaterInFiltration {
-  bool operator()(const Simplex& a, const Simplex& b) const {
-    return filtration_before(b.diameter, b.index, a.diameter, a.index);
-  }
-};
-using CoboundaryHeap = std::priority_queue<Simplex, std::vector<Simplex>, LaterInFiltration>;
+bool earlier(const Simplex& a, const Simplex& b) { return filtration_before(a.diameter, a.index, b.diameter, b.index); }
 
 int64_t triangle_of(int32_t u, int32_t v, int32_t k) {  // u > v; k differs from both
   if (k > u) return triangle_index(k, u, v);
@@ -87,19 +81,21 @@ int64_t triangle_of(int32_t u, int32_t v, int32_t k) {  // u > v; k differs from
   return triangle_index(u, v, k);
 }
 
-class Reducer {
+class Coboundaries {
  public:
-  Reducer(const float* dist, int32_t n, float threshold) : dist_(dist), n_(n), threshold_(threshold) {}
+  Coboundaries(const float* dist, int32_t n, float threshold) : dist_(dist), n_(n), threshold_(threshold) {}
 
-  // Appends every cofacet of edge {u, v} (diameter d) within the threshold.
-  void push_coboundary(CoboundaryHeap& heap, const kernels::Edge& e, float d) const {
+  // Every cofacet of edge {u, v} (diameter d) within the threshold, earliest in the filtration first.
+  void sorted(const kernels::Edge& e, float d, std::vector<Simplex>& out) const {
+    out.clear();
     const float* row_u = dist_ + static_cast<int64_t>(e.u) * n_;
     const float* row_v = dist_ + static_cast<int64_t>(e.v) * n_;
     for (int32_t k = n_ - 1; k >= 0; --k) {
       if (k == e.u || k == e.v) continue;
       const float far = std::max(row_u[k], row_v[k]);
-      if (far <= threshold_) heap.push(Simplex{std::max(far, d), triangle_of(e.u, e.v, k)});
+      if (far <= threshold_) out.push_back(Simplex{std::max(far, d), triangle_of(e.u, e.v, k)});
     }
+    std::sort(out.begin(), out.end(), earlier);
   }
 
   // The earliest cofacet of {u, v} with the edge's own diameter (the largest such triangle index), or -1.
@@ -118,20 +114,56 @@ class Reducer {
   float threshold_;
 };
 
-// Removes Z/2-cancelling pairs from the top and returns the pivot left on top (false when the column is zero).
-bool peek_pivot(CoboundaryHeap& heap, Simplex& pivot) {
-  while (!heap.empty()) {
-    const Simplex top = heap.top();
-    heap.pop();
-    if (heap.empty() || heap.top().index != top.index) {
-      heap.push(top);
-      pivot = top;
-      return true;
-    }
-    heap.pop();
+// A column under reduction: the Z/2 sum of sorted coboundary lists, merged lazily. Only list heads sit in the
+// heap, so adding a column costs one push and finding the pivot reads each list only up to it.
+class WorkingColumn {
+ public:
+  void clear() {
+    heap_.clear();
+    carries_.clear();
   }
-  return false;
-}
+  void add(const std::vector<Simplex>& list) {
+    if (!list.empty()) push(Cursor{list.data(), list.data() + list.size()});
+  }
+  // The earliest simplex of odd multiplicity; it stays in the column (as a one-element carry list), so a
+  // column added next with the same pivot cancels it. False when the column is zero.
+  bool pivot(Simplex& out) {
+    while (!heap_.empty()) {
+      const Simplex x = *heap_.front().position;
+      int count = 0;
+      while (!heap_.empty() && heap_.front().position->index == x.index) {
+        std::pop_heap(heap_.begin(), heap_.end(), later_head);
+        Cursor& c = heap_.back();
+        if (++c.position == c.end) {
+          heap_.pop_back();
+        } else {
+          std::push_heap(heap_.begin(), heap_.end(), later_head);
+        }
+        ++count;
+      }
+      if (count % 2 == 1) {
+        carries_.push_back(x);
+        push(Cursor{&carries_.back(), &carries_.back() + 1});
+        out = x;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  struct Cursor {
+    const Simplex* position;
+    const Simplex* end;
+  };
+  static bool later_head(const Cursor& a, const Cursor& b) { return earlier(*b.position, *a.position); }
+  void push(const Cursor& c) {
+    heap_.push_back(c);
+    std::push_heap(heap_.begin(), heap_.end(), later_head);
+  }
+  std::vector<Cursor> heap_;
+  std::deque<Simplex> carries_;  // stable addresses
+};
 
 // Keeps the columns that occur an odd number of times.
 void cancel_pairs(std::vector<int32_t>& columns) {
@@ -145,6 +177,9 @@ void cancel_pairs(std::vector<int32_t>& columns) {
   }
   columns.resize(out);
 }
+
+// Sorted coboundaries of reduced columns, kept for reuse while they fit the memory budget.
+constexpr size_t kCoboundaryCacheBytes = size_t(128) << 20;
 
 }  // namespace
 
@@ -175,10 +210,27 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold,
     return filtration_before(b.diameter, b.index, a.diameter, a.index);
   });
 
-  const Reducer reducer(dist, n, threshold);
+  const Coboundaries coboundaries(dist, n, threshold);
   PivotTable pivot_owner(columns.size());
   std::unordered_map<int32_t, std::vector<int32_t>> absorbed;  // V: columns added into column c (c itself implied)
-  CoboundaryHeap heap;
+  std::unordered_map<int32_t, std::vector<Simplex>> cached;    // sorted coboundaries (node-based: stable)
+  size_t cached_bytes = 0;
+  std::deque<std::vector<Simplex>> uncached;  // lists of the current column that did not fit the cache
+  // The sorted coboundary of column j, from the cache or built now (and cached while the budget allows).
+  auto coboundary_of = [&](int32_t j) -> const std::vector<Simplex>& {
+    const auto hit = cached.find(j);
+    if (hit != cached.end()) return hit->second;
+    std::vector<Simplex> list;
+    coboundaries.sorted(columns[j].edge, columns[j].diameter, list);
+    const size_t bytes = list.capacity() * sizeof(Simplex);
+    if (cached_bytes + bytes <= kCoboundaryCacheBytes) {
+      cached_bytes += bytes;
+      return cached.emplace(j, std::move(list)).first->second;
+    }
+    uncached.push_back(std::move(list));
+    return uncached.back();
+  };
+  WorkingColumn working;
   std::vector<int32_t> added;
   for (int32_t c = 0; c < static_cast<int32_t>(columns.size()); ++c) {
     if ((c & 255) == 0 && deadline.passed()) {
@@ -189,29 +241,30 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold,
       break;
     }
     const Column& column = columns[c];
-    const int64_t emergent = reducer.emergent_cofacet(column.edge, column.diameter);
+    const int64_t emergent = coboundaries.emergent_cofacet(column.edge, column.diameter);
     if (emergent >= 0 && pivot_owner.find(emergent) < 0) {
       pivot_owner.insert(emergent, c);  // a zero-length pair: nothing to report
       continue;
     }
-    heap = CoboundaryHeap();
+    working.clear();
+    uncached.clear();
     added.clear();
-    reducer.push_coboundary(heap, column.edge, column.diameter);
+    working.add(coboundary_of(c));
     Simplex pivot{};
-    bool has_pivot = peek_pivot(heap, pivot);
+    bool has_pivot = working.pivot(pivot);
     while (has_pivot) {
       const int32_t owner = pivot_owner.find(pivot.index);
       if (owner < 0) break;
       added.push_back(owner);
-      reducer.push_coboundary(heap, columns[owner].edge, columns[owner].diameter);
+      working.add(coboundary_of(owner));
       const auto owner_absorbed = absorbed.find(owner);
       if (owner_absorbed != absorbed.end()) {
         for (int32_t j : owner_absorbed->second) {
           added.push_back(j);
-          reducer.push_coboundary(heap, columns[j].edge, columns[j].diameter);
+          working.add(coboundary_of(j));
         }
       }
-      has_pivot = peek_pivot(heap, pivot);
+      has_pivot = working.pivot(pivot);
     }
     if (!has_pivot) {
       outcome.diagram.essential.push_back(EssentialBar{column.diameter, column.edge});

@@ -133,7 +133,7 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
   std::vector<int32_t> edge_counts(count);
   copy_bytes(host_edges.data(), Device::CPU, forest_edges, device, forest_buffer.bytes());
   copy_bytes(edge_counts.data(), Device::CPU, count_buffer.data(), device, count_buffer.bytes());
-  const Tensor host_distances = distances.to(Device::CPU);
+  const Tensor host_distances = device == Device::CPU ? distances : distances.to(Device::CPU);
   const float* dist = host_distances.data<float>();
 
   std::vector<PersistenceResult> results(count);

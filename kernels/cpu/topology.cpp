@@ -1,5 +1,7 @@
 // CPU persistence kernels: pairwise distances (direct or Gram/GEMM form) and dense Prim minimum spanning
 // forests, one cloud per thread when a batch holds several clouds. The reference for kernels/cuda/topology.cu.
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -12,27 +14,41 @@
 namespace tl::kernels::cpu {
 namespace {
 
-void mirror_upper_triangle(float* dist, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    dist[i * n + i] = 0.0f;
-    for (int64_t j = i + 1; j < n; ++j) dist[j * n + i] = dist[i * n + j];
-  }
-}
-
 void cloud_distances(const float* points, int64_t n, int64_t dim, float* dist) {
   if (dim <= kDirectDistanceMaxDim) {
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = i + 1; j < n; ++j)
-        dist[i * n + j] = std::sqrt(squared_distance(points + i * dim, points + j * dim, dim));
-  } else {
-    std::vector<float> squared_norms(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) squared_norms[i] = squared_norm(points + i * dim, dim);
-    gemm(false, true, n, n, dim, 1.0f, points, points, 0.0f, dist);  // dist holds the Gram matrix for now
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = i + 1; j < n; ++j)
-        dist[i * n + j] = gram_distance(squared_norms[i], squared_norms[j], dist[i * n + j]);
+    // Row i against all points at once over a coordinate-major copy, so the j loop vectorises. Each entry sums
+    // its squared differences in increasing k, as squared_distance does; (a-b)^2 == (b-a)^2 exactly, so the
+    // matrix comes out exactly symmetric.
+    std::vector<float> by_coordinate(static_cast<size_t>(n * dim));
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t k = 0; k < dim; ++k) by_coordinate[k * n + j] = points[j * dim + k];
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = dist + i * n;
+      std::fill(row, row + n, 0.0f);
+      for (int64_t k = 0; k < dim; ++k) {
+        const float xi = points[i * dim + k];
+        const float* column = by_coordinate.data() + k * n;
+        for (int64_t j = 0; j < n; ++j) {
+          const float diff = xi - column[j];
+          row[j] += diff * diff;
+        }
+      }
+      for (int64_t j = 0; j < n; ++j) row[j] = std::sqrt(row[j]);
+      row[i] = 0.0f;
+    }
+    return;
   }
-  mirror_upper_triangle(dist, n);
+  std::vector<float> squared_norms(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) squared_norms[i] = squared_norm(points + i * dim, dim);
+  gemm(false, true, n, n, dim, 1.0f, points, points, 0.0f, dist);  // dist holds the Gram matrix for now
+  for (int64_t i = 0; i < n; ++i) {
+    dist[i * n + i] = 0.0f;
+    for (int64_t j = i + 1; j < n; ++j) {
+      const float value = gram_distance(squared_norms[i], squared_norms[j], dist[i * n + j]);
+      dist[i * n + j] = value;
+      dist[j * n + i] = value;
+    }
+  }
 }
 
 // Dense Prim over the vertices not yet in the forest; `key` holds each one's best (length, edge index) to the
@@ -49,17 +65,21 @@ int32_t cloud_spanning_forest(const float* dist, int64_t n, float threshold, Wei
   while (!remaining.empty()) {
     const float* row = dist + static_cast<int64_t>(current) * n;
     size_t best = 0;
+    float best_key = kNone;
+    int64_t best_index = -1;
     for (size_t p = 0; p < remaining.size(); ++p) {
       const int32_t v = remaining[p];
       const float d = row[v];
-      if (d <= threshold &&
-          (d < key[v] || (d == key[v] && edge_index(current, v) > key_index[v]))) {
+      if (d <= threshold && (d < key[v] || (d == key[v] && edge_index(current, v) > key_index[v]))) {
         key[v] = d;
         key_index[v] = edge_index(current, v);
         parent[v] = current;
       }
-      const int32_t b = remaining[best];
-      if (filtration_before(key[v], key_index[v], key[b], key_index[b])) best = p;
+      if (p == 0 || filtration_before(key[v], key_index[v], best_key, best_index)) {
+        best = p;
+        best_key = key[v];
+        best_index = key_index[v];
+      }
     }
     const int32_t next = remaining[best];
     remaining[best] = remaining.back();

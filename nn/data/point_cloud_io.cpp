@@ -130,4 +130,23 @@ Tensor read_lower_distance(const std::string& path) {
   return Tensor::from_vector(full, {n, n});
 }
 
+void write_npy_points(const std::string& path, const Tensor& points) {
+  TL_CHECK_AS(ShapeError, points.rank() == 2 && points.dtype() == DType::Float32,
+              "write_npy_points: expected a float32 [rows, columns] tensor, got ", points.describe());
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(points.dim(0)) + ", " +
+                       std::to_string(points.dim(1)) + "), }";
+  header.append(63 - (10 + header.size()) % 64, ' ');  // magic + length + header + newline: a multiple of 64
+  header.push_back('\n');
+  std::ofstream out(path, std::ios::binary);
+  TL_CHECK_AS(ValueError, out.good(), "cannot write '", path, "': ", std::strerror(errno));
+  const uint16_t length = static_cast<uint16_t>(header.size());
+  out.write("\x93NUMPY\x01\x00", 8);
+  const char length_bytes[2] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
+  out.write(length_bytes, 2);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  const std::vector<float> values = points.to_vector<float>();
+  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+  TL_CHECK_AS(ValueError, out.good(), "writing '", path, "' failed: ", std::strerror(errno));
+}
+
 }  // namespace tl::data
