@@ -1,6 +1,7 @@
 // tl_persistence: Vietoris-Rips persistence diagrams (H0, H1) of a point cloud or distance matrix file, printed in
 // ripser's text form or as JSON, with the critical edges of every pair on request.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
