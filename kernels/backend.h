@@ -28,6 +28,16 @@ struct IndexGeometry {
   int64_t inner = 1;
 };
 
+// Calls body with the index buffer typed as const int32_t* or const int64_t*, as index_dtype says (host code).
+template <class Body>
+void with_index_type(DType index_dtype, const void* index, Body&& body) {
+  if (index_dtype == DType::Int32) {
+    body(static_cast<const int32_t*>(index));
+  } else {
+    body(static_cast<const int64_t*>(index));
+  }
+}
+
 struct Backend {
   void (*fill)(float* y, int64_t n, float value);
   void (*unary)(const UnaryParams& p, const float* x, float* y, int64_t n);

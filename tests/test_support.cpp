@@ -17,6 +17,14 @@ double closeness_ratio(const std::vector<float>& actual, const std::vector<float
   return worst;
 }
 
+void check_exact_distance_matrix(const std::vector<float>& dist, int64_t n) {
+  REQUIRE(dist.size() == static_cast<size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i) {
+    CHECK(dist[i * n + i] == 0.0f);
+    for (int64_t j = 0; j < i; ++j) CHECK(dist[i * n + j] == dist[j * n + i]);
+  }
+}
+
 void check_close(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol,
                  const std::string& what) {
   REQUIRE_MESSAGE(actual.size() == expected.size(), what, ": sizes differ");

@@ -22,6 +22,9 @@ void check_close(const Tensor& actual, const Tensor& expected, double rtol, doub
 void check_close(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol,
                  const std::string& what);
 
+// CHECKs that the row-major n x n matrix has an exact zero diagonal and is exactly symmetric.
+void check_exact_distance_matrix(const std::vector<float>& dist, int64_t n);
+
 // dF/dx[i] for every element of inputs[which], by central differences of step eps (inputs on the CPU).
 std::vector<float> numeric_gradient(const std::function<float(const std::vector<Tensor>&)>& f,
                                     std::vector<Tensor> inputs, size_t which, float eps);

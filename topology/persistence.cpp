@@ -27,6 +27,13 @@ void check_options(const PersistenceOptions& options) {
               options.time_limit_seconds);
 }
 
+// The float values of t readable on the host: its own buffer on the CPU, `copy` filled from the device otherwise.
+const float* host_floats(const Tensor& t, std::vector<float>& copy) {
+  if (t.device() == Device::CPU) return t.data<float>();
+  copy = t.to_vector<float>();
+  return copy.data();
+}
+
 void check_points(const Tensor& points, size_t cloud) {
   TL_CHECK_AS(ShapeError, points.defined() && points.rank() == 2 && points.dtype() == DType::Float32,
               "persistence: cloud ", cloud, " must be a float32 [points, dim] tensor, got ",
@@ -35,9 +42,10 @@ void check_points(const Tensor& points, size_t cloud) {
               " is empty: ", points.describe());
   TL_CHECK_AS(ShapeError, points.dim(0) <= std::numeric_limits<int32_t>::max() / 2, "persistence: cloud ", cloud,
               " has too many points for a dense distance matrix: ", points.dim(0));
-  const std::vector<float> values = points.to_vector<float>();
+  std::vector<float> copy;
+  const float* values = host_floats(points, copy);
   const int64_t dim = points.dim(1);
-  for (size_t i = 0; i < values.size(); ++i)
+  for (int64_t i = 0; i < points.numel(); ++i)
     TL_CHECK_AS(ValueError, std::isfinite(values[i]), "persistence: cloud ", cloud, ", point ", i / dim,
                 ", coordinate ", i % dim, " is ", values[i], " (coordinates must be finite)");
 }
@@ -48,7 +56,8 @@ void check_distances(const Tensor& matrix, size_t cloud) {
                   matrix.dim(0) == matrix.dim(1) && matrix.dim(0) > 0,
               "persistence: distance matrix ", cloud, " must be a square, non-empty float32 [n, n] tensor, got ",
               matrix.defined() ? matrix.describe() : std::string("an undefined tensor"));
-  const std::vector<float> d = matrix.to_vector<float>();
+  std::vector<float> copy;
+  const float* d = host_floats(matrix, copy);
   const int64_t n = matrix.dim(0);
   for (int64_t i = 0; i < n; ++i) {
     TL_CHECK_AS(ValueError, d[i * n + i] == 0.0f, "persistence: distance matrix ", cloud, " has D[", i, ",", i,

@@ -28,19 +28,6 @@ void copy_block(const float* src, float* dst, const AxisBlock& b) {
   }
 }
 
-namespace {
-
-template <class Body>
-void with_index_type(DType dtype, const void* index, Body&& body) {
-  if (dtype == DType::Int32) {
-    body(static_cast<const int32_t*>(index));
-  } else {
-    body(static_cast<const int64_t*>(index));
-  }
-}
-
-}  // namespace
-
 void index_select(const float* x, const void* index, DType index_dtype, float* y, const IndexGeometry& g) {
   with_index_type(index_dtype, index, [&](auto idx) {
     for (int64_t o = 0; o < g.outer; ++o)

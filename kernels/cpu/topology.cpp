@@ -70,10 +70,13 @@ int32_t cloud_spanning_forest(const float* dist, int64_t n, float threshold, Wei
     for (size_t p = 0; p < remaining.size(); ++p) {
       const int32_t v = remaining[p];
       const float d = row[v];
-      if (d <= threshold && (d < key[v] || (d == key[v] && edge_index(current, v) > key_index[v]))) {
-        key[v] = d;
-        key_index[v] = edge_index(current, v);
-        parent[v] = current;
+      if (d <= threshold && d <= key[v]) {
+        const int64_t index = edge_index(current, v);
+        if (filtration_before(d, index, key[v], key_index[v])) {
+          key[v] = d;
+          key_index[v] = index;
+          parent[v] = current;
+        }
       }
       if (p == 0 || filtration_before(key[v], key_index[v], best_key, best_index)) {
         best = p;

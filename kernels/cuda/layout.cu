@@ -68,15 +68,6 @@ struct ThrustAllocator {
   void deallocate(char* ptr, size_t) { cuda_runtime::deallocate(ptr); }
 };
 
-template <class Body>
-void with_index_type(DType dtype, const void* index, Body&& body) {
-  if (dtype == DType::Int32) {
-    body(static_cast<const int32_t*>(index));
-  } else {
-    body(static_cast<const int64_t*>(index));
-  }
-}
-
 }  // namespace
 
 void transpose(const float* x, float* y, int64_t rows, int64_t cols) {
