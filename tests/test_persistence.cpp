@@ -45,6 +45,14 @@ int bars_longer_than(const Diagram& d, float length) {
                                         [&](const topology::PersistencePair& p) { return p.death - p.birth > length; }));
 }
 
+// Pairs (engine or reference) by birth edge: births are unique, so two correct lists then agree entry by entry.
+template <typename Pair>
+void sort_by_birth_edge(std::vector<Pair>& pairs) {
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) {
+    return kernels::edge_index(a.birth_edge.u, a.birth_edge.v) < kernels::edge_index(b.birth_edge.u, b.birth_edge.v);
+  });
+}
+
 void check_same_values(const PersistenceResult& a, const PersistenceResult& b, double tol, const std::string& what) {
   REQUIRE(a.diagrams.size() == b.diagrams.size());
   for (size_t k = 0; k < a.diagrams.size(); ++k) {
@@ -115,14 +123,42 @@ TEST_CASE("H1 pairs and critical edges equal a brute-force boundary reduction") 
     std::vector<topology::PersistencePair> actual = r.diagrams[1].pairs;
     REQUIRE(actual.size() == expected.size());
     CHECK(r.diagrams[1].essential.empty());
-    auto by_birth_edge = [](const auto& a, const auto& b) {
-      return kernels::edge_index(a.birth_edge.u, a.birth_edge.v) < kernels::edge_index(b.birth_edge.u, b.birth_edge.v);
-    };
-    std::sort(actual.begin(), actual.end(), by_birth_edge);
-    std::sort(expected.begin(), expected.end(), by_birth_edge);
+    sort_by_birth_edge(actual);
+    sort_by_birth_edge(expected);
     for (size_t i = 0; i < actual.size(); ++i) {
       CHECK(actual[i].birth == expected[i].birth);
       CHECK(actual[i].death == expected[i].death);
+      CHECK(actual[i].birth_edge.u == expected[i].birth_edge.u);
+      CHECK(actual[i].birth_edge.v == expected[i].birth_edge.v);
+      CHECK(actual[i].death_edge.u == expected[i].death_edge.u);
+      CHECK(actual[i].death_edge.v == expected[i].death_edge.v);
+    }
+  }
+}
+
+TEST_CASE("ties in the distances follow the filtration order in H0 and H1") {
+  // Symmetric matrices of small integers (not metrics; the engine does not need the triangle inequality): nearly
+  // every length occurs many times, so every choice Prim, the reduction and its shortcuts make is a tie.
+  Generator generator(21);
+  for (int64_t n : {9, 16, 25}) {
+    CAPTURE(n);
+    const std::vector<float> draws = data::uniform_cube(n * n, 1, generator).to_vector<float>();
+    std::vector<float> dist(static_cast<size_t>(n * n), 0.0f);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < i; ++j) dist[i * n + j] = dist[j * n + i] = 1.0f + std::floor(4.0f * draws[i * n + j]);
+    const PersistenceResult r = topology::persistence_from_distances(Tensor::from_vector(dist, {n, n}));
+    const std::vector<reference::Pair> kruskal = reference::kruskal_h0(dist, n);
+    REQUIRE(r.diagrams[0].pairs.size() == kruskal.size());
+    for (size_t i = 0; i < kruskal.size(); ++i) {
+      CHECK(r.diagrams[0].pairs[i].death_edge.u == kruskal[i].death_edge.u);
+      CHECK(r.diagrams[0].pairs[i].death_edge.v == kruskal[i].death_edge.v);
+    }
+    std::vector<reference::Pair> expected = reference::boundary_reduction_h1(dist, n);
+    std::vector<topology::PersistencePair> actual = r.diagrams[1].pairs;
+    REQUIRE(actual.size() == expected.size());
+    sort_by_birth_edge(actual);
+    sort_by_birth_edge(expected);
+    for (size_t i = 0; i < actual.size(); ++i) {
       CHECK(actual[i].birth_edge.u == expected[i].birth_edge.u);
       CHECK(actual[i].birth_edge.v == expected[i].birth_edge.v);
       CHECK(actual[i].death_edge.u == expected[i].death_edge.u);

@@ -16,9 +16,10 @@ namespace {
 
 void cloud_distances(const float* points, int64_t n, int64_t dim, float* dist) {
   if (dim <= kDirectDistanceMaxDim) {
-    // Row i against all points at once over a coordinate-major copy, so the j loop vectorises. Each entry sums
+    // Row i against all points at once, over a coordinate-major copy, so the j loop vectorises. Each entry sums
     // its squared differences in increasing k, as squared_distance does; (a-b)^2 == (b-a)^2 exactly, so the
-    // matrix comes out exactly symmetric.
+    // matrix comes out exactly symmetric (computing whole rows is cheaper than mirroring a triangle: the
+    // column-wise writes of a mirror miss the cache).
     std::vector<float> by_coordinate(static_cast<size_t>(n * dim));
     for (int64_t j = 0; j < n; ++j)
       for (int64_t k = 0; k < dim; ++k) by_coordinate[k * n + j] = points[j * dim + k];
@@ -51,45 +52,55 @@ void cloud_distances(const float* points, int64_t n, int64_t dim, float* dist) {
   }
 }
 
-// Dense Prim over the vertices not yet in the forest; `key` holds each one's best (length, edge index) to the
-// forest so far. When no remaining vertex has an edge within the threshold, a new tree starts.
+// Dense Prim. key[v] is the length of v's best edge to the tree so far (infinity: none within the threshold) and
+// parent[v] its other end; tree vertices hold kInTree, below every length, so they are never relaxed or chosen.
+// Each step is three passes over the vertices that vectorise: relax strictly shorter edges, find the least key,
+// then settle ties by the filtration order (equal lengths: the larger edge index first). When no remaining vertex
+// has an edge within the threshold, a new tree starts at the lowest remaining vertex.
 int32_t cloud_spanning_forest(const float* dist, int64_t n, float threshold, WeightedEdge* edges) {
   if (n == 0) return 0;
   constexpr float kNone = std::numeric_limits<float>::infinity();
+  constexpr float kInTree = -1.0f;
   std::vector<float> key(static_cast<size_t>(n), kNone);
-  std::vector<int64_t> key_index(static_cast<size_t>(n), -1);
   std::vector<int32_t> parent(static_cast<size_t>(n), -1);
-  std::vector<int32_t> remaining(static_cast<size_t>(n - 1));
-  for (int64_t v = 1; v < n; ++v) remaining[v - 1] = static_cast<int32_t>(v);
+  key[0] = kInTree;
   int32_t current = 0, count = 0;
-  while (!remaining.empty()) {
+  for (int64_t step = 1; step < n; ++step) {
     const float* row = dist + static_cast<int64_t>(current) * n;
-    size_t best = 0;
-    float best_key = kNone;
-    int64_t best_index = -1;
-    for (size_t p = 0; p < remaining.size(); ++p) {
-      const int32_t v = remaining[p];
-      const float d = row[v];
-      if (d <= threshold && d <= key[v]) {
-        const int64_t index = edge_index(current, v);
-        if (filtration_before(d, index, key[v], key_index[v])) {
-          key[v] = d;
-          key_index[v] = index;
+    int equal_lengths = 0;
+    float least = kNone;
+#pragma omp simd reduction(| : equal_lengths) reduction(min : least)
+    for (int64_t v = 0; v < n; ++v) {
+      const float d = row[v], k = key[v];
+      const int within = d <= threshold;
+      const int shorter = within & (d < k);
+      equal_lengths |= within & (d == k);
+      const float updated = shorter ? d : k;
+      key[v] = updated;
+      parent[v] = shorter ? current : parent[v];
+      least = std::min(least, updated == kInTree ? kNone : updated);
+    }
+    if (equal_lengths) {
+      for (int32_t v = 0; v < n; ++v)
+        if (row[v] == key[v] && row[v] <= threshold && edge_index(current, v) > edge_index(parent[v], v))
           parent[v] = current;
-        }
+    }
+    int32_t next = -1;
+    int64_t next_index = -1;
+    for (int32_t v = 0; v < n; ++v) {
+      if (key[v] != least) continue;
+      if (least == kNone) {  // a new tree
+        next = v;
+        break;
       }
-      if (p == 0 || filtration_before(key[v], key_index[v], best_key, best_index)) {
-        best = p;
-        best_key = key[v];
-        best_index = key_index[v];
+      const int64_t index = edge_index(parent[v], v);
+      if (index > next_index) {
+        next = v;
+        next_index = index;
       }
     }
-    const int32_t next = remaining[best];
-    remaining[best] = remaining.back();
-    remaining.pop_back();
-    if (parent[next] >= 0) {
-      edges[count++] = WeightedEdge{Edge{std::max(next, parent[next]), std::min(next, parent[next])}, key[next]};
-    }
+    if (least != kNone) edges[count++] = WeightedEdge{Edge{std::max(next, parent[next]), std::min(next, parent[next])}, least};
+    key[next] = kInTree;
     current = next;
   }
   return count;
