@@ -8,6 +8,7 @@
 // persistence pair and every critical edge are unique.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "core/hostdevice.h"
@@ -28,6 +29,14 @@ struct WeightedEdge {
 TL_HD int64_t edge_index(int32_t u, int32_t v) {
   const int64_t hi = u > v ? u : v, lo = u > v ? v : u;
   return hi * (hi - 1) / 2 + lo;
+}
+
+// Inverse of edge_index: the vertices u > v of the edge with this index.
+TL_HD Edge edge_vertices(int64_t index) {
+  int64_t u = static_cast<int64_t>((1.0 + ::sqrt(1.0 + 8.0 * static_cast<double>(index))) / 2.0);
+  while (u * (u - 1) / 2 > index) --u;  // the double estimate can be one off either way
+  while ((u + 1) * u / 2 <= index) ++u;
+  return Edge{static_cast<int32_t>(u), static_cast<int32_t>(index - u * (u - 1) / 2)};
 }
 
 TL_HD int64_t triangle_index(int32_t a, int32_t b, int32_t c) {  // requires a > b > c
@@ -64,6 +73,57 @@ TL_HD Edge max_facet(const float* dist, int64_t n, int32_t a, int32_t b, int32_t
   }
   if (dist[a * n + b] > best_length) best = Edge{a, b};
   return best;
+}
+
+// The triangle spanned by edge {u, v} (u > v) and a third vertex k.
+TL_HD int64_t triangle_with(Edge e, int32_t k) {
+  if (k > e.u) return triangle_index(k, e.u, e.v);
+  if (k > e.v) return triangle_index(e.u, k, e.v);
+  return triangle_index(e.u, e.v, k);
+}
+
+// A column of the degree-1 cohomology reduction: an edge within the threshold that is not in the spanning forest.
+// When the edge's earliest cofacet has the edge's own diameter, it is the triangle {u, v, cofacet_vertex}: the
+// column's pivot before any reduction, so the column is an emergent pair unless a later column claimed that
+// triangle first. When the edge is also the triangle's latest facet, no other column can contain the triangle and
+// the pair is apparent: it needs neither a reduction nor a look-up. Both pairs have zero persistence.
+struct H1Column {
+  float diameter = 0.0f;
+  Edge edge;
+  int32_t cofacet_vertex = -1;  // -1: every cofacet is longer than the edge
+  int32_t apparent = 0;         // 1 when (edge, cofacet) is an apparent pair
+};
+
+// Cofacets of {u, v} with the edge's diameter d come first in the filtration, larger triangle index first, and
+// the triangle index grows with the third vertex k; so the earliest is the largest k with D[u,k], D[v,k] <= d.
+TL_HD bool cofacet_within(const float* row_u, const float* row_v, Edge e, int32_t k, float d) {
+  return row_u[k] <= d && row_v[k] <= d && k != e.u && k != e.v;
+}
+
+// Whether (e, triangle {u, v, k}) is an apparent pair: e is the triangle's latest facet.
+TL_HD bool is_apparent(const float* dist, int64_t n, Edge e, int32_t k) {
+  const int32_t a = k > e.u ? k : e.u;
+  const int32_t c = k < e.v ? k : e.v;
+  const int32_t b = e.u + e.v + k - a - c;
+  const Edge latest = max_facet(dist, n, a, b, c);
+  return latest.u == e.u && latest.v == e.v;
+}
+
+// The column of edge e with diameter d, its emergent cofacet found by a scan down from the last vertex.
+TL_HD H1Column h1_column(const float* dist, int64_t n, Edge e, float d) {
+  H1Column column;
+  column.diameter = d;
+  column.edge = e;
+  const float* row_u = dist + static_cast<int64_t>(e.u) * n;
+  const float* row_v = dist + static_cast<int64_t>(e.v) * n;
+  for (int64_t k = n - 1; k >= 0; --k) {
+    if (cofacet_within(row_u, row_v, e, static_cast<int32_t>(k), d)) {
+      column.cofacet_vertex = static_cast<int32_t>(k);
+      column.apparent = is_apparent(dist, n, e, column.cofacet_vertex);
+      break;
+    }
+  }
+  return column;
 }
 
 }  // namespace tl::kernels

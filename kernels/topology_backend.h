@@ -1,6 +1,7 @@
 // The persistence kernels each backend provides, over ragged batches of point clouds: cloud c owns points
-// [point_offsets[c], point_offsets[c+1]) of a [total_points, dim] array and the row-major n_c x n_c distance
-// matrix starting at matrix_offsets[c] of one flat buffer. Offsets live on the host; data on the table's device.
+// [point_offsets[c], point_offsets[c+1]) of a [total_points, dim] array, the row-major n_c x n_c distance
+// matrix starting at matrix_offsets[c] of one flat buffer, and n_c (n_c - 1) / 2 edge slots starting at
+// edge_offsets[c]. Offsets (and per-cloud scalars) live on the host; data on the table's device.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@ struct CloudBatch {
   int64_t dim = 0;                        // coordinates per point (unused for distance-matrix input)
   const int64_t* point_offsets = nullptr;   // count + 1 entries
   const int64_t* matrix_offsets = nullptr;  // count + 1 entries
+  const int64_t* edge_offsets = nullptr;    // count + 1 entries
   int64_t points(int64_t c) const { return point_offsets[c + 1] - point_offsets[c]; }
 };
 
@@ -26,6 +28,12 @@ struct TopologyBackend {
   // Ties follow the filtration order of kernels/persistence_impl.h, so the forest is unique.
   void (*minimum_spanning_forest)(const float* dist, const CloudBatch& batch, float threshold,
                                   WeightedEdge* edges, int32_t* edge_counts);
+  // For each cloud, the columns of its degree-1 cohomology reduction: the edges no longer than thresholds[c]
+  // (a host array) outside its spanning forest (as minimum_spanning_forest wrote it), latest in the filtration
+  // first, each with its emergent cofacet and apparent flag (h1_column). Written at columns + edge_offsets[c];
+  // column_counts[c] (a host array) says how many.
+  void (*h1_columns)(const float* dist, const CloudBatch& batch, const float* thresholds, const WeightedEdge* forest,
+                     const int32_t* forest_counts, H1Column* columns, int64_t* column_counts);
 };
 
 const TopologyBackend& cpu_topology_backend();

@@ -1,6 +1,8 @@
-// CPU-vs-CUDA parity of the persistence kernels: distances on both paths, spanning forests (identical edges:
-// the filtration order makes them unique), and whole batches of diagrams computed from CUDA tensors.
+// CPU-vs-CUDA parity of the persistence kernels: distances on both paths, the H1 reduction columns (filtration
+// sort, apparent and emergent cofacets), spanning forests (identical edges: the filtration order makes them
+// unique), and whole batches of diagrams computed from CUDA tensors.
 #include <algorithm>
+#include <cmath>
 
 #include "nn/data/synthetic.h"
 #include "tests/test_support.h"
@@ -18,6 +20,32 @@ TEST_CASE("pairwise distances agree between CPU and CUDA on the direct and GEMM 
     CHECK(gpu.device() == Device::CUDA);
     check_close(gpu.to(Device::CPU), cpu, 1e-5, 1e-5, "distances");
     check_exact_distance_matrix(gpu.to_vector<float>(), 300);
+  }
+}
+
+TEST_CASE("H1 columns agree between CPU and CUDA in order and in every field") {
+  Generator generator(303);
+  std::vector<float> integers(200 * 200, 0.0f);  // ties everywhere
+  const std::vector<float> draws = data::uniform_cube(200 * 200, 1, generator).to_vector<float>();
+  for (int64_t i = 0; i < 200; ++i)
+    for (int64_t j = 0; j < i; ++j) integers[i * 200 + j] = integers[j * 200 + i] = 1.0f + std::floor(5.0f * draws[i * 200 + j]);
+  const Tensor matrices[] = {topology::pairwise_distances(data::torus(400, 2.0f, 0.7f, 0.02f, generator)),
+                             Tensor::from_vector(integers, {200, 200})};
+  for (const Tensor& matrix : matrices) {
+    for (float threshold : {0.5f, 3.0f}) {
+      CAPTURE(threshold);
+      const auto cpu = backend_h1_columns(matrix, threshold);
+      const auto gpu = backend_h1_columns(matrix.to(Device::CUDA), threshold);
+      REQUIRE(gpu.size() == cpu.size());
+      for (size_t c = 0; c < cpu.size(); ++c) {
+        CAPTURE(c);
+        CHECK(gpu[c].diameter == cpu[c].diameter);
+        CHECK(gpu[c].edge.u == cpu[c].edge.u);
+        CHECK(gpu[c].edge.v == cpu[c].edge.v);
+        CHECK(gpu[c].cofacet_vertex == cpu[c].cofacet_vertex);
+        CHECK(gpu[c].apparent == cpu[c].apparent);
+      }
+    }
   }
 }
 

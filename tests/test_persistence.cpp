@@ -167,6 +167,80 @@ TEST_CASE("ties in the distances follow the filtration order in H0 and H1") {
   }
 }
 
+TEST_CASE("H1 columns list the non-forest edges latest first with their apparent and emergent cofacets") {
+  // Brute force per column: every cofacet's (diameter, index), the earliest by the filtration order; the column
+  // has an emergent cofacet when that one has the edge's diameter, and is apparent when the edge is that
+  // triangle's latest facet. Checked on a cloud in general position and on a tie-heavy integer matrix.
+  Generator generator(17);
+  const std::vector<float> cloud = topology::pairwise_distances(data::uniform_cube(40, 3, generator)).to_vector<float>();
+  std::vector<float> integers(30 * 30, 0.0f);
+  const std::vector<float> draws = data::uniform_cube(30 * 30, 1, generator).to_vector<float>();
+  for (int64_t i = 0; i < 30; ++i)
+    for (int64_t j = 0; j < i; ++j) integers[i * 30 + j] = integers[j * 30 + i] = 1.0f + std::floor(3.0f * draws[i * 30 + j]);
+  const struct {
+    const std::vector<float>& dist;
+    int64_t n;
+    float threshold;
+  } cases[] = {{cloud, 40, 0.6f}, {integers, 30, 2.0f}};
+  for (const auto& [dist, n, threshold] : cases) {
+    CAPTURE(n);
+    const std::vector<kernels::H1Column> columns = backend_h1_columns(Tensor::from_vector(dist, {n, n}), threshold);
+    int64_t within = 0;
+    for (int64_t u = 1; u < n; ++u)
+      for (int64_t v = 0; v < u; ++v) within += dist[u * n + v] <= threshold;
+    const std::vector<reference::Pair> tree = reference::kruskal_h0(dist, n);
+    const int64_t tree_within = std::count_if(tree.begin(), tree.end(), [&](const reference::Pair& p) {
+      return p.death <= threshold;
+    });
+    CHECK(static_cast<int64_t>(columns.size()) == within - tree_within);
+    int emergent = 0, apparent = 0;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const kernels::H1Column& column = columns[c];
+      const kernels::Edge e = column.edge;
+      REQUIRE(column.diameter == dist[e.u * n + e.v]);
+      if (c > 0) {
+        const kernels::H1Column& before = columns[c - 1];
+        CHECK(kernels::filtration_before(column.diameter, kernels::edge_index(e.u, e.v), before.diameter,
+                                         kernels::edge_index(before.edge.u, before.edge.v)));
+      }
+      float best_diameter = INFINITY;
+      int64_t best_index = -1;
+      int32_t best_vertex = -1;
+      for (int32_t k = 0; k < n; ++k) {
+        if (k == e.u || k == e.v) continue;
+        const float diameter = std::max({column.diameter, dist[e.u * n + k], dist[e.v * n + k]});
+        const int64_t index = kernels::triangle_with(e, k);
+        if (diameter <= threshold && kernels::filtration_before(diameter, index, best_diameter, best_index)) {
+          best_diameter = diameter;
+          best_index = index;
+          best_vertex = k;
+        }
+      }
+      const int32_t expected_vertex = best_diameter == column.diameter ? best_vertex : -1;
+      CHECK(column.cofacet_vertex == expected_vertex);
+      bool expected_apparent = false;
+      if (expected_vertex >= 0) {
+        // The latest facet: the longest, and among equal lengths the one of smallest index.
+        const kernels::Edge facets[3] = {e, kernels::Edge{std::max(e.u, expected_vertex), std::min(e.u, expected_vertex)},
+                                         kernels::Edge{std::max(e.v, expected_vertex), std::min(e.v, expected_vertex)}};
+        kernels::Edge latest = facets[0];
+        for (const kernels::Edge& f : facets)
+          if (kernels::filtration_before(dist[latest.u * n + latest.v], kernels::edge_index(latest.u, latest.v),
+                                         dist[f.u * n + f.v], kernels::edge_index(f.u, f.v)))
+            latest = f;
+        expected_apparent = latest.u == e.u && latest.v == e.v;
+      }
+      CHECK(static_cast<bool>(column.apparent) == expected_apparent);
+      emergent += expected_vertex >= 0;
+      apparent += expected_apparent;
+    }
+    // Both kinds occur, so both branches above were exercised. In general position every emergent cofacet is
+    // apparent (the edge is the triangle's unique longest side); ties make emergent-only columns.
+    CHECK(apparent > 0);
+    CHECK(emergent > (&dist == &integers ? apparent : apparent - 1));
+  }
+}
+
 TEST_CASE("critical edges reproduce every birth and death from the distance matrix") {
   Generator generator(8);
   const Tensor points = data::torus(300, 2.0f, 0.7f, 0.02f, generator);

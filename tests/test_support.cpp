@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/memory.h"
+#include "kernels/topology_backend.h"
+
 namespace tl::testing {
 
 double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol,
@@ -15,6 +18,27 @@ double closeness_ratio(const std::vector<float>& actual, const std::vector<float
     if (!(ratio <= worst)) worst = std::isnan(ratio) ? INFINITY : ratio;
   }
   return worst;
+}
+
+std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float threshold) {
+  const Device device = distances.device();
+  const int64_t n = distances.dim(0);
+  const int64_t point_offsets[2] = {0, n}, matrix_offsets[2] = {0, n * n}, edge_offsets[2] = {0, n * (n - 1) / 2};
+  const kernels::CloudBatch batch{1, 0, point_offsets, matrix_offsets, edge_offsets};
+  const kernels::TopologyBackend& backend = kernels::topology_backend_for(device);
+  Storage forest(static_cast<size_t>(n) * sizeof(kernels::WeightedEdge), device);
+  Storage forest_count(sizeof(int32_t), device);
+  backend.minimum_spanning_forest(distances.data<float>(), batch, INFINITY,
+                                  static_cast<kernels::WeightedEdge*>(forest.data()),
+                                  static_cast<int32_t*>(forest_count.data()));
+  Storage columns(static_cast<size_t>(edge_offsets[1]) * sizeof(kernels::H1Column), device);
+  int64_t count = 0;
+  backend.h1_columns(distances.data<float>(), batch, &threshold, static_cast<kernels::WeightedEdge*>(forest.data()),
+                     static_cast<int32_t*>(forest_count.data()), static_cast<kernels::H1Column*>(columns.data()),
+                     &count);
+  std::vector<kernels::H1Column> host(static_cast<size_t>(count));
+  copy_bytes(host.data(), Device::CPU, columns.data(), device, host.size() * sizeof(kernels::H1Column));
+  return host;
 }
 
 void check_exact_distance_matrix(const std::vector<float>& dist, int64_t n) {

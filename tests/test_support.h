@@ -10,6 +10,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "kernels/persistence_impl.h"
 
 namespace tl::testing {
 
@@ -24,6 +25,10 @@ void check_close(const std::vector<float>& actual, const std::vector<float>& exp
 
 // CHECKs that the row-major n x n matrix has an exact zero diagonal and is exactly symmetric.
 void check_exact_distance_matrix(const std::vector<float>& dist, int64_t n);
+
+// The H1 reduction columns of one [n, n] distance matrix, from the backend of its device: its spanning forest,
+// then TopologyBackend::h1_columns at `threshold`; copied to the host.
+std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float threshold);
 
 // dF/dx[i] for every element of inputs[which], by central differences of step eps (inputs on the CPU).
 std::vector<float> numeric_gradient(const std::function<float(const std::vector<Tensor>&)>& f,

@@ -2,9 +2,10 @@
 //
 // Columns are the edges within the threshold that are not H0 deaths (clearing), taken in reverse filtration
 // order; a column's entries are its cofacet triangles, enumerated from the distance matrix. The pivot of a
-// column is its earliest cofacet in the filtration. Most columns are emergent pairs: the edge is the diameter
-// of an unclaimed triangle of the same length, which is then the pivot with nothing to reduce, found by a scan
-// that stops at the first such triangle; their cofacets are never listed. The other columns are reduced as a
+// column is its earliest cofacet in the filtration. Most columns are apparent or emergent pairs: the edge is the
+// diameter of an unclaimed triangle of the same length, which is then the pivot with nothing to reduce. The
+// backend finds those triangles for every column in parallel (kernels::H1Column); their cofacets are never
+// listed here. The other columns are reduced as a
 // lazy merge of sorted coboundary lists (a heap of list heads, not of entries); the lists are cached within a
 // memory budget, and only columns that absorbed others keep the list of those (the reduction matrix V).
 #include "topology/cohomology.h"
@@ -75,12 +76,6 @@ class PivotTable {
 
 bool earlier(const Simplex& a, const Simplex& b) { return filtration_before(a.diameter, a.index, b.diameter, b.index); }
 
-int64_t triangle_of(int32_t u, int32_t v, int32_t k) {  // u > v; k differs from both
-  if (k > u) return triangle_index(k, u, v);
-  if (k > v) return triangle_index(u, k, v);
-  return triangle_index(u, v, k);
-}
-
 class Coboundaries {
  public:
   Coboundaries(const float* dist, int32_t n, float threshold) : dist_(dist), n_(n), threshold_(threshold) {}
@@ -93,19 +88,9 @@ class Coboundaries {
     for (int32_t k = n_ - 1; k >= 0; --k) {
       if (k == e.u || k == e.v) continue;
       const float far = std::max(row_u[k], row_v[k]);
-      if (far <= threshold_) out.push_back(Simplex{std::max(far, d), triangle_of(e.u, e.v, k)});
+      if (far <= threshold_) out.push_back(Simplex{std::max(far, d), kernels::triangle_with(e, k)});
     }
     std::sort(out.begin(), out.end(), earlier);
-  }
-
-  // The earliest cofacet of {u, v} with the edge's own diameter (the largest such triangle index), or -1.
-  int64_t emergent_cofacet(const kernels::Edge& e, float d) const {
-    const float* row_u = dist_ + static_cast<int64_t>(e.u) * n_;
-    const float* row_v = dist_ + static_cast<int64_t>(e.v) * n_;
-    for (int32_t k = n_ - 1; k >= 0; --k) {
-      if (row_u[k] <= d && row_v[k] <= d && k != e.u && k != e.v) return triangle_of(e.u, e.v, k);
-    }
-    return -1;
   }
 
  private:
@@ -183,35 +168,14 @@ constexpr size_t kCoboundaryCacheBytes = size_t(128) << 20;
 
 }  // namespace
 
-H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold,
-                        const std::vector<kernels::WeightedEdge>& forest, const Deadline& deadline,
-                        OnLimit on_limit) {
+H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns,
+                        int64_t column_count, const Deadline& deadline, OnLimit on_limit) {
   H1Outcome outcome;
   outcome.diagram.dim = 1;
   if (n < 3) return outcome;
 
-  // Columns: edges within the threshold, minus the spanning forest, latest in the filtration first.
-  std::vector<bool> in_forest(static_cast<size_t>(n) * (n - 1) / 2, false);
-  for (const kernels::WeightedEdge& w : forest) in_forest[edge_index(w.edge.u, w.edge.v)] = true;
-  struct Column {
-    float diameter;
-    int64_t index;
-    kernels::Edge edge;
-  };
-  std::vector<Column> columns;
-  for (int32_t u = 1; u < n; ++u) {
-    const float* row = dist + static_cast<int64_t>(u) * n;
-    for (int32_t v = 0; v < u; ++v) {
-      const int64_t index = edge_index(u, v);
-      if (row[v] <= threshold && !in_forest[index]) columns.push_back(Column{row[v], index, kernels::Edge{u, v}});
-    }
-  }
-  std::sort(columns.begin(), columns.end(), [](const Column& a, const Column& b) {
-    return filtration_before(b.diameter, b.index, a.diameter, a.index);
-  });
-
   const Coboundaries coboundaries(dist, n, threshold);
-  PivotTable pivot_owner(columns.size());
+  PivotTable pivot_owner(static_cast<size_t>(column_count));
   std::unordered_map<int32_t, std::vector<int32_t>> absorbed;  // V: columns added into column c (c itself implied)
   std::unordered_map<int32_t, std::vector<Simplex>> cached;    // sorted coboundaries (node-based: stable)
   size_t cached_bytes = 0;
@@ -232,19 +196,21 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold,
   };
   WorkingColumn working;
   std::vector<int32_t> added;
-  for (int32_t c = 0; c < static_cast<int32_t>(columns.size()); ++c) {
+  for (int32_t c = 0; c < static_cast<int32_t>(column_count); ++c) {
     if ((c & 255) == 0 && deadline.passed()) {
       TL_CHECK_AS(LimitError, on_limit == OnLimit::Truncate, "H1 reduction of ", n,
-                  " points passed its time limit of ", deadline.seconds, " s after ", c, " of ", columns.size(),
+                  " points passed its time limit of ", deadline.seconds, " s after ", c, " of ", column_count,
                   " columns (raise time_limit_seconds, lower the threshold, or choose OnLimit::Truncate)");
       outcome.truncated = true;
       break;
     }
-    const Column& column = columns[c];
-    const int64_t emergent = coboundaries.emergent_cofacet(column.edge, column.diameter);
-    if (emergent >= 0 && pivot_owner.find(emergent) < 0) {
-      pivot_owner.insert(emergent, c);  // a zero-length pair: nothing to report
-      continue;
+    const kernels::H1Column& column = columns[c];
+    if (column.cofacet_vertex >= 0) {
+      const int64_t emergent = kernels::triangle_with(column.edge, column.cofacet_vertex);
+      if (column.apparent || pivot_owner.find(emergent) < 0) {
+        pivot_owner.insert(emergent, c);  // a zero-length pair: nothing to report
+        continue;
+      }
     }
     working.clear();
     uncached.clear();

@@ -22,10 +22,10 @@ struct H1Outcome {
   bool truncated = false;  // the deadline passed; the pairs found so far are kept
 };
 
-// H1 of the Rips filtration of the n x n distance matrix `dist` up to `threshold`, given the minimum spanning
-// forest of H0 (its edges are cleared). Throws LimitError when the deadline passes and on_limit is Error.
-H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold,
-                        const std::vector<kernels::WeightedEdge>& forest, const Deadline& deadline,
-                        OnLimit on_limit);
+// H1 of the Rips filtration of the n x n distance matrix `dist` up to `threshold`, given its reduction columns
+// (TopologyBackend::h1_columns: the edges within the threshold outside the spanning forest, latest first).
+// Throws LimitError when the deadline passes and on_limit is Error.
+H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns,
+                        int64_t column_count, const Deadline& deadline, OnLimit on_limit);
 
 }  // namespace tl::topology::detail

@@ -1,6 +1,6 @@
-// The persistence API: input checks, the batch layout, distances and spanning forests on the inputs' device
-// (kernels/topology_backend.h), then H0 diagrams from the forests and H1 by cohomology on the CPU, one cloud
-// per OpenMP thread.
+// The persistence API: input checks, the batch layout, distances, spanning forests and the H1 reduction columns
+// on the inputs' device (kernels/topology_backend.h), then H0 diagrams from the forests and the rest of the H1
+// reduction on the CPU, one cloud per OpenMP thread.
 #include "topology/persistence.h"
 
 #include <algorithm>
@@ -16,6 +16,9 @@
 
 namespace tl::topology {
 namespace {
+
+// A dense distance matrix of this many points takes 16 GiB; edge and column numbers then still fit 32 bits.
+constexpr int64_t kMaxCloudPoints = 65536;
 
 void check_options(const PersistenceOptions& options) {
   TL_CHECK_AS(ValueError, options.max_dim == 0 || options.max_dim == 1, "persistence: max_dim must be 0 or 1, got ",
@@ -40,8 +43,8 @@ void check_points(const Tensor& points, size_t cloud) {
               points.defined() ? points.describe() : std::string("an undefined tensor"));
   TL_CHECK_AS(ShapeError, points.dim(0) > 0 && points.dim(1) > 0, "persistence: cloud ", cloud,
               " is empty: ", points.describe());
-  TL_CHECK_AS(ShapeError, points.dim(0) <= std::numeric_limits<int32_t>::max() / 2, "persistence: cloud ", cloud,
-              " has too many points for a dense distance matrix: ", points.dim(0));
+  TL_CHECK_AS(ShapeError, points.dim(0) <= kMaxCloudPoints, "persistence: cloud ", cloud, " has ", points.dim(0),
+              " points; a dense distance matrix allows at most ", kMaxCloudPoints);
   std::vector<float> copy;
   const float* values = host_floats(points, copy);
   const int64_t dim = points.dim(1);
@@ -56,6 +59,8 @@ void check_distances(const Tensor& matrix, size_t cloud) {
                   matrix.dim(0) == matrix.dim(1) && matrix.dim(0) > 0,
               "persistence: distance matrix ", cloud, " must be a square, non-empty float32 [n, n] tensor, got ",
               matrix.defined() ? matrix.describe() : std::string("an undefined tensor"));
+  TL_CHECK_AS(ShapeError, matrix.dim(0) <= kMaxCloudPoints, "persistence: distance matrix ", cloud, " has ",
+              matrix.dim(0), " points; at most ", kMaxCloudPoints, " are allowed");
   std::vector<float> copy;
   const float* d = host_floats(matrix, copy);
   const int64_t n = matrix.dim(0);
@@ -97,7 +102,7 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
   NoGradGuard no_grad;
   const Device device = inputs[0].device();
   const size_t count = inputs.size();
-  std::vector<int64_t> point_offsets(count + 1, 0), matrix_offsets(count + 1, 0);
+  std::vector<int64_t> point_offsets(count + 1, 0), matrix_offsets(count + 1, 0), edge_offsets(count + 1, 0);
   for (size_t c = 0; c < count; ++c) {
     TL_CHECK_AS(DeviceError, inputs[c].defined() && inputs[c].device() == device, "persistence: cloud ", c,
                 " is on ", inputs[c].defined() ? device_name(inputs[c].device()) : "no device", " but cloud 0 on ",
@@ -113,12 +118,14 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
     const int64_t n = inputs[c].dim(0);
     point_offsets[c + 1] = point_offsets[c] + n;
     matrix_offsets[c + 1] = matrix_offsets[c] + n * n;
+    edge_offsets[c + 1] = edge_offsets[c] + n * (n - 1) / 2;
   }
   kernels::CloudBatch batch;
   batch.count = static_cast<int64_t>(count);
   batch.dim = inputs_are_points ? inputs[0].dim(1) : 0;
   batch.point_offsets = point_offsets.data();
   batch.matrix_offsets = matrix_offsets.data();
+  batch.edge_offsets = edge_offsets.data();
   const kernels::TopologyBackend& backend = kernels::topology_backend_for(device);
 
   Tensor distances;
@@ -146,32 +153,50 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
   const float* dist = host_distances.data<float>();
 
   std::vector<PersistenceResult> results(count);
+  for (size_t c = 0; c < count; ++c) {
+    PersistenceResult& result = results[c];
+    result.points = point_offsets[c + 1] - point_offsets[c];
+    result.enclosing_radius = enclosing_radius(dist + matrix_offsets[c], result.points);
+    result.h1_threshold = options.max_dim >= 1 ? std::min(options.threshold, result.enclosing_radius) : 0.0f;
+    const auto first = host_edges.begin() + point_offsets[c];
+    result.diagrams.push_back(h0_diagram(std::vector<kernels::WeightedEdge>(first, first + edge_counts[c]),
+                                         result.points));
+  }
+  if (options.max_dim == 0) return results;
+
+  // H1: the backend lists every cloud's reduction columns and finds their apparent and emergent pairs; the
+  // remaining columns are reduced on the host, one cloud per OpenMP thread.
+  std::vector<float> thresholds(count);
+  for (size_t c = 0; c < count; ++c) thresholds[c] = results[c].h1_threshold;
+  Storage column_buffer(static_cast<size_t>(edge_offsets[count]) * sizeof(kernels::H1Column), device);
+  std::vector<int64_t> column_counts(count);
+  backend.h1_columns(distances.data<float>(), batch, thresholds.data(), forest_edges,
+                     static_cast<const int32_t*>(count_buffer.data()),
+                     static_cast<kernels::H1Column*>(column_buffer.data()), column_counts.data());
+  std::vector<kernels::H1Column> host_column_copy;
+  const kernels::H1Column* columns = static_cast<const kernels::H1Column*>(column_buffer.data());
+  if (device != Device::CPU) {
+    host_column_copy.resize(static_cast<size_t>(edge_offsets[count]));
+    for (size_t c = 0; c < count; ++c)
+      copy_bytes(host_column_copy.data() + edge_offsets[c], Device::CPU, columns + edge_offsets[c], device,
+                 static_cast<size_t>(column_counts[c]) * sizeof(kernels::H1Column));
+    columns = host_column_copy.data();
+  }
   std::vector<std::exception_ptr> failures(count);
 #pragma omp parallel for schedule(dynamic) if (count > 1)
   for (size_t c = 0; c < count; ++c) {
     try {
-      const int64_t n = point_offsets[c + 1] - point_offsets[c];
-      const float* cloud_dist = dist + matrix_offsets[c];
       PersistenceResult& result = results[c];
-      result.points = n;
-      result.enclosing_radius = enclosing_radius(cloud_dist, n);
-      const auto first = host_edges.begin() + point_offsets[c];
-      std::vector<kernels::WeightedEdge> forest(first, first + edge_counts[c]);
-      if (options.max_dim >= 1) {
-        result.h1_threshold = std::min(options.threshold, result.enclosing_radius);
-        detail::Deadline deadline;
-        deadline.seconds = options.time_limit_seconds;
-        detail::H1Outcome h1 = detail::h1_cohomology(cloud_dist, static_cast<int32_t>(n), result.h1_threshold,
-                                                     forest, deadline, options.on_limit);
-        result.diagrams.push_back(h0_diagram(std::move(forest), n));
-        result.diagrams.push_back(std::move(h1.diagram));
-        if (h1.truncated) {
-          result.truncated = true;
-          result.truncation_reason = "H1 reduction stopped at the time limit of " +
-                                     std::to_string(options.time_limit_seconds) + " s";
-        }
-      } else {
-        result.diagrams.push_back(h0_diagram(std::move(forest), n));
+      detail::Deadline deadline;
+      deadline.seconds = options.time_limit_seconds;
+      detail::H1Outcome h1 =
+          detail::h1_cohomology(dist + matrix_offsets[c], static_cast<int32_t>(result.points), result.h1_threshold,
+                                columns + edge_offsets[c], column_counts[c], deadline, options.on_limit);
+      result.diagrams.push_back(std::move(h1.diagram));
+      if (h1.truncated) {
+        result.truncated = true;
+        result.truncation_reason = "H1 reduction stopped at the time limit of " +
+                                   std::to_string(options.time_limit_seconds) + " s";
       }
     } catch (...) {
       failures[c] = std::current_exception();  // exceptions must not leave an OpenMP region
@@ -189,7 +214,8 @@ Tensor pairwise_distances(const Tensor& points) {
   const int64_t n = points.dim(0);
   const int64_t offsets[2] = {0, n};
   const int64_t matrix_offsets[2] = {0, n * n};
-  kernels::CloudBatch batch{1, points.dim(1), offsets, matrix_offsets};
+  const int64_t edge_offsets[2] = {0, n * (n - 1) / 2};
+  kernels::CloudBatch batch{1, points.dim(1), offsets, matrix_offsets, edge_offsets};
   Tensor dist = Tensor::empty({n, n}, points.device());
   kernels::topology_backend_for(points.device()).pairwise_distances(points.data<float>(), batch, dist.data<float>());
   return dist;

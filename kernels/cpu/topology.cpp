@@ -1,5 +1,5 @@
-// CPU persistence kernels: pairwise distances (direct or Gram/GEMM form) and dense Prim minimum spanning
-// forests, one cloud per thread when a batch holds several clouds. The reference for kernels/cuda/topology.cu.
+// CPU persistence kernels: pairwise distances (direct or Gram/GEMM form), dense Prim minimum spanning forests and
+// the columns of the H1 reduction, one cloud per thread when a batch holds several clouds. The reference for kernels/cuda/topology.cu.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -106,6 +106,28 @@ int32_t cloud_spanning_forest(const float* dist, int64_t n, float threshold, Wei
   return count;
 }
 
+// The reduction columns of one cloud: enumerated, sorted latest first, then each scanned for its emergent cofacet.
+int64_t cloud_h1_columns(const float* dist, int64_t n, float threshold, const WeightedEdge* forest,
+                         int32_t forest_count, H1Column* columns) {
+  std::vector<bool> in_forest(static_cast<size_t>(n * (n - 1) / 2), false);
+  for (int32_t e = 0; e < forest_count; ++e) in_forest[edge_index(forest[e].edge.u, forest[e].edge.v)] = true;
+  int64_t count = 0;
+  for (int32_t u = 1; u < n; ++u) {
+    const float* row = dist + static_cast<int64_t>(u) * n;
+    for (int32_t v = 0; v < u; ++v) {
+      if (row[v] <= threshold && !in_forest[edge_index(u, v)]) {
+        columns[count].diameter = row[v];
+        columns[count++].edge = Edge{u, v};
+      }
+    }
+  }
+  std::sort(columns, columns + count, [](const H1Column& a, const H1Column& b) {
+    return filtration_before(b.diameter, edge_index(b.edge.u, b.edge.v), a.diameter, edge_index(a.edge.u, a.edge.v));
+  });
+  for (int64_t c = 0; c < count; ++c) columns[c] = h1_column(dist, n, columns[c].edge, columns[c].diameter);
+  return count;
+}
+
 void pairwise_distances(const float* points, const CloudBatch& batch, float* dist) {
 #pragma omp parallel for schedule(dynamic) if (batch.count > 1)
   for (int64_t c = 0; c < batch.count; ++c)
@@ -121,13 +143,22 @@ void minimum_spanning_forest(const float* dist, const CloudBatch& batch, float t
                                            edges + batch.point_offsets[c]);
 }
 
+void h1_columns(const float* dist, const CloudBatch& batch, const float* thresholds, const WeightedEdge* forest,
+                const int32_t* forest_counts, H1Column* columns, int64_t* column_counts) {
+#pragma omp parallel for schedule(dynamic) if (batch.count > 1)
+  for (int64_t c = 0; c < batch.count; ++c)
+    column_counts[c] = cloud_h1_columns(dist + batch.matrix_offsets[c], batch.points(c), thresholds[c],
+                                        forest + batch.point_offsets[c], forest_counts[c],
+                                        columns + batch.edge_offsets[c]);
+}
+
 }  // namespace
 }  // namespace tl::kernels::cpu
 
 namespace tl::kernels {
 
 const TopologyBackend& cpu_topology_backend() {
-  static const TopologyBackend table{cpu::pairwise_distances, cpu::minimum_spanning_forest};
+  static const TopologyBackend table{cpu::pairwise_distances, cpu::minimum_spanning_forest, cpu::h1_columns};
   return table;
 }
 

@@ -1,10 +1,17 @@
 // CUDA persistence kernels over ragged batches: pairwise distances (direct kernel for small dimensions; cuBLAS
-// Gram matrix and a finishing kernel for large ones) and dense Prim minimum spanning forests with one thread
-// block per cloud (a batch of small clouds fills the GPU with independent blocks). Same math and tie-breaking
-// as kernels/cpu/topology.cpp, from the shared headers.
+// Gram matrix and a finishing kernel for large ones), dense Prim minimum spanning forests with one thread block
+// per cloud (a batch of small clouds fills the GPU with independent blocks), and the H1 reduction columns: a
+// sort key per edge, one CUB segmented radix sort for the whole batch (the filtration sort), then one warp per
+// column for its apparent or emergent pair. Same math and tie-breaking as kernels/cpu/topology.cpp, from the
+// shared headers.
+#include <cub/device/device_segmented_radix_sort.cuh>
+
+#include <climits>
 #include <limits>
+#include <vector>
 
 #include "core/cuda_check.h"
+#include "core/error.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/distance_impl.h"
 #include "kernels/topology_backend.h"
@@ -15,18 +22,19 @@ namespace {
 constexpr int kDistanceTile = 16;
 constexpr int kPrimThreads = 256;
 
-// Host offsets copied next to the kernels that need them.
-class DeviceOffsets {
+// A host array (offsets, per-cloud scalars) copied next to the kernels that need it.
+template <typename T>
+class DeviceArray {
  public:
-  DeviceOffsets(const int64_t* host, int64_t count) : buffer_(static_cast<size_t>(count) * sizeof(int64_t)) {
-    TL_CUDA_CHECK(cudaMemcpy(buffer_.data(), host, static_cast<size_t>(count) * sizeof(int64_t),
-                             cudaMemcpyHostToDevice));
+  DeviceArray(const T* host, int64_t count) : buffer_(static_cast<size_t>(count) * sizeof(T)) {
+    TL_CUDA_CHECK(cudaMemcpy(buffer_.data(), host, static_cast<size_t>(count) * sizeof(T), cudaMemcpyHostToDevice));
   }
-  const int64_t* get() const { return static_cast<const int64_t*>(buffer_.data()); }
+  T* get() const { return static_cast<T*>(buffer_.data()); }
 
  private:
   ScratchBuffer buffer_;
 };
+using DeviceOffsets = DeviceArray<int64_t>;
 
 int64_t largest_cloud(const CloudBatch& batch) {
   int64_t largest = 0;
@@ -153,6 +161,81 @@ __global__ void prim_kernel(const float* dist, const int64_t* point_offsets, con
   if (threadIdx.x == 0) edge_counts[cloud] = count;
 }
 
+// Sets in_forest[edge] for every spanning-forest edge of cloud blockIdx.y.
+__global__ void mark_forest_kernel(const WeightedEdge* forest, const int32_t* forest_counts,
+                                   const int64_t* point_offsets, const int64_t* edge_offsets, uint8_t* in_forest) {
+  const int64_t cloud = blockIdx.y;
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < forest_counts[cloud];
+       e += int64_t(gridDim.x) * blockDim.x) {
+    const Edge edge = forest[point_offsets[cloud] + e].edge;
+    in_forest[edge_offsets[cloud] + edge_index(edge.u, edge.v)] = 1;
+  }
+}
+
+// Ascending keys give the reverse filtration order: diameter descending (the complemented bits of a float >= 0;
+// adding +0 turns a -0 into +0), then edge index ascending. Edges that are not columns get all ones: they sort last.
+constexpr uint64_t kNotAColumn = ~uint64_t(0);
+__device__ uint64_t column_key(float diameter, int64_t index) {
+  return (uint64_t(~__float_as_uint(diameter + 0.0f)) << 32) | uint64_t(index);
+}
+
+// The sort key of every edge slot of cloud blockIdx.y; counts the columns (edges within the threshold outside
+// the forest).
+__global__ void column_key_kernel(const float* dist, const int64_t* point_offsets, const int64_t* matrix_offsets,
+                                  const int64_t* edge_offsets, const float* thresholds, const uint8_t* in_forest,
+                                  uint64_t* keys, unsigned long long* column_counts) {
+  const int64_t cloud = blockIdx.y;
+  const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
+  const int64_t first = edge_offsets[cloud];
+  const float* d = dist + matrix_offsets[cloud];
+  unsigned long long found = 0;
+  for (int64_t index = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; index < n * (n - 1) / 2;
+       index += int64_t(gridDim.x) * blockDim.x) {
+    const Edge e = edge_vertices(index);
+    const float diameter = d[e.u * n + e.v];
+    const bool column = diameter <= thresholds[cloud] && !in_forest[first + index];
+    keys[first + index] = column ? column_key(diameter, index) : kNotAColumn;
+    found += column;
+  }
+  for (int offset = 16; offset > 0; offset /= 2) found += __shfl_down_sync(0xffffffffu, found, offset);
+  if (threadIdx.x % 32 == 0 && found > 0) atomicAdd(column_counts + cloud, found);
+}
+
+// One warp per column of cloud blockIdx.y, in sorted order: the warp scans 32 third vertices at a time down from
+// the last one (coalesced reads of rows u and v) for the emergent cofacet, as h1_column does one at a time.
+__global__ void h1_column_kernel(const float* dist, const int64_t* point_offsets, const int64_t* matrix_offsets,
+                                 const int64_t* edge_offsets, const uint64_t* sorted_keys,
+                                 const unsigned long long* column_counts, H1Column* columns) {
+  const int64_t cloud = blockIdx.y;
+  const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
+  const int64_t first = edge_offsets[cloud];
+  const float* d = dist + matrix_offsets[cloud];
+  const int lane = threadIdx.x % 32;
+  const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
+  for (int64_t slot = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
+       slot < static_cast<int64_t>(column_counts[cloud]); slot += warps) {
+    const Edge e = edge_vertices(static_cast<int64_t>(sorted_keys[first + slot] & 0xffffffffu));
+    const float diameter = d[e.u * n + e.v];
+    const float* row_u = d + e.u * n;
+    const float* row_v = d + e.v * n;
+    int32_t found = -1;
+    for (int64_t top = n - 1; top >= 0 && found < 0; top -= 32) {
+      const int64_t k = top - lane;
+      const unsigned hits =
+          __ballot_sync(0xffffffffu, k >= 0 && cofacet_within(row_u, row_v, e, static_cast<int32_t>(k), diameter));
+      if (hits) found = static_cast<int32_t>(top - (__ffs(hits) - 1));
+    }
+    if (lane == 0) {
+      H1Column column;
+      column.diameter = diameter;
+      column.edge = e;
+      column.cofacet_vertex = found;
+      column.apparent = found >= 0 && is_apparent(d, n, e, found);
+      columns[first + slot] = column;
+    }
+  }
+}
+
 }  // namespace
 
 void pairwise_distances(const float* points, const CloudBatch& batch, float* dist) {
@@ -194,12 +277,65 @@ void minimum_spanning_forest(const float* dist, const CloudBatch& batch, float t
   TL_CUDA_CHECK_LAUNCH();
 }
 
+void h1_columns(const float* dist, const CloudBatch& batch, const float* thresholds, const WeightedEdge* forest,
+                const int32_t* forest_counts, H1Column* columns, int64_t* column_counts) {
+  const int64_t total_edges = batch.edge_offsets[batch.count];
+  TL_CHECK_AS(LimitError, total_edges <= INT_MAX, "persistence on CUDA: a batch holds at most ", INT_MAX,
+              " edges for the filtration sort, this one ", total_edges, " (split the batch)");
+  if (total_edges == 0) {
+    for (int64_t c = 0; c < batch.count; ++c) column_counts[c] = 0;
+    return;
+  }
+  const DeviceOffsets point_offsets(batch.point_offsets, batch.count + 1);
+  const DeviceOffsets matrix_offsets(batch.matrix_offsets, batch.count + 1);
+  const DeviceOffsets edge_offsets(batch.edge_offsets, batch.count + 1);
+  const DeviceArray<float> device_thresholds(thresholds, batch.count);
+  const int64_t largest = largest_cloud(batch);
+  const int64_t largest_edges = largest * (largest - 1) / 2;
+  const unsigned clouds = static_cast<unsigned>(batch.count);
+
+  ScratchBuffer in_forest(static_cast<size_t>(total_edges));
+  TL_CUDA_CHECK(cudaMemset(in_forest.data(), 0, static_cast<size_t>(total_edges)));
+  mark_forest_kernel<<<dim3(grid_size(largest), clouds), kBlockSize>>>(
+      forest, forest_counts, point_offsets.get(), edge_offsets.get(), static_cast<uint8_t*>(in_forest.data()));
+  TL_CUDA_CHECK_LAUNCH();
+
+  ScratchBuffer keys(static_cast<size_t>(total_edges) * sizeof(uint64_t));
+  ScratchBuffer sorted(static_cast<size_t>(total_edges) * sizeof(uint64_t));
+  ScratchBuffer counts(static_cast<size_t>(batch.count) * sizeof(unsigned long long));
+  auto* device_counts = static_cast<unsigned long long*>(counts.data());
+  TL_CUDA_CHECK(cudaMemset(device_counts, 0, static_cast<size_t>(batch.count) * sizeof(unsigned long long)));
+  column_key_kernel<<<dim3(grid_size(largest_edges), clouds), kBlockSize>>>(
+      dist, point_offsets.get(), matrix_offsets.get(), edge_offsets.get(), device_thresholds.get(),
+      static_cast<const uint8_t*>(in_forest.data()), static_cast<uint64_t*>(keys.data()), device_counts);
+  TL_CUDA_CHECK_LAUNCH();
+
+  auto* keys_in = static_cast<const uint64_t*>(keys.data());
+  auto* keys_out = static_cast<uint64_t*>(sorted.data());
+  size_t scratch_bytes = 0;
+  TL_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortKeys(nullptr, scratch_bytes, keys_in, keys_out,
+                                                        static_cast<int>(total_edges), clouds, edge_offsets.get(),
+                                                        edge_offsets.get() + 1));
+  ScratchBuffer scratch(scratch_bytes);
+  TL_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortKeys(scratch.data(), scratch_bytes, keys_in, keys_out,
+                                                        static_cast<int>(total_edges), clouds, edge_offsets.get(),
+                                                        edge_offsets.get() + 1));
+
+  h1_column_kernel<<<dim3(grid_size(largest_edges * 32), clouds), kBlockSize>>>(
+      dist, point_offsets.get(), matrix_offsets.get(), edge_offsets.get(), keys_out, device_counts, columns);
+  TL_CUDA_CHECK_LAUNCH();
+  std::vector<unsigned long long> host_counts(static_cast<size_t>(batch.count));
+  TL_CUDA_CHECK(cudaMemcpy(host_counts.data(), device_counts, host_counts.size() * sizeof(unsigned long long),
+                           cudaMemcpyDeviceToHost));
+  for (int64_t c = 0; c < batch.count; ++c) column_counts[c] = static_cast<int64_t>(host_counts[c]);
+}
+
 }  // namespace tl::kernels::cuda
 
 namespace tl::kernels {
 
 const TopologyBackend& cuda_topology_backend() {
-  static const TopologyBackend table{cuda::pairwise_distances, cuda::minimum_spanning_forest};
+  static const TopologyBackend table{cuda::pairwise_distances, cuda::minimum_spanning_forest, cuda::h1_columns};
   return table;
 }
 
