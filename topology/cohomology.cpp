@@ -5,9 +5,9 @@
 // column is its earliest cofacet in the filtration. Most columns are apparent or emergent pairs: the edge is the
 // diameter of an unclaimed triangle of the same length, which is then the pivot with nothing to reduce. The
 // backend finds those triangles for every column in parallel (kernels::H1Column); their cofacets are never
-// listed here. The other columns are reduced as a
-// lazy merge of sorted coboundary lists (a heap of list heads, not of entries); the lists are cached within a
-// memory budget, and only columns that absorbed others keep the list of those (the reduction matrix V).
+// listed here. The other columns are reduced as a lazy merge of coboundary lists (a heap of list heads, not of
+// entries), each list sorted only as far as the merge reads it; the lists are cached within a memory budget,
+// and only columns that absorbed others keep the list of those (the reduction matrix V).
 #include "topology/cohomology.h"
 
 #include <algorithm>
@@ -76,21 +76,41 @@ class PivotTable {
 
 bool earlier(const Simplex& a, const Simplex& b) { return filtration_before(a.diameter, a.index, b.diameter, b.index); }
 
+// The cofacets of a column, sorted on demand: entries[0, sorted) are the earliest ones in filtration order, in
+// order, and every later entry comes after them. The sorted prefix grows in doubling chunks (a partition, then a
+// sort of the chunk) only as far as the reduction reads, and most lists are read only near their head.
+struct CoboundaryList {
+  static constexpr size_t kFirstChunk = 32;
+  std::vector<Simplex> entries;
+  size_t sorted = 0;
+
+  void sort_through(size_t position) {
+    while (position >= sorted) {
+      const auto begin = entries.begin() + static_cast<std::ptrdiff_t>(sorted);
+      const auto middle = begin + static_cast<std::ptrdiff_t>(
+                                      std::min(std::max(kFirstChunk, sorted), entries.size() - sorted));
+      if (middle != entries.end()) std::nth_element(begin, middle, entries.end(), earlier);
+      std::sort(begin, middle, earlier);
+      sorted = static_cast<size_t>(middle - entries.begin());
+    }
+  }
+};
+
 class Coboundaries {
  public:
   Coboundaries(const float* dist, int32_t n, float threshold) : dist_(dist), n_(n), threshold_(threshold) {}
 
-  // Every cofacet of edge {u, v} (diameter d) within the threshold, earliest in the filtration first.
-  void sorted(const kernels::Edge& e, float d, std::vector<Simplex>& out) const {
-    out.clear();
+  // Every cofacet of edge {u, v} (diameter d) within the threshold, none sorted yet.
+  void list(const kernels::Edge& e, float d, CoboundaryList& out) const {
+    out.entries.clear();
+    out.sorted = 0;
     const float* row_u = dist_ + static_cast<int64_t>(e.u) * n_;
     const float* row_v = dist_ + static_cast<int64_t>(e.v) * n_;
     for (int32_t k = n_ - 1; k >= 0; --k) {
       if (k == e.u || k == e.v) continue;
       const float far = std::max(row_u[k], row_v[k]);
-      if (far <= threshold_) out.push_back(Simplex{std::max(far, d), kernels::triangle_with(e, k)});
+      if (far <= threshold_) out.entries.push_back(Simplex{std::max(far, d), kernels::triangle_with(e, k)});
     }
-    std::sort(out.begin(), out.end(), earlier);
   }
 
  private:
@@ -99,36 +119,36 @@ class Coboundaries {
   float threshold_;
 };
 
-// A column under reduction: the Z/2 sum of sorted coboundary lists, merged lazily. Only list heads sit in the
-// heap, so adding a column costs one push and finding the pivot reads each list only up to it.
+// A column under reduction: the Z/2 sum of coboundary lists, merged lazily. Only list heads sit in the heap, so
+// adding a column costs one push and finding the pivot reads (and sorts) each list only up to it.
 class WorkingColumn {
  public:
-  void clear() {
-    heap_.clear();
-    carries_.clear();
+  void clear() { heap_.clear(); }
+  void add(CoboundaryList& list) {
+    if (list.entries.empty()) return;
+    list.sort_through(0);
+    push(Cursor{list.entries[0], &list, 0});
   }
-  void add(const std::vector<Simplex>& list) {
-    if (!list.empty()) push(Cursor{list.data(), list.data() + list.size()});
-  }
-  // The earliest simplex of odd multiplicity; it stays in the column (as a one-element carry list), so a
+  // The earliest simplex of odd multiplicity; it stays in the column (as a carry: a cursor without a list), so a
   // column added next with the same pivot cancels it. False when the column is zero.
   bool pivot(Simplex& out) {
     while (!heap_.empty()) {
-      const Simplex x = *heap_.front().position;
+      const Simplex x = heap_.front().head;
       int count = 0;
-      while (!heap_.empty() && heap_.front().position->index == x.index) {
+      while (!heap_.empty() && heap_.front().head.index == x.index) {
         std::pop_heap(heap_.begin(), heap_.end(), later_head);
         Cursor& c = heap_.back();
-        if (++c.position == c.end) {
+        if (c.list == nullptr || ++c.position == c.list->entries.size()) {
           heap_.pop_back();
         } else {
+          c.list->sort_through(c.position);
+          c.head = c.list->entries[c.position];
           std::push_heap(heap_.begin(), heap_.end(), later_head);
         }
         ++count;
       }
       if (count % 2 == 1) {
-        carries_.push_back(x);
-        push(Cursor{&carries_.back(), &carries_.back() + 1});
+        push(Cursor{x, nullptr, 0});
         out = x;
         return true;
       }
@@ -138,16 +158,16 @@ class WorkingColumn {
 
  private:
   struct Cursor {
-    const Simplex* position;
-    const Simplex* end;
+    Simplex head;          // list->entries[position], kept here for the heap's comparisons
+    CoboundaryList* list;  // nullptr: a carry
+    size_t position;
   };
-  static bool later_head(const Cursor& a, const Cursor& b) { return earlier(*b.position, *a.position); }
+  static bool later_head(const Cursor& a, const Cursor& b) { return earlier(b.head, a.head); }
   void push(const Cursor& c) {
     heap_.push_back(c);
     std::push_heap(heap_.begin(), heap_.end(), later_head);
   }
   std::vector<Cursor> heap_;
-  std::deque<Simplex> carries_;  // stable addresses
 };
 
 // Keeps the columns that occur an odd number of times.
@@ -163,7 +183,7 @@ void cancel_pairs(std::vector<int32_t>& columns) {
   columns.resize(out);
 }
 
-// Sorted coboundaries of reduced columns, kept for reuse while they fit the memory budget.
+// Coboundaries of reduced columns, kept for reuse while they fit the memory budget.
 constexpr size_t kCoboundaryCacheBytes = size_t(128) << 20;
 
 }  // namespace
@@ -177,16 +197,16 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
   const Coboundaries coboundaries(dist, n, threshold);
   PivotTable pivot_owner(static_cast<size_t>(column_count));
   std::unordered_map<int32_t, std::vector<int32_t>> absorbed;  // V: columns added into column c (c itself implied)
-  std::unordered_map<int32_t, std::vector<Simplex>> cached;    // sorted coboundaries (node-based: stable)
+  std::unordered_map<int32_t, CoboundaryList> cached;  // node-based: stable addresses
   size_t cached_bytes = 0;
-  std::deque<std::vector<Simplex>> uncached;  // lists of the current column that did not fit the cache
-  // The sorted coboundary of column j, from the cache or built now (and cached while the budget allows).
-  auto coboundary_of = [&](int32_t j) -> const std::vector<Simplex>& {
+  std::deque<CoboundaryList> uncached;  // lists of the current column that did not fit the cache
+  // The coboundary of column j, from the cache or listed now (and cached while the budget allows).
+  auto coboundary_of = [&](int32_t j) -> CoboundaryList& {
     const auto hit = cached.find(j);
     if (hit != cached.end()) return hit->second;
-    std::vector<Simplex> list;
-    coboundaries.sorted(columns[j].edge, columns[j].diameter, list);
-    const size_t bytes = list.capacity() * sizeof(Simplex);
+    CoboundaryList list;
+    coboundaries.list(columns[j].edge, columns[j].diameter, list);
+    const size_t bytes = list.entries.capacity() * sizeof(Simplex);
     if (cached_bytes + bytes <= kCoboundaryCacheBytes) {
       cached_bytes += bytes;
       return cached.emplace(j, std::move(list)).first->second;
