@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/types.h"
+#include "kernels/diagram_gradient_impl.h"
 #include "kernels/persistence_impl.h"
 
 namespace tl::kernels {
@@ -34,6 +35,10 @@ struct TopologyBackend {
   // column_counts[c] (a host array) says how many.
   void (*h1_columns)(const float* dist, const CloudBatch& batch, const float* thresholds, const WeightedEdge* forest,
                      const int32_t* forest_counts, H1Column* columns, int64_t* column_counts);
+  // grad[p, k] = incident_gradient of point p (p < total_points) over incidence[offsets[p], offsets[p+1]):
+  // offsets (total_points + 1 entries) and incidence are host arrays; points and grad on the table's device.
+  void (*scatter_edge_gradients)(const float* points, int64_t total_points, int64_t dim, const int64_t* offsets,
+                                 const IncidentEdge* incidence, float* grad);
 };
 
 const TopologyBackend& cpu_topology_backend();

@@ -1,11 +1,14 @@
 // CPU-vs-CUDA parity of the persistence kernels: distances on both paths, the H1 reduction columns (filtration
 // sort, apparent and emergent cofacets), spanning forests (identical edges: the filtration order makes them
-// unique), and whole batches of diagrams computed from CUDA tensors.
+// unique), whole batches of diagrams computed from CUDA tensors, and the scatter of diagram gradients onto
+// points (equal to the CPU's, and bit-identical from run to run).
 #include <algorithm>
 #include <cmath>
 
 #include "nn/data/synthetic.h"
 #include "tests/test_support.h"
+#include "topology/differentiable.h"
+#include "topology/matching.h"
 #include "topology/persistence.h"
 
 namespace tl::testing {
@@ -90,6 +93,24 @@ TEST_CASE("batched persistence on CUDA equals the CPU for clouds of different si
     std::sort(cpu_deaths.begin(), cpu_deaths.end());
     check_close(gpu_deaths, cpu_deaths, 1e-5, 1e-5, "H0 deaths from points");
   }
+}
+
+TEST_CASE("diagram gradients scatter onto CUDA points as on the CPU and identically on every run") {
+  Generator generator(404);
+  const Tensor target = data::noisy_circle(300, 1.0f, 0.1f, generator);
+  const Tensor cloud = data::gaussian_cloud(256, 2, generator);
+  auto gradient_on = [&](Device device) {
+    Tensor points = cloud.to(device).set_requires_grad(true);
+    const auto x = topology::persistence_diagrams(target.to(device));
+    const auto z = topology::persistence_diagrams(points);
+    (topology::wasserstein_distance(x.diagrams[0], z.diagrams[0]) +
+     topology::wasserstein_distance(x.diagrams[1], z.diagrams[1], 2.0)).backward();
+    return points.grad().to_vector<float>();
+  };
+  const std::vector<float> cpu = gradient_on(Device::CPU);
+  const std::vector<float> gpu = gradient_on(Device::CUDA);
+  check_close(gpu, cpu, 1e-3, 1e-5, "points gradient");
+  CHECK(gradient_on(Device::CUDA) == gpu);
 }
 
 }  // namespace tl::testing

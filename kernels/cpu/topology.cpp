@@ -1,5 +1,6 @@
 // CPU persistence kernels: pairwise distances (direct or Gram/GEMM form), dense Prim minimum spanning forests and
-// the columns of the H1 reduction, one cloud per thread when a batch holds several clouds. The reference for kernels/cuda/topology.cu.
+// the columns of the H1 reduction, one cloud per thread when a batch holds several clouds; the scatter of diagram
+// gradients onto points. The reference for kernels/cuda/topology.cu.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -8,6 +9,7 @@
 
 #include "core/memory.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/diagram_gradient_impl.h"
 #include "kernels/distance_impl.h"
 #include "kernels/topology_backend.h"
 
@@ -152,13 +154,22 @@ void h1_columns(const float* dist, const CloudBatch& batch, const float* thresho
                                         columns + batch.edge_offsets[c]);
 }
 
+void scatter_edge_gradients(const float* points, int64_t total_points, int64_t dim, const int64_t* offsets,
+                            const IncidentEdge* incidence, float* grad) {
+#pragma omp parallel for schedule(static) if (total_points * dim > (int64_t(1) << 16))
+  for (int64_t p = 0; p < total_points; ++p)
+    for (int64_t k = 0; k < dim; ++k)
+      grad[p * dim + k] = incident_gradient(points, dim, p, k, incidence + offsets[p], incidence + offsets[p + 1]);
+}
+
 }  // namespace
 }  // namespace tl::kernels::cpu
 
 namespace tl::kernels {
 
 const TopologyBackend& cpu_topology_backend() {
-  static const TopologyBackend table{cpu::pairwise_distances, cpu::minimum_spanning_forest, cpu::h1_columns};
+  static const TopologyBackend table{cpu::pairwise_distances, cpu::minimum_spanning_forest, cpu::h1_columns,
+                                     cpu::scatter_edge_gradients};
   return table;
 }
 

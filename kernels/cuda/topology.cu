@@ -2,7 +2,8 @@
 // Gram matrix and a finishing kernel for large ones), dense Prim minimum spanning forests with one thread block
 // per cloud (a batch of small clouds fills the GPU with independent blocks), and the H1 reduction columns: a
 // sort key per edge, one CUB segmented radix sort for the whole batch (the filtration sort), then one warp per
-// column for its apparent or emergent pair. Same math and tie-breaking as kernels/cpu/topology.cpp, from the
+// column for its apparent or emergent pair; and the scatter of diagram gradients onto points, one thread per
+// coordinate. Same math and tie-breaking as kernels/cpu/topology.cpp, from the
 // shared headers.
 #include <cub/device/device_segmented_radix_sort.cuh>
 
@@ -26,8 +27,9 @@ constexpr int kPrimThreads = 256;
 template <typename T>
 class DeviceArray {
  public:
-  DeviceArray(const T* host, int64_t count) : buffer_(static_cast<size_t>(count) * sizeof(T)) {
-    TL_CUDA_CHECK(cudaMemcpy(buffer_.data(), host, static_cast<size_t>(count) * sizeof(T), cudaMemcpyHostToDevice));
+  DeviceArray(const T* host, int64_t count) : buffer_(static_cast<size_t>(count > 0 ? count : 1) * sizeof(T)) {
+    if (count > 0)
+      TL_CUDA_CHECK(cudaMemcpy(buffer_.data(), host, static_cast<size_t>(count) * sizeof(T), cudaMemcpyHostToDevice));
   }
   T* get() const { return static_cast<T*>(buffer_.data()); }
 
@@ -236,6 +238,16 @@ __global__ void h1_column_kernel(const float* dist, const int64_t* point_offsets
   }
 }
 
+// One thread per (point, coordinate): reads the point's incidence list, writes its gradient once.
+__global__ void scatter_edge_gradients_kernel(const float* points, int64_t total_points, int64_t dim,
+                                              const int64_t* offsets, const IncidentEdge* incidence, float* grad) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total_points * dim;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t p = t / dim, k = t % dim;
+    grad[t] = incident_gradient(points, dim, p, k, incidence + offsets[p], incidence + offsets[p + 1]);
+  }
+}
+
 }  // namespace
 
 void pairwise_distances(const float* points, const CloudBatch& batch, float* dist) {
@@ -330,12 +342,22 @@ void h1_columns(const float* dist, const CloudBatch& batch, const float* thresho
   for (int64_t c = 0; c < batch.count; ++c) column_counts[c] = static_cast<int64_t>(host_counts[c]);
 }
 
+void scatter_edge_gradients(const float* points, int64_t total_points, int64_t dim, const int64_t* offsets,
+                            const IncidentEdge* incidence, float* grad) {
+  const DeviceOffsets device_offsets(offsets, total_points + 1);
+  const DeviceArray<IncidentEdge> device_incidence(incidence, offsets[total_points]);
+  scatter_edge_gradients_kernel<<<grid_size(total_points * dim), kBlockSize>>>(
+      points, total_points, dim, device_offsets.get(), device_incidence.get(), grad);
+  TL_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace tl::kernels::cuda
 
 namespace tl::kernels {
 
 const TopologyBackend& cuda_topology_backend() {
-  static const TopologyBackend table{cuda::pairwise_distances, cuda::minimum_spanning_forest, cuda::h1_columns};
+  static const TopologyBackend table{cuda::pairwise_distances, cuda::minimum_spanning_forest, cuda::h1_columns,
+                                     cuda::scatter_edge_gradients};
   return table;
 }
 
