@@ -2,7 +2,11 @@
 // backward that turns dL/d(birth, death) into gradients on the critical edges, then onto the input.
 #include "topology/differentiable.h"
 
+#include <cmath>
+
 #include "core/autograd.h"
+#include "core/error.h"
+#include "kernels/distance_impl.h"
 #include "kernels/topology_backend.h"
 
 namespace tl::topology {
@@ -86,6 +90,28 @@ DifferentiableDiagrams attach(const Tensor& input, PersistenceResult result, boo
 }
 
 }  // namespace
+
+Tensor edge_lengths(const Tensor& points, const std::vector<Edge>& edges) {
+  TL_CHECK_AS(ShapeError, points.defined() && points.rank() == 2 && points.dtype() == DType::Float32,
+              "edge_lengths: points must be a float32 [n, d] tensor, got ",
+              points.defined() ? points.describe() : std::string("an undefined tensor"));
+  const int64_t n = points.dim(0), dim = points.dim(1);
+  const std::vector<float> x = points.to_vector<float>();
+  std::vector<float> lengths;
+  for (const Edge& e : edges) {
+    TL_CHECK_AS(ValueError, e.u >= 0 && e.u < n && e.v >= 0 && e.v < n, "edge_lengths: edge (", e.u, ", ", e.v,
+                ") is outside the ", n, " points");
+    lengths.push_back(std::sqrt(kernels::squared_distance(&x[e.u * dim], &x[e.v * dim], dim)));
+  }
+  const Tensor out = Tensor::from_vector(lengths, {static_cast<int64_t>(edges.size())}, points.device());
+  const Tensor saved = points.detach();
+  return record(out, "edge_lengths", {points}, [saved, edges, lengths](const Tensor& grad_output) {
+    const std::vector<float> grad = grad_output.to_vector<float>();
+    std::vector<EdgeGradient> edge_grads;
+    for (size_t e = 0; e < edges.size(); ++e) edge_grads.push_back(EdgeGradient{edges[e], lengths[e], grad[e]});
+    return std::vector<Tensor>{scatter_onto_points(saved, edge_grads)};
+  });
+}
 
 DifferentiableDiagrams persistence_diagrams(const Tensor& points, const PersistenceOptions& options) {
   return attach(points, persistence(points, options), true);

@@ -29,4 +29,8 @@ DifferentiableDiagrams persistence_diagrams_from_distances(const Tensor& distanc
 std::vector<DifferentiableDiagrams> persistence_diagrams_batch(const std::vector<Tensor>& clouds,
                                                                const PersistenceOptions& options = {});
 
+// |x_u - x_v| for each edge of the [n, d] points, as an [edges] tensor; its backward is the same scatter (zero
+// gradient where two points coincide).
+Tensor edge_lengths(const Tensor& points, const std::vector<Edge>& edges);
+
 }  // namespace tl::topology

@@ -1,0 +1,127 @@
+// Summaries and regularizers: hand-computed values on tiny inputs, and central finite differences of every loss
+// with respect to the latent coordinates (clouds in general position, so no pairing changes within the step).
+#include <cmath>
+
+#include "nn/data/synthetic.h"
+#include "tests/test_support.h"
+#include "topology/persistence.h"
+#include "topology/regularizers.h"
+#include "topology/summaries.h"
+
+namespace tl::testing {
+namespace {
+
+// CHECKs the autograd gradient of loss(inputs) with respect to inputs[which] against central differences of
+// step eps (float losses: a loss of size L carries rounding noise of about L * 1e-7 / eps).
+void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& loss, const std::vector<Tensor>& inputs,
+                    size_t which, const std::string& what, float eps = 1e-3f) {
+  std::vector<Tensor> leaves;
+  for (const Tensor& t : inputs) leaves.push_back(t.clone().set_requires_grad(true));
+  loss(leaves).backward();
+  REQUIRE_MESSAGE(leaves[which].grad().defined(), what, ": no gradient reached the input");
+  const std::vector<float> numeric =
+      numeric_gradient([&](const std::vector<Tensor>& v) { return loss(v).item(); }, inputs, which, eps);
+  const std::vector<float> analytic = leaves[which].grad().to_vector<float>();
+  double largest = 0.0;
+  for (float g : analytic) largest = std::max(largest, std::fabs(double(g)));
+  CHECK_MESSAGE(largest > 0.0, what, ": the gradient is identically zero");
+  check_close(analytic, numeric, 2e-2, 2e-3, what);
+}
+
+}  // namespace
+
+TEST_CASE("diagram summaries equal hand-computed values and their gradients finite differences") {
+  const Tensor diagram = Tensor::from_vector(std::vector<float>{0, 1, 0.5f, 3.5f}, {2, 2});  // bars of length 1, 3
+  CHECK(topology::total_persistence(diagram).item() == doctest::Approx(4.0));
+  CHECK(topology::total_persistence(diagram, 2.0f).item() == doctest::Approx(10.0));
+  CHECK(topology::persistent_entropy(diagram).item() ==
+        doctest::Approx(-(0.25 * std::log(0.25) + 0.75 * std::log(0.75))));
+  CHECK(topology::persistent_entropy(diagram, 2.0f).item() == 0.0f);  // one bar selected: no uncertainty
+  CHECK(topology::persistent_entropy(Tensor::zeros({0, 2})).item() == 0.0f);
+  CHECK(topology::total_persistence(Tensor::zeros({0, 2})).item() == 0.0f);
+  Generator generator(3);
+  const Tensor random = add(data::uniform_cube(6, 2, generator), Tensor::from_vector(std::vector<float>{0, 1}, {1, 2}));
+  check_gradient([](const std::vector<Tensor>& v) { return topology::persistent_entropy(v[0]); }, {random}, 0,
+                 "entropy");
+  check_gradient([](const std::vector<Tensor>& v) { return topology::total_persistence(v[0], 2.0f); }, {random}, 0,
+                 "total persistence");
+}
+
+TEST_CASE("max-min landmarks pick the farthest point each time") {
+  const Tensor line = Tensor::from_vector(std::vector<float>{0, 1, 2, 10}, {4, 1});
+  CHECK(topology::maxmin_landmarks(line, 3) == std::vector<int64_t>{0, 3, 2});
+  CHECK(error_message([&] { topology::maxmin_landmarks(line, 5); }).find("asked for 5 landmarks of 4") != std::string::npos);
+}
+
+TEST_CASE("the homological-AE penalty equals a hand count under both conventions") {
+  // Codes (0,0), (3,0), (0,4): norms 0, 3, 4; spanning tree edges 3 and 4 (the third side is 5).
+  const Tensor codes = Tensor::from_vector(std::vector<float>{0, 0, 3, 0, 0, 4}, {3, 2});
+  CHECK(topology::homological_ae_penalty(codes).item() == doctest::Approx((2 + 3) - (3 + 4)));
+  topology::HomologicalAeOptions authors;
+  authors.squared_norm = true;
+  authors.death_cap = 0.5f;
+  CHECK(topology::homological_ae_penalty(codes, authors).item() == doctest::Approx((8 + 15) - (0.5 + 0.5)));
+  topology::HomologicalAeOptions squared_deaths;
+  squared_deaths.degree = 2.0f;
+  CHECK(topology::homological_ae_penalty(codes, squared_deaths).item() == doctest::Approx(5 - (9 + 16)));
+  topology::HomologicalAeOptions ball;
+  ball.ball_only = true;
+  CHECK(topology::homological_ae_penalty(codes, ball).item() == doctest::Approx(5.0));
+}
+
+TEST_CASE("every regularizer's gradient matches finite differences in the latent coordinates") {
+  Generator generator(31);
+  const Tensor batch = data::gaussian_cloud(16, 5, generator);
+  // Latent distances larger than the batch's, so that the bottleneck pairs involve the latent diagrams.
+  const Tensor latent = mul(data::gaussian_cloud(16, 2, generator), 4.0f);
+  using topology::TalsrReference;
+  for (TalsrReference reference : {TalsrReference::RawBatch, TalsrReference::RandomProjection, TalsrReference::Landmarks}) {
+    for (topology::DiagramDistance distance :
+         {topology::DiagramDistance::Wasserstein1, topology::DiagramDistance::Wasserstein2,
+          topology::DiagramDistance::Bottleneck}) {
+      topology::TalsrOptions options;
+      options.reference = reference;
+      options.distance = distance;
+      options.landmarks = 12;
+      options.weights = {1.0f, 0.5f};
+      options.lambda = 2.0f;
+      check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(v[0], v[1], options); },
+                     {batch, latent}, 1,
+                     "TALSR reference " + std::to_string(int(reference)) + " distance " + std::to_string(int(distance)));
+    }
+  }
+  topology::TalsrOptions target;
+  target.reference = TalsrReference::TargetDiagrams;
+  target.target_diagrams = {Tensor::from_vector(std::vector<float>{0, 1, 0, 2}, {2, 2}),
+                            Tensor::from_vector(std::vector<float>{0.2f, 1.5f}, {1, 2})};
+  check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(Tensor(), v[0], target); },
+                 {latent}, 0, "TALSR target diagram");
+
+  topology::HomologicalAeOptions authors;
+  authors.squared_norm = true;
+  authors.death_cap = 0.5f;
+  for (const topology::HomologicalAeOptions& options : {topology::HomologicalAeOptions{}, authors})
+    check_gradient([&](const std::vector<Tensor>& v) { return topology::homological_ae_penalty(v[0], options); },
+                   {latent}, 0, "homological AE", 1e-2f);  // a loss of about 400
+
+  topology::SignatureOptions signature;
+  signature.halve = true;
+  signature.divide_by_batch = true;
+  const Tensor scale = Tensor::from_vector(std::vector<float>{1.3f}, {1});
+  check_gradient([&](const std::vector<Tensor>& v) { return topology::topological_signature_loss(v[0], v[1], signature); },
+                 {batch, latent}, 1, "signature loss");
+  check_gradient(
+      [&](const std::vector<Tensor>& v) { return topology::topological_signature_loss(v[0], v[1], {}, v[2]); },
+      {batch, latent, scale}, 2, "signature loss latent scale");
+}
+
+TEST_CASE("the signature loss vanishes when the latent space is the input rescaled") {
+  Generator generator(32);
+  const Tensor batch = data::gaussian_cloud(20, 3, generator);
+  const std::vector<float> d = topology::pairwise_distances(batch).to_vector<float>();
+  const float largest = *std::max_element(d.begin(), d.end());
+  CHECK(topology::topological_signature_loss(batch, mul(batch, 1.0f / largest)).item() == doctest::Approx(0.0).epsilon(1e-6));
+  CHECK(topology::topological_signature_loss(batch, mul(batch, 2.0f / largest)).item() > 0.01f);
+}
+
+}  // namespace tl::testing

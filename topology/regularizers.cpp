@@ -1,0 +1,159 @@
+// The seed systems' topological loss terms, composed from the persistence op, the diagram distances and tensor ops.
+#include "topology/regularizers.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/random.h"
+#include "topology/differentiable.h"
+
+namespace tl::topology {
+namespace {
+
+void check_cloud(const Tensor& t, const char* op, const char* what) {
+  TL_CHECK_AS(ShapeError, t.defined() && t.rank() == 2 && t.dtype() == DType::Float32, op, ": ", what,
+              " must be a float32 [batch, features] tensor, got ", t.defined() ? t.describe() : std::string("an undefined tensor"));
+}
+
+Tensor index_tensor(const std::vector<int64_t>& indices, Device device) {
+  return Tensor::from_vector(indices, {static_cast<int64_t>(indices.size())}, device);
+}
+
+}  // namespace
+
+Tensor diagram_distance(const Tensor& a, const Tensor& b, DiagramDistance distance, GroundMetric metric) {
+  switch (distance) {
+    case DiagramDistance::Wasserstein1: return wasserstein_distance(a, b, 1.0, metric);
+    case DiagramDistance::Wasserstein2: return wasserstein_distance(a, b, 2.0, metric);
+    default: return bottleneck_distance(a, b, metric);
+  }
+}
+
+std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count) {
+  check_cloud(points, "maxmin_landmarks", "points");
+  const int64_t n = points.dim(0);
+  TL_CHECK_AS(ValueError, count >= 1 && count <= n, "maxmin_landmarks: asked for ", count, " landmarks of ", n,
+              " points (1..", n, ")");
+  const std::vector<float> dist = pairwise_distances(points).to_vector<float>();
+  std::vector<float> nearest(dist.begin(), dist.begin() + n);  // distance to the nearest landmark so far
+  std::vector<int64_t> chosen{0};
+  while (static_cast<int64_t>(chosen.size()) < count) {
+    const int64_t next = std::max_element(nearest.begin(), nearest.end()) - nearest.begin();  // lowest on ties
+    chosen.push_back(next);
+    for (int64_t j = 0; j < n; ++j) nearest[j] = std::min(nearest[j], dist[next * n + j]);
+  }
+  return chosen;
+}
+
+Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options) {
+  check_cloud(latent, "talsr_loss", "latent");
+  TL_CHECK_AS(ValueError, !options.dims.empty() && options.dims.size() == options.weights.size(),
+              "talsr_loss: dims and weights must be non-empty and of equal length, got ", options.dims.size(), " and ",
+              options.weights.size());
+  int max_dim = 0;
+  for (int k : options.dims) {
+    TL_CHECK_AS(ValueError, k == 0 || k == 1, "talsr_loss: homology degree ", k, " is not supported (0 or 1)");
+    max_dim = std::max(max_dim, k);
+  }
+  PersistenceOptions persistence_options;
+  persistence_options.max_dim = max_dim;
+
+  std::vector<Tensor> reference;  // the reference diagram of each entry of dims
+  Tensor codes = latent;
+  if (options.reference == TalsrReference::TargetDiagrams) {
+    TL_CHECK_AS(ValueError, options.target_diagrams.size() == options.dims.size(), "talsr_loss: ",
+                options.target_diagrams.size(), " target diagrams for ", options.dims.size(), " degrees");
+    reference = options.target_diagrams;
+  } else {
+    check_cloud(batch, "talsr_loss", "batch");
+    TL_CHECK_AS(ShapeError, batch.dim(0) == latent.dim(0), "talsr_loss: the batch has ", batch.dim(0),
+                " rows but the latent codes ", latent.dim(0), " (", shape_str(batch.shape()), " vs ",
+                shape_str(latent.shape()), ")");
+    Tensor inputs = batch;
+    if (options.reference == TalsrReference::RandomProjection) {
+      const int64_t out_dim = options.projection_dim > 0 ? options.projection_dim : latent.dim(1);
+      Generator generator(options.projection_seed);
+      const Tensor projection = Tensor::normal({batch.dim(1), out_dim}, generator, 0.0f,
+                                               1.0f / std::sqrt(static_cast<float>(out_dim)), batch.device());
+      inputs = matmul(batch, projection);
+    } else if (options.reference == TalsrReference::Landmarks) {
+      const Tensor chosen = index_tensor(maxmin_landmarks(batch, std::min(options.landmarks, batch.dim(0))),
+                                         batch.device());
+      inputs = index_select(batch, 0, chosen);
+      codes = index_select(latent, 0, chosen);
+    }
+    const DifferentiableDiagrams input_diagrams = persistence_diagrams(inputs, persistence_options);
+    for (int k : options.dims) reference.push_back(input_diagrams.diagrams[k]);
+  }
+  const DifferentiableDiagrams latent_diagrams = persistence_diagrams(codes, persistence_options);
+  Tensor loss;
+  for (size_t i = 0; i < options.dims.size(); ++i) {
+    const Tensor term = mul(diagram_distance(reference[i], latent_diagrams.diagrams[options.dims[i]], options.distance,
+                                             options.metric),
+                            options.weights[i]);
+    loss = loss.defined() ? add(loss, term) : term;
+  }
+  return mul(loss, options.lambda);
+}
+
+Tensor homological_ae_penalty(const Tensor& latent, const HomologicalAeOptions& options) {
+  check_cloud(latent, "homological_ae_penalty", "latent");
+  TL_CHECK_AS(ValueError, options.death_cap >= 0.0f && options.degree >= 1.0f,
+              "homological_ae_penalty: death_cap must be >= 0 and degree >= 1, got ", options.death_cap, " and ",
+              options.degree);
+  // The ball penalty over the codes outside the unit ball only (the norm's gradient is undefined at 0).
+  const Tensor squared_norms = sum(mul(latent, latent), 1);
+  const std::vector<float> values = squared_norms.to_vector<float>();
+  std::vector<int64_t> outside;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i] > 1.0f) outside.push_back(static_cast<int64_t>(i));
+  Tensor penalty = Tensor::zeros({}, latent.device());
+  if (!outside.empty()) {
+    const Tensor selected = index_select(squared_norms, 0, index_tensor(outside, latent.device()));
+    penalty = sum(add(options.squared_norm ? selected : sqrt(selected), -1.0f));
+  }
+  if (options.ball_only) return penalty;
+  const DifferentiableDiagrams diagrams = persistence_diagrams(latent, PersistenceOptions{0});
+  Tensor deaths = slice(diagrams.diagrams[0], 1, 1, 2);
+  if (options.death_cap > 0.0f) deaths = clamp(deaths, 0.0f, options.death_cap);
+  return sub(penalty, sum(pow(deaths, options.degree)));
+}
+
+Tensor topological_signature_loss(const Tensor& batch, const Tensor& latent, const SignatureOptions& options,
+                                  const Tensor& latent_scale) {
+  check_cloud(batch, "topological_signature_loss", "batch");
+  check_cloud(latent, "topological_signature_loss", "latent");
+  TL_CHECK_AS(ShapeError, batch.dim(0) == latent.dim(0), "topological_signature_loss: the batch has ", batch.dim(0),
+              " rows but the latent codes ", latent.dim(0));
+  TL_CHECK_AS(ValueError, options.input_scale >= 0.0f, "topological_signature_loss: input_scale must be >= 0, got ",
+              options.input_scale);
+  auto h0_edges = [](const Tensor& points) {
+    const PersistenceResult h0 = persistence(points, PersistenceOptions{0});
+    std::vector<Edge> edges;
+    for (const PersistencePair& p : h0.diagrams[0].pairs) edges.push_back(p.death_edge);
+    return edges;
+  };
+  const std::vector<Edge> input_edges = h0_edges(batch), latent_edges = h0_edges(latent);
+  float input_scale = options.input_scale;
+  if (input_scale == 0.0f) {
+    const std::vector<float> d = pairwise_distances(batch).to_vector<float>();
+    input_scale = *std::max_element(d.begin(), d.end());
+    if (input_scale == 0.0f) input_scale = 1.0f;  // all points equal
+  }
+  auto latent_lengths = [&](const std::vector<Edge>& edges) {
+    const Tensor lengths = edge_lengths(latent, edges);
+    return latent_scale.defined() ? div(lengths, latent_scale) : lengths;
+  };
+  const Tensor x_on_x = mul(edge_lengths(batch, input_edges), 1.0f / input_scale);
+  const Tensor x_on_z = mul(edge_lengths(batch, latent_edges), 1.0f / input_scale);
+  const Tensor from_x = sub(x_on_x, latent_lengths(input_edges));
+  const Tensor from_z = sub(latent_lengths(latent_edges), x_on_z);
+  Tensor loss = add(sum(mul(from_x, from_x)), sum(mul(from_z, from_z)));
+  if (options.halve) loss = mul(loss, 0.5f);
+  if (options.divide_by_batch) loss = mul(loss, 1.0f / static_cast<float>(batch.dim(0)));
+  return loss;
+}
+
+}  // namespace tl::topology

@@ -1,0 +1,69 @@
+// Topological loss terms of the seed systems as functions of tensors (METHODS.md §3-§4); each returns a rank-0
+// tensor whose gradient reaches the point coordinates through the persistence op.
+//
+//   TALSR (§3a):          lambda * sum_k w_k dist(PD_k(X*), PD_k(Z)), dist = W_1, W_2 or bottleneck,
+//                         X* = the raw batch, a random projection, a max-min landmark subsample (Z restricted to
+//                         the same indices), or fixed target diagrams.
+//   Homological AE (§3c): sum_x max(|E(x)| - 1, 0) - sum of the H0 deaths^q of E(B); the authors' code squares
+//                         the norm and caps deaths at 0.5 (both options; the paper's form is the default).
+//   Topological AE (§4):  |D_X[pi_X] - D_Z[pi_X]|^2 + |D_Z[pi_Z] - D_X[pi_Z]|^2 over the H0 edges pi of each side.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+#include "topology/matching.h"
+
+namespace tl::topology {
+
+enum class DiagramDistance { Wasserstein1, Wasserstein2, Bottleneck };
+
+// dist(a, b) for diagram tensors, with its gradient.
+Tensor diagram_distance(const Tensor& a, const Tensor& b, DiagramDistance distance,
+                        GroundMetric metric = GroundMetric::LInf);
+
+enum class TalsrReference { RawBatch, RandomProjection, Landmarks, TargetDiagrams };
+
+struct TalsrOptions {
+  float lambda = 1.0f;
+  std::vector<int> dims{0, 1};           // homology degrees compared
+  std::vector<float> weights{1.0f, 1.0f};  // w_k, one per entry of dims
+  DiagramDistance distance = DiagramDistance::Wasserstein1;
+  GroundMetric metric = GroundMetric::LInf;
+  TalsrReference reference = TalsrReference::RawBatch;
+  int64_t projection_dim = 0;  // RandomProjection: output dimension (0: the latent dimension)
+  uint64_t projection_seed = 0;  // RandomProjection: the Philox seed of the fixed Gaussian matrix
+  int64_t landmarks = 32;        // Landmarks: size of the max-min subsample (at most the batch)
+  // TargetDiagrams: target_diagrams[k] is the [m, 2] reference diagram of degree dims[k], computed once (e.g. from
+  // a large sample of the data set).
+  std::vector<Tensor> target_diagrams;
+};
+
+// TALSR's term for the input batch X [B, D] and its latent codes Z [B, m] (X may be undefined with
+// TargetDiagrams). Gradients reach Z, and X where it requires them.
+Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options = {});
+
+// The max-min (farthest point) subsample of `count` rows of the [n, d] points, starting from row 0.
+std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count);
+
+struct HomologicalAeOptions {
+  bool squared_norm = false;  // the authors' code: max(|E(x)|^2 - 1, 0)
+  float death_cap = 0.0f;     // > 0: deaths clamped at it (the authors' code: Rips max_edge_length 0.5)
+  float degree = 1.0f;        // q in sum d^q
+  bool ball_only = false;     // the ablation without the persistence term
+};
+
+Tensor homological_ae_penalty(const Tensor& latent, const HomologicalAeOptions& options = {});
+
+struct SignatureOptions {
+  bool halve = false;            // multiply by 1/2
+  bool divide_by_batch = false;  // divide by B
+  float input_scale = 0.0f;      // D_X is divided by this; 0: by its largest entry
+};
+
+// Moor et al.'s signature loss; `latent_scale` (optional, a one-element tensor, learnable) divides D_Z.
+Tensor topological_signature_loss(const Tensor& batch, const Tensor& latent, const SignatureOptions& options = {},
+                                  const Tensor& latent_scale = Tensor());
+
+}  // namespace tl::topology
