@@ -55,6 +55,19 @@ TEST_CASE("max-min landmarks pick the farthest point each time") {
   CHECK(error_message([&] { topology::maxmin_landmarks(line, 5); }).find("asked for 5 landmarks of 4") != std::string::npos);
 }
 
+TEST_CASE("PCA scores keep the pairwise distances of data of that rank") {
+  // A 2-D cloud mapped into 5-D by a map with orthonormal columns: its 2 principal scores are the cloud itself up
+  // to a rotation and a shift, so every pairwise distance survives.
+  Generator generator(33);
+  const Tensor flat = data::gaussian_cloud(30, 2, generator);
+  const float s = 1.0f / std::sqrt(2.0f);
+  const Tensor embedding = Tensor::from_vector(std::vector<float>{s, 0, s, 0, 0, 0, 0.6f, 0, 0.8f, 0}, {2, 5});
+  const Tensor scores = topology::pca_scores(add(matmul(flat, embedding), 3.0f), 2);
+  CHECK(scores.shape() == Shape{30, 2});
+  check_close(topology::pairwise_distances(scores), topology::pairwise_distances(flat), 1e-4, 1e-4, "distances");
+  CHECK(error_message([&] { topology::pca_scores(flat, 3); }).find("3 components asked") != std::string::npos);
+}
+
 TEST_CASE("the homological-AE penalty equals a hand count under both conventions") {
   // Codes (0,0), (3,0), (0,4): norms 0, 3, 4; spanning tree edges 3 and 4 (the third side is 5).
   const Tensor codes = Tensor::from_vector(std::vector<float>{0, 0, 3, 0, 0, 4}, {3, 2});
@@ -77,7 +90,8 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
   // Latent distances larger than the batch's, so that the bottleneck pairs involve the latent diagrams.
   const Tensor latent = mul(data::gaussian_cloud(16, 2, generator), 4.0f);
   using topology::TalsrReference;
-  for (TalsrReference reference : {TalsrReference::RawBatch, TalsrReference::RandomProjection, TalsrReference::Landmarks}) {
+  for (TalsrReference reference : {TalsrReference::RawBatch, TalsrReference::Pca, TalsrReference::RandomProjection,
+                                   TalsrReference::Landmarks}) {
     for (topology::DiagramDistance distance :
          {topology::DiagramDistance::Wasserstein1, topology::DiagramDistance::Wasserstein2,
           topology::DiagramDistance::Bottleneck}) {

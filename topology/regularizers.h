@@ -2,8 +2,8 @@
 // tensor whose gradient reaches the point coordinates through the persistence op.
 //
 //   TALSR (§3a):          lambda * sum_k w_k dist(PD_k(X*), PD_k(Z)), dist = W_1, W_2 or bottleneck,
-//                         X* = the raw batch, a random projection, a max-min landmark subsample (Z restricted to
-//                         the same indices), or fixed target diagrams.
+//                         X* = the raw batch, its PCA projection, a random projection, a max-min landmark
+//                         subsample (Z restricted to the same indices), or fixed target diagrams.
 //   Homological AE (§3c): sum_x max(|E(x)| - 1, 0) - sum of the H0 deaths^q of E(B); the authors' code squares
 //                         the norm and caps deaths at 0.5 (both options; the paper's form is the default).
 //   Topological AE (§4):  |D_X[pi_X] - D_Z[pi_X]|^2 + |D_Z[pi_Z] - D_X[pi_Z]|^2 over the H0 edges pi of each side.
@@ -23,7 +23,7 @@ enum class DiagramDistance { Wasserstein1, Wasserstein2, Bottleneck };
 Tensor diagram_distance(const Tensor& a, const Tensor& b, DiagramDistance distance,
                         GroundMetric metric = GroundMetric::LInf);
 
-enum class TalsrReference { RawBatch, RandomProjection, Landmarks, TargetDiagrams };
+enum class TalsrReference { RawBatch, Pca, RandomProjection, Landmarks, TargetDiagrams };
 
 struct TalsrOptions {
   float lambda = 1.0f;
@@ -32,7 +32,7 @@ struct TalsrOptions {
   DiagramDistance distance = DiagramDistance::Wasserstein1;
   GroundMetric metric = GroundMetric::LInf;
   TalsrReference reference = TalsrReference::RawBatch;
-  int64_t projection_dim = 0;  // RandomProjection: output dimension (0: the latent dimension)
+  int64_t projection_dim = 0;  // Pca, RandomProjection: output dimension (0: the latent dimension)
   uint64_t projection_seed = 0;  // RandomProjection: the Philox seed of the fixed Gaussian matrix
   int64_t landmarks = 32;        // Landmarks: size of the max-min subsample (at most the batch)
   // TargetDiagrams: target_diagrams[k] is the [m, 2] reference diagram of degree dims[k], computed once (e.g. from
@@ -43,6 +43,10 @@ struct TalsrOptions {
 // TALSR's term for the input batch X [B, D] and its latent codes Z [B, m] (X may be undefined with
 // TargetDiagrams). Gradients reach Z, and X where it requires them.
 Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options = {});
+
+// The [n, k] principal-component scores of the [n, d] points (centred; k <= min(n, d)), from the top-k
+// eigenvectors of the n x n Gram matrix by orthogonal iteration in double precision. A constant: no gradient.
+Tensor pca_scores(const Tensor& points, int64_t k);
 
 // The max-min (farthest point) subsample of `count` rows of the [n, d] points, starting from row 0.
 std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count);
