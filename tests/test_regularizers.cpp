@@ -49,6 +49,30 @@ TEST_CASE("diagram summaries equal hand-computed values and their gradients fini
                  "total persistence");
 }
 
+TEST_CASE("landscapes and Betti curves equal hand-computed values") {
+  // Bars (0, 2) and (1, 2): tents of height 1 at t = 1 and 0.5 at t = 1.5.
+  const Tensor diagram = Tensor::from_vector(std::vector<float>{0, 2, 1, 2}, {2, 2});
+  const std::vector<float> grid{0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 2.5f};
+  CHECK(topology::persistence_landscape(diagram, grid, 3).to_vector<float>() ==
+        std::vector<float>{0, 0.5f, 1, 0.5f, 0, 0,  /**/ 0, 0, 0, 0.5f, 0, 0,  /**/ 0, 0, 0, 0, 0, 0});
+  CHECK(topology::betti_curve(diagram, grid).to_vector<float>() == std::vector<float>{1, 1, 2, 2, 0, 0});
+  const std::vector<float> smooth = topology::smoothed_betti_curve(diagram, grid, 0.01f).to_vector<float>();
+  CHECK(smooth[1] == doctest::Approx(1.0).epsilon(1e-3));
+  CHECK(smooth[3] == doctest::Approx(2.0).epsilon(1e-3));
+  CHECK(smooth[5] == doctest::Approx(0.0).epsilon(1e-3));
+  CHECK(topology::ramp_weight(0, 2.0f, 100) == 0.0f);
+  CHECK(topology::ramp_weight(25, 2.0f, 100) == 0.5f);
+  CHECK(topology::ramp_weight(400, 2.0f, 100) == 2.0f);
+  Generator generator(4);
+  const Tensor random = add(data::uniform_cube(5, 2, generator), Tensor::from_vector(std::vector<float>{0, 1}, {1, 2}));
+  const std::vector<float> fine{0.13f, 0.41f, 0.77f, 1.05f, 1.33f, 1.61f};
+  check_gradient([&](const std::vector<Tensor>& v) { return sum(mul(topology::persistence_landscape(v[0], fine, 2),
+                                                                    Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1}, {2, 6}))); },
+                 {random}, 0, "landscape");
+  check_gradient([&](const std::vector<Tensor>& v) { return sum(topology::smoothed_betti_curve(v[0], fine, 0.3f)); },
+                 {random}, 0, "smoothed Betti curve");
+}
+
 TEST_CASE("max-min landmarks pick the farthest point each time") {
   const Tensor line = Tensor::from_vector(std::vector<float>{0, 1, 2, 10}, {4, 1});
   CHECK(topology::maxmin_landmarks(line, 3) == std::vector<int64_t>{0, 3, 2});
@@ -112,6 +136,11 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
                             Tensor::from_vector(std::vector<float>{0.2f, 1.5f}, {1, 2})};
   check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(Tensor(), v[0], target); },
                  {latent}, 0, "TALSR target diagram");
+
+  topology::LandscapeLossOptions landscape;
+  landscape.grid_points = 23;
+  check_gradient([&](const std::vector<Tensor>& v) { return topology::landscape_loss(v[0], v[1], landscape); },
+                 {batch, latent}, 1, "TGLML landscape loss");
 
   topology::HomologicalAeOptions authors;
   authors.squared_norm = true;

@@ -8,6 +8,7 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "topology/differentiable.h"
+#include "topology/summaries.h"
 
 namespace tl::topology {
 namespace {
@@ -158,6 +159,50 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
     loss = loss.defined() ? add(loss, term) : term;
   }
   return mul(loss, options.lambda);
+}
+
+Tensor landscape_loss(const Tensor& batch, const Tensor& latent, const LandscapeLossOptions& options) {
+  check_cloud(batch, "landscape_loss", "batch");
+  check_cloud(latent, "landscape_loss", "latent");
+  TL_CHECK_AS(ValueError, !options.dims.empty() && options.dims.size() == options.weights.size(),
+              "landscape_loss: dims and weights must be non-empty and of equal length");
+  TL_CHECK_AS(ValueError, options.grid_points >= 2 && options.levels >= 1 && options.grid_max >= options.grid_min,
+              "landscape_loss: need grid_points >= 2, levels >= 1 and grid_max >= grid_min");
+  int max_dim = 0;
+  for (int k : options.dims) {
+    TL_CHECK_AS(ValueError, k == 0 || k == 1, "landscape_loss: homology degree ", k, " is not supported (0 or 1)");
+    max_dim = std::max(max_dim, k);
+  }
+  PersistenceOptions persistence_options;
+  persistence_options.max_dim = max_dim;
+  const DifferentiableDiagrams x = persistence_diagrams(batch, persistence_options);
+  const DifferentiableDiagrams z = persistence_diagrams(latent, persistence_options);
+  Tensor loss = Tensor::zeros({}, latent.device());
+  for (size_t i = 0; i < options.dims.size(); ++i) {
+    const int k = options.dims[i];
+    float high = options.grid_max;
+    if (high == 0.0f) {
+      for (const PersistencePair& p : x.result.diagrams[k].pairs) high = std::max(high, p.death);
+    }
+    if (high <= options.grid_min) continue;  // the batch's diagram is empty (or ends before the grid starts)
+    std::vector<float> grid(static_cast<size_t>(options.grid_points));
+    const float spacing = (high - options.grid_min) / static_cast<float>(options.grid_points - 1);
+    for (int j = 0; j < options.grid_points; ++j) grid[j] = options.grid_min + spacing * static_cast<float>(j);
+    const Tensor difference = sub(persistence_landscape(x.diagrams[k], grid, options.levels),
+                                  persistence_landscape(z.diagrams[k], grid, options.levels));
+    const Tensor squared = mul(sum(mul(difference, difference)), spacing);
+    // The norm's gradient is undefined at 0, where the landscapes agree: the squared form (0, zero gradient) then.
+    const Tensor norm = squared.item() > 0.0f ? sqrt(squared) : squared;
+    loss = add(loss, mul(norm, options.weights[i]));
+  }
+  return loss;
+}
+
+float ramp_weight(int64_t step, float gamma_max, int64_t ramp_steps) {
+  TL_CHECK_AS(ValueError, step >= 0 && ramp_steps >= 0, "ramp_weight: step and ramp_steps must be >= 0, got ", step,
+              " and ", ramp_steps);
+  if (ramp_steps == 0) return gamma_max;
+  return gamma_max * std::min(1.0f, static_cast<float>(step) / static_cast<float>(ramp_steps));
 }
 
 Tensor homological_ae_penalty(const Tensor& latent, const HomologicalAeOptions& options) {

@@ -6,6 +6,8 @@
 //                         subsample (Z restricted to the same indices), or fixed target diagrams.
 //   Homological AE (§3c): sum_x max(|E(x)| - 1, 0) - sum of the H0 deaths^q of E(B); the authors' code squares
 //                         the norm and caps deaths at 0.5 (both options; the paper's form is the default).
+//   TGLML (§3b):          sum_k w_k |lambda_k(X) - lambda_k(Z)|_L2 between persistence landscapes on a grid,
+//                         weighted over training by gamma(t) = gamma_max min(1, t / t_ramp).
 //   Topological AE (§4):  |D_X[pi_X] - D_Z[pi_X]|^2 + |D_Z[pi_Z] - D_X[pi_Z]|^2 over the H0 edges pi of each side.
 #pragma once
 
@@ -59,6 +61,21 @@ struct HomologicalAeOptions {
 };
 
 Tensor homological_ae_penalty(const Tensor& latent, const HomologicalAeOptions& options = {});
+
+struct LandscapeLossOptions {
+  std::vector<int> dims{0, 1};
+  std::vector<float> weights{1.0f, 1.0f};
+  int levels = 5;           // landscape functions lambda_1..lambda_levels
+  int grid_points = 64;     // uniform grid on [grid_min, grid_max]
+  float grid_min = 0.0f;
+  float grid_max = 0.0f;    // 0: the largest death of the batch's diagram (a constant for the latent's gradient)
+};
+
+// TGLML's landscape approximation of the diagram distance; the L2 norm integrates over the grid (spacing h).
+Tensor landscape_loss(const Tensor& batch, const Tensor& latent, const LandscapeLossOptions& options = {});
+
+// TGLML's progressive weight gamma(step) = gamma_max * min(1, step / ramp_steps) (ramp_steps 0: gamma_max).
+float ramp_weight(int64_t step, float gamma_max, int64_t ramp_steps);
 
 struct SignatureOptions {
   bool halve = false;            // multiply by 1/2

@@ -3,6 +3,8 @@
 // finite pairs, as topology/differentiable.h returns them.
 #pragma once
 
+#include <vector>
+
 #include "core/tensor.h"
 
 namespace tl::topology {
@@ -16,5 +18,16 @@ Tensor total_persistence(const Tensor& diagram, float q = 1.0f);
 // Persistent entropy over the bars longer than delta (TopoGen's delta-selective form; delta = 0 keeps every bar
 // of positive length): E = -sum (l_i / L) log(l_i / L), L = sum l_i. 0 when no bar is selected.
 Tensor persistent_entropy(const Tensor& diagram, float delta = 0.0f);
+
+// Persistence landscape on a grid: out[k, j] = the (k+1)-th largest of max(0, min(t_j - b, d - t_j)) over the
+// bars, k < levels; a [levels, grid] tensor. Each entry follows one bar's rising or falling side, so the gradient
+// is -1 on that bar's birth or +1 on its death (0 where the entry is 0).
+Tensor persistence_landscape(const Tensor& diagram, const std::vector<float>& grid, int levels);
+
+// Betti curve on a grid: #{bars with b <= t_j < d}, exact (a metric; no gradient), as a [grid] tensor.
+Tensor betti_curve(const Tensor& diagram, const std::vector<float>& grid);
+
+// The smoothed Betti curve for losses: sum over bars of sigmoid((t_j - b) / tau) sigmoid((d - t_j) / tau).
+Tensor smoothed_betti_curve(const Tensor& diagram, const std::vector<float>& grid, float tau);
 
 }  // namespace tl::topology
