@@ -19,7 +19,9 @@ void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& los
                     size_t which, const std::string& what, float eps = 1e-3f) {
   std::vector<Tensor> leaves;
   for (const Tensor& t : inputs) leaves.push_back(t.clone().set_requires_grad(true));
-  loss(leaves).backward();
+  const Tensor value = loss(leaves);
+  REQUIRE_MESSAGE(value.requires_grad(), what, ": the loss does not depend on the input");
+  value.backward();
   REQUIRE_MESSAGE(leaves[which].grad().defined(), what, ": no gradient reached the input");
   const std::vector<float> numeric =
       numeric_gradient([&](const std::vector<Tensor>& v) { return loss(v).item(); }, inputs, which, eps);
@@ -71,6 +73,16 @@ TEST_CASE("landscapes and Betti curves equal hand-computed values") {
                  {random}, 0, "landscape");
   check_gradient([&](const std::vector<Tensor>& v) { return sum(topology::smoothed_betti_curve(v[0], fine, 0.3f)); },
                  {random}, 0, "smoothed Betti curve");
+}
+
+TEST_CASE("the Reininghaus kernel and 4SGDE equal hand-computed values") {
+  const Tensor bar = Tensor::from_vector(std::vector<float>{0, 1}, {1, 2});
+  // p = q = (0, 1): the direct term is exp(0); the mirror (1, 0) lies at squared distance 2.
+  CHECK(topology::reininghaus_kernel(bar, bar, 0.5f).item() ==
+        doctest::Approx((1.0 - std::exp(-2.0 / 4.0)) / (4.0 * 3.14159265358979)));
+  CHECK(topology::reininghaus_distance_squared(bar, bar, 0.5f).item() == doctest::Approx(0.0));
+  CHECK(topology::sgde4(bar, {1.0f, 0.0f}, 0.5f, 0.002f).to_vector<float>()[0] == doctest::Approx(0.002));
+  CHECK(topology::sgde4(bar, {1.0f, 0.0f}, 0.5f, 0.002f).to_vector<float>()[1] == doctest::Approx(0.002 * std::exp(-4.0)));
 }
 
 TEST_CASE("max-min landmarks pick the farthest point each time") {
@@ -136,6 +148,36 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
                             Tensor::from_vector(std::vector<float>{0.2f, 1.5f}, {1, 2})};
   check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(Tensor(), v[0], target); },
                  {latent}, 0, "TALSR target diagram");
+
+  using topology::TopoGenTerm;
+  // Points with several H1 bars of their own, against a reference at a smaller scale (so that the bottleneck is
+  // attained by a pair of the points' diagram, not of the reference's).
+  const Tensor ring = mul(data::uniform_cube(24, 2, generator), 3.0f);
+  const Tensor small = mul(latent, 0.1f);
+  // (The bottleneck term is bottleneck_distance, checked on its own in test_matching.cpp and
+  // test_diagram_gradients.cpp; here its optimum sits on a tie between pairs, where finite differences mix sides.)
+  for (TopoGenTerm term : {TopoGenTerm::Push, TopoGenTerm::Reininghaus, TopoGenTerm::Sgde4, TopoGenTerm::Entropy}) {
+    for (int dim : {0, 1}) {
+      if (term == TopoGenTerm::Sgde4 && dim == 1) continue;
+      topology::TopoGenOptions options;
+      options.term = term;
+      options.dim = dim;
+      options.sigma = term == TopoGenTerm::Reininghaus ? 0.5f : 0.0f;  // a bandwidth at the diagrams' scale
+      options.sgde_max = 8.0f;
+      check_gradient([&](const std::vector<Tensor>& v) { return topology::topogen_term(v[0], small, options); },
+                     {ring}, 0, "TopoGen term " + std::to_string(int(term)) + " H" + std::to_string(dim));
+    }
+  }
+  for (topology::TopoVae variant : {topology::TopoVae::T2, topology::TopoVae::T3, topology::TopoVae::T4})
+    check_gradient([&](const std::vector<Tensor>& v) { return topology::topovae_loss(v[0], small, variant); },
+                   {ring}, 0, "TopoVAE " + std::to_string(int(variant)));
+
+  {  // T1 is the thesis-weighted sum of the two bottleneck terms, divided by the batch size.
+    const auto a = topology::persistence_diagrams(ring), b = topology::persistence_diagrams(small);
+    const float expected = (5.0f * topology::bottleneck_distance(a.diagrams[0], b.diagrams[0]).item() +
+                            5.0f * topology::bottleneck_distance(a.diagrams[1], b.diagrams[1]).item()) / 24.0f;
+    CHECK(topology::topovae_loss(ring, small, topology::TopoVae::T1).item() == doctest::Approx(expected));
+  }
 
   topology::LandscapeLossOptions landscape;
   landscape.grid_points = 23;

@@ -161,6 +161,62 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
   return mul(loss, options.lambda);
 }
 
+Tensor topogen_term(const Tensor& points, const Tensor& reference, const TopoGenOptions& options) {
+  check_cloud(points, "topogen_term", "points");
+  TL_CHECK_AS(ValueError, options.dim == 0 || options.dim == 1, "topogen_term: homology degree ", options.dim,
+              " is not supported (0 or 1)");
+  TL_CHECK_AS(ValueError, options.term != TopoGenTerm::Sgde4 || options.dim == 0,
+              "topogen_term: 4SGDE is defined on H0 diagrams only, got dim ", options.dim);
+  PersistenceOptions persistence_options;
+  persistence_options.max_dim = options.dim;
+  const Tensor diagram = persistence_diagrams(points, persistence_options).diagrams[options.dim];
+  if (options.term == TopoGenTerm::Push) {
+    if (diagram.dim(0) == 0) return Tensor::zeros({}, points.device());
+    return options.push_code_form ? mul(sum(slice(diagram, 1, 1, 2)), -0.5f) : -total_persistence(diagram);
+  }
+  check_cloud(reference, "topogen_term", "reference");
+  const Tensor target = persistence_diagrams(reference, persistence_options).diagrams[options.dim];
+  switch (options.term) {
+    case TopoGenTerm::Reininghaus:
+      return reininghaus_distance_squared(diagram, target, options.sigma > 0.0f ? options.sigma : 0.05f);
+    case TopoGenTerm::Sgde4: {
+      TL_CHECK_AS(ValueError, options.sgde_points >= 1, "topogen_term: sgde_points must be >= 1");
+      std::vector<float> x(static_cast<size_t>(options.sgde_points), 0.0f);
+      for (int i = 1; i < options.sgde_points; ++i)
+        x[i] = options.sgde_max * static_cast<float>(i) / static_cast<float>(options.sgde_points - 1);
+      const float sigma = options.sigma > 0.0f ? options.sigma : 0.2f;
+      const Tensor difference = sub(sgde4(diagram, x, sigma, options.sgde_scale), sgde4(target, x, sigma, options.sgde_scale));
+      return mean(mul(difference, difference));
+    }
+    case TopoGenTerm::Bottleneck: return bottleneck_distance(diagram, target);
+    default: {
+      const Tensor difference = sub(persistent_entropy(diagram, options.entropy_delta),
+                                    persistent_entropy(target, options.entropy_delta));
+      return mul(difference, difference);
+    }
+  }
+}
+
+Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae variant, float w0, float w1,
+                    bool divide_by_batch) {
+  static const float kThesisWeights[4][2] = {{5.0f, 5.0f}, {3.5f, 3.5f}, {5.0f, 10.0f}, {5.0f, 10.0f}};
+  static const TopoGenTerm kTerms[4][2] = {{TopoGenTerm::Bottleneck, TopoGenTerm::Bottleneck},
+                                           {TopoGenTerm::Entropy, TopoGenTerm::Entropy},
+                                           {TopoGenTerm::Entropy, TopoGenTerm::Reininghaus},
+                                           {TopoGenTerm::Sgde4, TopoGenTerm::Reininghaus}};
+  const int v = static_cast<int>(variant);
+  const float weights[2] = {w0 > 0.0f ? w0 : kThesisWeights[v][0], w1 > 0.0f ? w1 : kThesisWeights[v][1]};
+  Tensor loss;
+  for (int dim = 0; dim < 2; ++dim) {
+    TopoGenOptions options;
+    options.term = kTerms[v][dim];
+    options.dim = dim;
+    const Tensor term = mul(topogen_term(reconstruction, input, options), weights[dim]);
+    loss = loss.defined() ? add(loss, term) : term;
+  }
+  return divide_by_batch ? mul(loss, 1.0f / static_cast<float>(reconstruction.dim(0))) : loss;
+}
+
 Tensor landscape_loss(const Tensor& batch, const Tensor& latent, const LandscapeLossOptions& options) {
   check_cloud(batch, "landscape_loss", "batch");
   check_cloud(latent, "landscape_loss", "latent");

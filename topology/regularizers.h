@@ -6,6 +6,8 @@
 //                         subsample (Z restricted to the same indices), or fixed target diagrams.
 //   Homological AE (§3c): sum_x max(|E(x)| - 1, 0) - sum of the H0 deaths^q of E(B); the authors' code squares
 //                         the norm and caps deaths at 0.5 (both options; the paper's form is the default).
+//   TopoGen (§3d):        push, Reininghaus, 4SGDE, bottleneck and entropy terms of a cloud against the diagram of
+//                         a reference batch, and the TopoVAE T1..T4 combinations of them.
 //   TGLML (§3b):          sum_k w_k |lambda_k(X) - lambda_k(Z)|_L2 between persistence landscapes on a grid,
 //                         weighted over training by gamma(t) = gamma_max min(1, t / t_ramp).
 //   Topological AE (§4):  |D_X[pi_X] - D_Z[pi_X]|^2 + |D_Z[pi_Z] - D_X[pi_Z]|^2 over the H0 edges pi of each side.
@@ -61,6 +63,31 @@ struct HomologicalAeOptions {
 };
 
 Tensor homological_ae_penalty(const Tensor& latent, const HomologicalAeOptions& options = {});
+
+enum class TopoGenTerm { Push, Reininghaus, Sgde4, Bottleneck, Entropy };
+
+struct TopoGenOptions {
+  TopoGenTerm term = TopoGenTerm::Bottleneck;
+  int dim = 0;                  // homology degree (4SGDE: H0 only)
+  bool push_code_form = false;  // Push: the paper's -sum (d - b); the authors' code -sum d / 2
+  float sigma = 0.0f;           // Reininghaus (default 0.05) and 4SGDE (default 0.2) bandwidth; 0: the default
+  float sgde_scale = 0.002f;    // 4SGDE s
+  int sgde_points = 30;         // 4SGDE x_i: evenly spaced on [0, sgde_max]
+  float sgde_max = 35.0f;
+  float entropy_delta = 0.001f;  // Entropy: bars longer than this (the thesis runs use 0.1)
+};
+
+// One TopoGen term for `points` against the diagram of `reference` (the true batch); Push ignores reference.
+Tensor topogen_term(const Tensor& points, const Tensor& reference, const TopoGenOptions& options);
+
+enum class TopoVae { T1, T2, T3, T4 };
+
+// The topological part of TopoVAE's loss, on the reconstruction batch against the input batch:
+// T1 = w0 d_B(H0) + w1 d_B(H1); T2 = w0 entropy(H0) + w1 entropy(H1); T3 = w0 entropy(H0) + w1 Reininghaus(H1);
+// T4 = w0 4SGDE(H0) + w1 Reininghaus(H1). Weights <= 0 take the thesis values (T1 5, 5; T2 3.5, 3.5; T3 and T4
+// 5, 10); divide_by_batch divides by B as the library does.
+Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae variant, float w0 = 0.0f,
+                    float w1 = 0.0f, bool divide_by_batch = true);
 
 struct LandscapeLossOptions {
   std::vector<int> dims{0, 1};

@@ -11,6 +11,8 @@
 namespace tl::topology {
 namespace {
 
+constexpr float kPi = 3.14159265358979f;
+
 void check_diagram(const Tensor& diagram, const char* op) {
   TL_CHECK_AS(ShapeError, diagram.defined() && diagram.rank() == 2 && diagram.dim(1) == 2, op,
               ": expected an [m, 2] diagram of (birth, death) rows, got ",
@@ -109,6 +111,36 @@ Tensor smoothed_betti_curve(const Tensor& diagram, const std::vector<float>& gri
   const Tensor born = sigmoid(mul(sub(t, slice(diagram, 1, 0, 1)), 1.0f / tau));
   const Tensor alive = sigmoid(mul(sub(slice(diagram, 1, 1, 2), t), 1.0f / tau));
   return sum(mul(born, alive), 0);
+}
+
+Tensor reininghaus_kernel(const Tensor& f, const Tensor& g, float sigma) {
+  check_diagram(f, "reininghaus_kernel");
+  check_diagram(g, "reininghaus_kernel");
+  TL_CHECK_AS(ValueError, sigma > 0.0f && std::isfinite(sigma), "reininghaus_kernel: sigma must be > 0, got ", sigma);
+  if (f.dim(0) == 0 || g.dim(0) == 0) return Tensor::zeros({}, f.device());
+  const Tensor fb = slice(f, 1, 0, 1), fd = slice(f, 1, 1, 2);                        // [m, 1]
+  const Tensor gb = transpose(slice(g, 1, 0, 1)), gd = transpose(slice(g, 1, 1, 2));  // [1, k]
+  auto squared = [](const Tensor& a, const Tensor& b) { const Tensor d = sub(a, b); return mul(d, d); };
+  const float inverse = -1.0f / (8.0f * sigma);
+  const Tensor direct = exp(mul(add(squared(fb, gb), squared(fd, gd)), inverse));
+  const Tensor mirrored = exp(mul(add(squared(fb, gd), squared(fd, gb)), inverse));
+  return mul(sum(sub(direct, mirrored)), 1.0f / (8.0f * kPi * sigma));
+}
+
+Tensor reininghaus_distance_squared(const Tensor& f, const Tensor& g, float sigma) {
+  return sub(add(reininghaus_kernel(f, f, sigma), reininghaus_kernel(g, g, sigma)),
+             mul(reininghaus_kernel(f, g, sigma), 2.0f));
+}
+
+Tensor sgde4(const Tensor& diagram, const std::vector<float>& x, float sigma, float scale) {
+  check_diagram(diagram, "sgde4");
+  check_grid(x, "sgde4");
+  TL_CHECK_AS(ValueError, sigma > 0.0f, "sgde4: sigma must be > 0, got ", sigma);
+  if (diagram.dim(0) == 0) return Tensor::zeros({static_cast<int64_t>(x.size())}, diagram.device());
+  const Tensor deaths = slice(diagram, 1, 1, 2);                                      // [m, 1]
+  const Tensor lengths = sub(deaths, slice(diagram, 1, 0, 1));                        // [m, 1]
+  const Tensor offset = mul(sub(deaths, grid_row(x, diagram.device())), 1.0f / sigma);  // [m, |x|]
+  return mul(sum(mul(pow(lengths, 4.0f), exp(-mul(offset, offset))), 0), scale);
 }
 
 }  // namespace tl::topology
