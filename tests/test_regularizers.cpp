@@ -6,6 +6,7 @@
 
 #include "nn/data/synthetic.h"
 #include "tests/test_support.h"
+#include "topology/differentiable.h"
 #include "topology/persistence.h"
 #include "topology/regularizers.h"
 #include "topology/summaries.h"
