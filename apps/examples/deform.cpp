@@ -1,0 +1,176 @@
+// tl_deform: TopoGen's synthetic experiment as a movie. A 2-D cloud is moved by plain gradient descent on one
+// target-diagram term alone (W_1 between its diagram and the target, topology/regularizers.h) and every few
+// steps a PNG frame is written: the cloud on the left, its H0 (blue) and H1 (red) diagram on the right.
+//   tl_deform --out frames [--task open|close|split] [--steps 300] [--every 10] [--rate 0.01] [--seed 5]
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "core/ops.h"
+#include "nn/data/synthetic.h"
+#include "topology/persistence.h"
+#include "topology/regularizers.h"
+
+namespace {
+
+constexpr int kPanel = 320;  // pixels per side of each panel
+
+struct Image {
+  int width, height;
+  std::vector<uint8_t> rgb;
+  Image(int w, int h) : width(w), height(h), rgb(static_cast<size_t>(w) * h * 3, 255) {}
+  void dot(int x, int y, int radius, uint32_t colour) {
+    for (int dy = -radius; dy <= radius; ++dy)
+      for (int dx = -radius; dx <= radius; ++dx) {
+        const int px = x + dx, py = y + dy;
+        if (dx * dx + dy * dy > radius * radius || px < 0 || py < 0 || px >= width || py >= height) continue;
+        uint8_t* p = &rgb[(static_cast<size_t>(py) * width + px) * 3];
+        p[0] = colour >> 16;
+        p[1] = (colour >> 8) & 255;
+        p[2] = colour & 255;
+      }
+  }
+};
+
+void append_chunk(std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& data) {
+  const uint32_t length = static_cast<uint32_t>(data.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(length >> shift));
+  const size_t start = out.size();
+  out.insert(out.end(), type, type + 4);
+  out.insert(out.end(), data.begin(), data.end());
+  const uint32_t crc = static_cast<uint32_t>(crc32(0L, out.data() + start, static_cast<uInt>(out.size() - start)));
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(crc >> shift));
+}
+
+// An 8-bit RGB PNG: signature, IHDR, one zlib-compressed IDAT of filter-0 scanlines, IEND.
+void write_png(const std::string& path, const Image& image) {
+  std::vector<uint8_t> raw;
+  for (int y = 0; y < image.height; ++y) {
+    raw.push_back(0);
+    const uint8_t* row = &image.rgb[static_cast<size_t>(y) * image.width * 3];
+    raw.insert(raw.end(), row, row + image.width * 3);
+  }
+  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
+  std::vector<uint8_t> packed(packed_size);
+  TL_CHECK(compress(packed.data(), &packed_size, raw.data(), static_cast<uLong>(raw.size())) == Z_OK,
+           "zlib could not compress frame ", path);
+  packed.resize(packed_size);
+  std::vector<uint8_t> header;
+  for (uint32_t v : {static_cast<uint32_t>(image.width), static_cast<uint32_t>(image.height)})
+    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<uint8_t>(v >> shift));
+  header.insert(header.end(), {8, 2, 0, 0, 0});  // 8 bits, RGB, deflate, no filter choice, no interlace
+  std::vector<uint8_t> file{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  append_chunk(file, "IHDR", header);
+  append_chunk(file, "IDAT", packed);
+  append_chunk(file, "IEND", {});
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  TL_CHECK_AS(ValueError, f != nullptr, "cannot write ", path);
+  const bool written = std::fwrite(file.data(), 1, file.size(), f) == file.size();
+  TL_CHECK_AS(ValueError, std::fclose(f) == 0 && written, "writing ", path, " failed");
+}
+
+// Left: the cloud in its bounding square; right: (birth, death) points under the diagonal's scale `top`.
+Image draw_frame(const tl::Tensor& cloud, const tl::topology::PersistenceResult& result, float top) {
+  Image image(2 * kPanel, kPanel);
+  const std::vector<float> xy = cloud.to_vector<float>();
+  float lo = xy[0], hi = xy[0];
+  for (float v : xy) lo = std::min(lo, v), hi = std::max(hi, v);
+  const float scale = (kPanel - 40) / std::max(hi - lo, 1e-6f);
+  for (size_t i = 0; i + 1 < xy.size(); i += 2)
+    image.dot(20 + static_cast<int>((xy[i] - lo) * scale), kPanel - 20 - static_cast<int>((xy[i + 1] - lo) * scale), 3,
+              0x202020);
+  const float diagram_scale = (kPanel - 40) / top;
+  for (int t = 0; t < kPanel - 40; ++t) image.dot(kPanel + 20 + t, kPanel - 20 - t, 0, 0xa0a0a0);  // the diagonal
+  const uint32_t colours[2] = {0x1f5fd0, 0xd02020};
+  for (size_t k = 0; k < result.diagrams.size(); ++k)
+    for (const auto& p : result.diagrams[k].pairs)
+      image.dot(kPanel + 20 + static_cast<int>(std::min(p.birth, top) * diagram_scale),
+                kPanel - 20 - static_cast<int>(std::min(p.death, top) * diagram_scale), 4, colours[k]);
+  return image;
+}
+
+float longest_bar(const tl::topology::Diagram& d, float* birth) {
+  float best = 0.0f;
+  for (const auto& p : d.pairs)
+    if (p.death - p.birth > best) best = p.death - p.birth, *birth = p.birth;
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string out_dir, task = "open";
+  int steps = 300, every = 10;
+  float rate = 0.01f;
+  uint64_t seed = 5;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string flag = argv[i];
+      TL_CHECK_AS(ValueError, i + 1 < argc, flag, " needs a value");
+      const char* value = argv[++i];
+      if (flag == "--out") out_dir = value;
+      else if (flag == "--task") task = value;
+      else if (flag == "--steps") steps = std::atoi(value);
+      else if (flag == "--every") every = std::atoi(value);
+      else if (flag == "--rate") rate = std::strtof(value, nullptr);
+      else if (flag == "--seed") seed = std::strtoull(value, nullptr, 10);
+      else TL_FAIL(ValueError, "unknown option ", flag);
+    }
+    TL_CHECK_AS(ValueError, !out_dir.empty(), "--out DIR is required");
+    TL_CHECK_AS(ValueError, task == "open" || task == "close" || task == "split", "--task must be open, close or split, got ", task);
+    TL_CHECK_AS(ValueError, steps > 0 && every > 0 && rate > 0.0f, "--steps, --every and --rate must be > 0");
+    std::filesystem::create_directories(out_dir);
+
+    // The start cloud and the target diagram of each task (the same constructions as the deformation test).
+    tl::Generator generator(seed);
+    tl::Tensor cloud;
+    tl::topology::TalsrOptions term;
+    term.reference = tl::topology::TalsrReference::TargetDiagrams;
+    term.weights = {1.0f};
+    float birth = 0.0f;
+    if (task == "close") {
+      cloud = tl::data::noisy_circle(40, 0.5f, 0.03f, generator);
+      term.dims = {1};
+      term.target_diagrams = {tl::Tensor::zeros({0, 2})};
+    } else {
+      cloud = tl::mul(tl::data::gaussian_cloud(task == "open" ? 60 : 40, 2, generator), task == "open" ? 0.3f : 0.2f);
+      const int dim = task == "open" ? 1 : 0;
+      const float length = longest_bar(tl::topology::persistence(cloud).diagrams[dim], &birth);
+      term.dims = {dim};
+      term.target_diagrams = {tl::Tensor::from_vector(std::vector<float>{birth, birth + 2.5f * length}, {1, 2})};
+    }
+    float top = 0.0f;
+    for (const auto& d : tl::topology::persistence(cloud).diagrams)
+      for (const auto& p : d.pairs) top = std::max(top, p.death);
+    top = std::max(top, term.target_diagrams[0].dim(0) > 0 ? term.target_diagrams[0].to_vector<float>()[1] : 0.0f) * 1.3f;
+
+    for (int step = 0; step <= steps; ++step) {
+      tl::Tensor leaf = cloud.clone().set_requires_grad(true);
+      tl::Tensor loss = tl::topology::talsr_loss(tl::Tensor(), leaf, term);
+      if (step % every == 0 || step == steps) {
+        char name[64];
+        std::snprintf(name, sizeof name, "/frame_%04d.png", step);
+        write_png(out_dir + name, draw_frame(cloud, tl::topology::persistence(cloud), top));
+        std::printf("step %4d  W1 to the target %.5f\n", step, loss.item());
+      }
+      if (step == steps) break;
+      loss.backward();
+      tl::NoGradGuard no_grad;
+      cloud = tl::sub(cloud, tl::mul(leaf.grad(), rate));
+    }
+    std::printf("frames in %s\n", out_dir.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tl_deform: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
