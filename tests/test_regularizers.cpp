@@ -178,6 +178,12 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
     const float expected = (5.0f * topology::bottleneck_distance(a.diagrams[0], b.diagrams[0]).item() +
                             5.0f * topology::bottleneck_distance(a.diagrams[1], b.diagrams[1]).item()) / 24.0f;
     CHECK(topology::topovae_loss(ring, small, topology::TopoVae::T1).item() == doctest::Approx(expected));
+    // Z1: the same on the latent side, against the input diagrams scaled by s (here 0.1).
+    const auto scaled_0 = mul(a.diagrams[0], 0.1f), scaled_1 = mul(a.diagrams[1], 0.1f);
+    const float z1 = (5.0f * topology::bottleneck_distance(b.diagrams[0], scaled_0).item() +
+                      5.0f * topology::bottleneck_distance(b.diagrams[1], scaled_1).item()) / 16.0f;  // B = 16 codes
+    CHECK(topology::topovae_z1_loss(small, ring, 0.1f).item() == doctest::Approx(z1));
+    CHECK(error_message([&] { topology::topovae_z1_loss(small, ring, 0.0f); }).find("scale must be > 0") != std::string::npos);
   }
 
   topology::LandscapeLossOptions landscape;

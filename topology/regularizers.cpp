@@ -217,6 +217,19 @@ Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae v
   return divide_by_batch ? mul(loss, 1.0f / static_cast<float>(reconstruction.dim(0))) : loss;
 }
 
+Tensor topovae_z1_loss(const Tensor& latent, const Tensor& input, float scale, float w0, float w1,
+                       bool divide_by_batch) {
+  check_cloud(latent, "topovae_z1_loss", "latent");
+  check_cloud(input, "topovae_z1_loss", "input");
+  TL_CHECK_AS(ValueError, scale > 0.0f && std::isfinite(scale), "topovae_z1_loss: scale must be > 0, got ", scale);
+  const DifferentiableDiagrams z = persistence_diagrams(latent);
+  const DifferentiableDiagrams x = persistence_diagrams(input);
+  const float weights[2] = {w0 > 0.0f ? w0 : 5.0f, w1 > 0.0f ? w1 : 5.0f};
+  Tensor loss = add(mul(bottleneck_distance(z.diagrams[0], mul(x.diagrams[0], scale)), weights[0]),
+                    mul(bottleneck_distance(z.diagrams[1], mul(x.diagrams[1], scale)), weights[1]));
+  return divide_by_batch ? mul(loss, 1.0f / static_cast<float>(latent.dim(0))) : loss;
+}
+
 Tensor landscape_loss(const Tensor& batch, const Tensor& latent, const LandscapeLossOptions& options) {
   check_cloud(batch, "landscape_loss", "batch");
   check_cloud(latent, "landscape_loss", "latent");

@@ -89,6 +89,12 @@ enum class TopoVae { T1, T2, T3, T4 };
 Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae variant, float w0 = 0.0f,
                     float w1 = 0.0f, bool divide_by_batch = true);
 
+// TopoVAE-Z1: w0 d_B(H0(Z), s H0(X)) + w1 d_B(H1(Z), s H1(X)) on the latent batch Z against the input batch's
+// diagrams rescaled by s > 0 (the thesis rescales without saying how; the caller picks s, e.g. the ratio of the
+// two batches' typical distances). Weights <= 0 take T1's 5, 5; divide_by_batch as topovae_loss.
+Tensor topovae_z1_loss(const Tensor& latent, const Tensor& input, float scale, float w0 = 0.0f, float w1 = 0.0f,
+                       bool divide_by_batch = true);
+
 struct LandscapeLossOptions {
   std::vector<int> dims{0, 1};
   std::vector<float> weights{1.0f, 1.0f};
