@@ -18,6 +18,19 @@ void check_cloud(const Tensor& t, const char* op, const char* what) {
               " must be a float32 [batch, features] tensor, got ", t.defined() ? t.describe() : std::string("an undefined tensor"));
 }
 
+// Checks a loss's homology degrees (0 or 1, one weight each) and returns the persistence options covering them.
+PersistenceOptions options_for_degrees(const std::vector<int>& dims, const std::vector<float>& weights, const char* op) {
+  TL_CHECK_AS(ValueError, !dims.empty() && dims.size() == weights.size(), op,
+              ": dims and weights must be non-empty and of equal length, got ", dims.size(), " and ", weights.size());
+  PersistenceOptions options;
+  options.max_dim = 0;
+  for (int k : dims) {
+    TL_CHECK_AS(ValueError, k == 0 || k == 1, op, ": homology degree ", k, " is not supported (0 or 1)");
+    options.max_dim = std::max(options.max_dim, k);
+  }
+  return options;
+}
+
 Tensor index_tensor(const std::vector<int64_t>& indices, Device device) {
   return Tensor::from_vector(indices, {static_cast<int64_t>(indices.size())}, device);
 }
@@ -109,16 +122,7 @@ std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count) {
 
 Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options) {
   check_cloud(latent, "talsr_loss", "latent");
-  TL_CHECK_AS(ValueError, !options.dims.empty() && options.dims.size() == options.weights.size(),
-              "talsr_loss: dims and weights must be non-empty and of equal length, got ", options.dims.size(), " and ",
-              options.weights.size());
-  int max_dim = 0;
-  for (int k : options.dims) {
-    TL_CHECK_AS(ValueError, k == 0 || k == 1, "talsr_loss: homology degree ", k, " is not supported (0 or 1)");
-    max_dim = std::max(max_dim, k);
-  }
-  PersistenceOptions persistence_options;
-  persistence_options.max_dim = max_dim;
+  const PersistenceOptions persistence_options = options_for_degrees(options.dims, options.weights, "talsr_loss");
 
   std::vector<Tensor> reference;  // the reference diagram of each entry of dims
   Tensor codes = latent;
@@ -161,26 +165,25 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
   return mul(loss, options.lambda);
 }
 
-Tensor topogen_term(const Tensor& points, const Tensor& reference, const TopoGenOptions& options) {
-  check_cloud(points, "topogen_term", "points");
+namespace {
+
+void check_topogen_options(const TopoGenOptions& options) {
   TL_CHECK_AS(ValueError, options.dim == 0 || options.dim == 1, "topogen_term: homology degree ", options.dim,
               " is not supported (0 or 1)");
   TL_CHECK_AS(ValueError, options.term != TopoGenTerm::Sgde4 || options.dim == 0,
               "topogen_term: 4SGDE is defined on H0 diagrams only, got dim ", options.dim);
-  PersistenceOptions persistence_options;
-  persistence_options.max_dim = options.dim;
-  const Tensor diagram = persistence_diagrams(points, persistence_options).diagrams[options.dim];
-  if (options.term == TopoGenTerm::Push) {
-    if (diagram.dim(0) == 0) return Tensor::zeros({}, points.device());
-    return options.push_code_form ? mul(sum(slice(diagram, 1, 1, 2)), -0.5f) : -total_persistence(diagram);
-  }
-  check_cloud(reference, "topogen_term", "reference");
-  const Tensor target = persistence_diagrams(reference, persistence_options).diagrams[options.dim];
+  TL_CHECK_AS(ValueError, options.sgde_points >= 1, "topogen_term: sgde_points must be >= 1");
+}
+
+// The term for a diagram against the reference batch's diagram of the same degree (unused by Push).
+Tensor topogen_on_diagrams(const Tensor& diagram, const Tensor& target, const TopoGenOptions& options) {
   switch (options.term) {
+    case TopoGenTerm::Push:
+      if (diagram.dim(0) == 0) return Tensor::zeros({}, diagram.device());
+      return options.push_code_form ? mul(sum(slice(diagram, 1, 1, 2)), -0.5f) : -total_persistence(diagram);
     case TopoGenTerm::Reininghaus:
       return reininghaus_distance_squared(diagram, target, options.sigma > 0.0f ? options.sigma : 0.05f);
     case TopoGenTerm::Sgde4: {
-      TL_CHECK_AS(ValueError, options.sgde_points >= 1, "topogen_term: sgde_points must be >= 1");
       std::vector<float> x(static_cast<size_t>(options.sgde_points), 0.0f);
       for (int i = 1; i < options.sgde_points; ++i)
         x[i] = options.sgde_max * static_cast<float>(i) / static_cast<float>(options.sgde_points - 1);
@@ -197,6 +200,20 @@ Tensor topogen_term(const Tensor& points, const Tensor& reference, const TopoGen
   }
 }
 
+}  // namespace
+
+Tensor topogen_term(const Tensor& points, const Tensor& reference, const TopoGenOptions& options) {
+  check_cloud(points, "topogen_term", "points");
+  check_topogen_options(options);
+  PersistenceOptions persistence_options;
+  persistence_options.max_dim = options.dim;
+  const Tensor diagram = persistence_diagrams(points, persistence_options).diagrams[options.dim];
+  if (options.term == TopoGenTerm::Push) return topogen_on_diagrams(diagram, Tensor(), options);
+  check_cloud(reference, "topogen_term", "reference");
+  return topogen_on_diagrams(diagram, persistence_diagrams(reference, persistence_options).diagrams[options.dim],
+                             options);
+}
+
 Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae variant, float w0, float w1,
                     bool divide_by_batch) {
   static const float kThesisWeights[4][2] = {{5.0f, 5.0f}, {3.5f, 3.5f}, {5.0f, 10.0f}, {5.0f, 10.0f}};
@@ -204,14 +221,18 @@ Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae v
                                            {TopoGenTerm::Entropy, TopoGenTerm::Entropy},
                                            {TopoGenTerm::Entropy, TopoGenTerm::Reininghaus},
                                            {TopoGenTerm::Sgde4, TopoGenTerm::Reininghaus}};
+  check_cloud(reconstruction, "topovae_loss", "reconstruction");
+  check_cloud(input, "topovae_loss", "input");
   const int v = static_cast<int>(variant);
   const float weights[2] = {w0 > 0.0f ? w0 : kThesisWeights[v][0], w1 > 0.0f ? w1 : kThesisWeights[v][1]};
+  const DifferentiableDiagrams produced = persistence_diagrams(reconstruction);  // H0 and H1 of each batch, once
+  const DifferentiableDiagrams target = persistence_diagrams(input);
   Tensor loss;
   for (int dim = 0; dim < 2; ++dim) {
     TopoGenOptions options;
     options.term = kTerms[v][dim];
     options.dim = dim;
-    const Tensor term = mul(topogen_term(reconstruction, input, options), weights[dim]);
+    const Tensor term = mul(topogen_on_diagrams(produced.diagrams[dim], target.diagrams[dim], options), weights[dim]);
     loss = loss.defined() ? add(loss, term) : term;
   }
   return divide_by_batch ? mul(loss, 1.0f / static_cast<float>(reconstruction.dim(0))) : loss;
@@ -233,17 +254,9 @@ Tensor topovae_z1_loss(const Tensor& latent, const Tensor& input, float scale, f
 Tensor landscape_loss(const Tensor& batch, const Tensor& latent, const LandscapeLossOptions& options) {
   check_cloud(batch, "landscape_loss", "batch");
   check_cloud(latent, "landscape_loss", "latent");
-  TL_CHECK_AS(ValueError, !options.dims.empty() && options.dims.size() == options.weights.size(),
-              "landscape_loss: dims and weights must be non-empty and of equal length");
+  const PersistenceOptions persistence_options = options_for_degrees(options.dims, options.weights, "landscape_loss");
   TL_CHECK_AS(ValueError, options.grid_points >= 2 && options.levels >= 1 && options.grid_max >= options.grid_min,
               "landscape_loss: need grid_points >= 2, levels >= 1 and grid_max >= grid_min");
-  int max_dim = 0;
-  for (int k : options.dims) {
-    TL_CHECK_AS(ValueError, k == 0 || k == 1, "landscape_loss: homology degree ", k, " is not supported (0 or 1)");
-    max_dim = std::max(max_dim, k);
-  }
-  PersistenceOptions persistence_options;
-  persistence_options.max_dim = max_dim;
   const DifferentiableDiagrams x = persistence_diagrams(batch, persistence_options);
   const DifferentiableDiagrams z = persistence_diagrams(latent, persistence_options);
   Tensor loss = Tensor::zeros({}, latent.device());
