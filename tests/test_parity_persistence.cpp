@@ -3,7 +3,6 @@
 // unique), whole batches of diagrams computed from CUDA tensors, and the scatter of diagram gradients onto
 // points (equal to the CPU's, and bit-identical from run to run).
 #include <algorithm>
-#include <cmath>
 
 #include "nn/data/synthetic.h"
 #include "tests/test_support.h"
@@ -28,10 +27,7 @@ TEST_CASE("pairwise distances agree between CPU and CUDA on the direct and GEMM 
 
 TEST_CASE("H1 columns agree between CPU and CUDA in order and in every field") {
   Generator generator(303);
-  std::vector<float> integers(200 * 200, 0.0f);  // ties everywhere
-  const std::vector<float> draws = data::uniform_cube(200 * 200, 1, generator).to_vector<float>();
-  for (int64_t i = 0; i < 200; ++i)
-    for (int64_t j = 0; j < i; ++j) integers[i * 200 + j] = integers[j * 200 + i] = 1.0f + std::floor(5.0f * draws[i * 200 + j]);
+  const std::vector<float> integers = tie_heavy_distances(200, 5, generator);
   const Tensor matrices[] = {topology::pairwise_distances(data::torus(400, 2.0f, 0.7f, 0.02f, generator)),
                              Tensor::from_vector(integers, {200, 200})};
   for (const Tensor& matrix : matrices) {

@@ -20,6 +20,15 @@ double closeness_ratio(const std::vector<float>& actual, const std::vector<float
   return worst;
 }
 
+std::vector<float> tie_heavy_distances(int64_t n, int levels, Generator& generator) {
+  const std::vector<float> draws = Tensor::uniform({n * n}, generator).to_vector<float>();
+  std::vector<float> dist(static_cast<size_t>(n * n), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < i; ++j)
+      dist[i * n + j] = dist[j * n + i] = 1.0f + std::floor(static_cast<float>(levels) * draws[i * n + j]);
+  return dist;
+}
+
 std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float threshold) {
   const Device device = distances.device();
   const int64_t n = distances.dim(0);

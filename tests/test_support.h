@@ -26,6 +26,10 @@ void check_close(const std::vector<float>& actual, const std::vector<float>& exp
 // CHECKs that the row-major n x n matrix has an exact zero diagonal and is exactly symmetric.
 void check_exact_distance_matrix(const std::vector<float>& dist, int64_t n);
 
+// A symmetric n x n matrix of integers 1..levels with a zero diagonal (not a metric; the engine needs none): with
+// few levels nearly every length occurs many times, so every choice the persistence engine makes is a tie.
+std::vector<float> tie_heavy_distances(int64_t n, int levels, Generator& generator);
+
 // The H1 reduction columns of one [n, n] distance matrix, from the backend of its device: its spanning forest,
 // then TopologyBackend::h1_columns at `threshold`; copied to the host.
 std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float threshold);
