@@ -8,6 +8,7 @@
 
 #include "core/types.h"
 #include "kernels/elementwise_impl.h"
+#include "kernels/optimizer_impl.h"
 
 namespace tl::kernels {
 
@@ -66,6 +67,9 @@ struct Backend {
   void (*index_range)(const void* index, DType index_dtype, int64_t n, int64_t* min_out, int64_t* max_out);
   void (*random_uniform)(float* y, int64_t n, uint64_t seed, uint64_t offset, float low, float high);
   void (*random_normal)(float* y, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev);
+  // One optimiser step over n parameters in place (kernels/optimizer_impl.h); m, v may be null when unused.
+  void (*optimizer_update)(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v,
+                           int64_t n);
 };
 
 const Backend& cpu_backend();

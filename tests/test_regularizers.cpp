@@ -12,28 +12,7 @@
 #include "topology/summaries.h"
 
 namespace tl::testing {
-namespace {
 
-// CHECKs the autograd gradient of loss(inputs) with respect to inputs[which] against central differences of
-// step eps (float losses: a loss of size L carries rounding noise of about L * 1e-7 / eps).
-void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& loss, const std::vector<Tensor>& inputs,
-                    size_t which, const std::string& what, float eps = 1e-3f) {
-  std::vector<Tensor> leaves;
-  for (const Tensor& t : inputs) leaves.push_back(t.clone().set_requires_grad(true));
-  const Tensor value = loss(leaves);
-  REQUIRE_MESSAGE(value.requires_grad(), what, ": the loss does not depend on the input");
-  value.backward();
-  REQUIRE_MESSAGE(leaves[which].grad().defined(), what, ": no gradient reached the input");
-  const std::vector<float> numeric =
-      numeric_gradient([&](const std::vector<Tensor>& v) { return loss(v).item(); }, inputs, which, eps);
-  const std::vector<float> analytic = leaves[which].grad().to_vector<float>();
-  double largest = 0.0;
-  for (float g : analytic) largest = std::max(largest, std::fabs(double(g)));
-  CHECK_MESSAGE(largest > 0.0, what, ": the gradient is identically zero");
-  check_close(analytic, numeric, 2e-2, 2e-3, what);
-}
-
-}  // namespace
 
 TEST_CASE("diagram summaries equal hand-computed values and their gradients finite differences") {
   const Tensor diagram = Tensor::from_vector(std::vector<float>{0, 1, 0.5f, 3.5f}, {2, 2});  // bars of length 1, 3

@@ -106,6 +106,23 @@ std::vector<float> numeric_gradient(const std::function<float(const std::vector<
   return gradient;
 }
 
+void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& loss, const std::vector<Tensor>& inputs,
+                    size_t which, const std::string& what, float eps, double rtol, double atol) {
+  std::vector<Tensor> leaves;
+  for (const Tensor& t : inputs) leaves.push_back(t.clone().set_requires_grad(true));
+  const Tensor value = loss(leaves);
+  REQUIRE_MESSAGE(value.requires_grad(), what, ": the loss does not depend on the input");
+  value.backward();
+  REQUIRE_MESSAGE(leaves[which].grad().defined(), what, ": no gradient reached the input");
+  const std::vector<float> numeric =
+      numeric_gradient([&](const std::vector<Tensor>& v) { return loss(v).item(); }, inputs, which, eps);
+  const std::vector<float> analytic = leaves[which].grad().to_vector<float>();
+  double largest = 0.0;
+  for (float g : analytic) largest = std::max(largest, std::fabs(double(g)));
+  CHECK_MESSAGE(largest > 0.0, what, ": the gradient is identically zero");
+  check_close(analytic, numeric, rtol, atol, what);
+}
+
 std::string error_message(const std::function<void()>& body) {
   try {
     body();

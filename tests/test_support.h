@@ -38,6 +38,12 @@ std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float
 std::vector<float> numeric_gradient(const std::function<float(const std::vector<Tensor>&)>& f,
                                     std::vector<Tensor> inputs, size_t which, float eps);
 
+// CHECKs the autograd gradient of loss(inputs) with respect to inputs[which] against central differences of
+// step eps (float losses: a loss of size L carries rounding noise of about L * 1e-7 / eps); also that the
+// gradient reaches the input and is not identically zero.
+void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& loss, const std::vector<Tensor>& inputs,
+                    size_t which, const std::string& what, float eps = 1e-3f, double rtol = 2e-2, double atol = 2e-3);
+
 // The message of the tl::Error that `body` throws (fails the test when it throws nothing or something else).
 std::string error_message(const std::function<void()>& body);
 

@@ -67,4 +67,9 @@ void expand(const float* x, float* y, const BroadcastIndexer& ix) {
   });
 }
 
+void optimizer_update(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) optimizer_update_at(u, param, grad, m, v, i);
+}
+
 }  // namespace tl::kernels::cpu

@@ -57,6 +57,12 @@ __global__ void expand_kernel(const float* x, float* y, BroadcastIndexer ix) {
   }
 }
 
+__global__ void optimizer_update_kernel(OptimizerUpdate u, float* param, const float* grad, float* m, float* v,
+                                        int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    optimizer_update_at(u, param, grad, m, v, i);
+}
+
 }  // namespace
 
 void fill(float* y, int64_t n, float value) {
@@ -99,6 +105,12 @@ void binary_backward(BinaryOp op, const float* a, const float* b, const float* g
 void expand(const float* x, float* y, const BroadcastIndexer& ix) {
   if (ix.numel == 0) return;
   expand_kernel<<<grid_size(ix.numel), kBlockSize>>>(x, y, ix);
+  TL_CUDA_CHECK_LAUNCH();
+}
+
+void optimizer_update(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v, int64_t n) {
+  if (n == 0) return;
+  optimizer_update_kernel<<<grid_size(n), kBlockSize>>>(u, param, grad, m, v, n);
   TL_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,0 +1,46 @@
+// Labelled data sets for training: MNIST-style IDX directories, the CIFAR-10 binary format, and synthetic
+// sets of known topology with labels; plus the Philox-driven epoch shuffle that batches them reproducibly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace tl::data {
+
+struct Dataset {
+  std::string name;
+  Tensor inputs;                // float32 [count, features] on the CPU
+  std::vector<int32_t> labels;  // one per row
+  int64_t size() const { return inputs.defined() ? inputs.dim(0) : 0; }
+};
+
+enum class Split { Train, Test };
+
+// Reads {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] from `directory` (MNIST, Fashion-MNIST, or any set
+// in that layout); pixels scaled to [0, 1]. limit > 0 keeps the first `limit` samples. A missing file names
+// the names looked for; an image/label count mismatch or a corrupt file raises ValueError naming the file.
+Dataset load_idx_dataset(const std::string& directory, Split split, int64_t limit = 0);
+
+// Reads CIFAR-10 binary batch files (each record: 1 label byte, 3072 pixel bytes, channel-major 32x32);
+// pixels scaled to [0, 1]. A file whose size is not a whole number of records raises ValueError.
+Dataset load_cifar10_batches(const std::vector<std::string>& paths, int64_t limit = 0);
+
+// Synthetic sets with labels, drawn from Philox under `seed`:
+//   "circle" (label: angle sextant), "sphere" (S^2, label: octant), "torus" (label: sextant of the major angle),
+//   "figure_eight" (label: which loop), "clusters" (5 Gaussian blobs in 10-D, label: blob),
+//   "swiss_roll" (3-D, label: sixth of the roll), "spheres" (Moor et al.: 10 spheres S^100 of radius 5 in R^101,
+//   centres ~ N(0, I), inside one of radius 25; labels 0..9 and 10; `count` is the total, split 1:1:...:1:10
+//   as in their 500 x 10 + 5000 set). ValueError for other names.
+Dataset synthetic_dataset(const std::string& name, int64_t count, uint64_t seed, float noise = 0.0f);
+
+// A permutation of 0..n-1 fixed by (seed, epoch): Fisher-Yates driven by Philox, so any epoch's order can be
+// regenerated on resume without replaying earlier ones.
+std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);
+
+// The rows `indices` of the data set as a [batch, features] tensor on `device`.
+Tensor gather_rows(const Dataset& data, const std::vector<int64_t>& indices, Device device);
+
+}  // namespace tl::data

@@ -1,0 +1,83 @@
+// Autoencoder and VAE assembly from AutoencoderSpec, and the presets of the seed systems.
+#include "nn/models.h"
+
+#include "core/ops.h"
+
+namespace tl::nn {
+
+AutoencoderSpec autoencoder_preset(const std::string& name) {
+  AutoencoderSpec spec;
+  if (name == "reference_vae") return spec;
+  if (name == "mlp_vae" || name == "mlp_ae") {
+    spec.hidden = {512, 256};
+    spec.latent = 10;
+    spec.variational = name == "mlp_vae";
+    return spec;
+  }
+  if (name == "homological_ae") {
+    spec.hidden = {64, 64};
+    spec.latent = 2;
+    spec.activation = ActivationKind::Elu;
+    spec.variational = false;
+    return spec;
+  }
+  if (name == "spheres_ae") {
+    spec.input = 101;
+    spec.hidden = {32, 32};
+    spec.latent = 2;
+    spec.variational = false;
+    spec.batch_norm = true;
+    return spec;
+  }
+  TL_FAIL(ValueError, "unknown model '", name,
+          "' (expected reference_vae, mlp_vae, mlp_ae, homological_ae or spheres_ae)");
+}
+
+Autoencoder::Autoencoder(const AutoencoderSpec& spec, Generator& generator) : spec_(spec) {
+  TL_CHECK_AS(ValueError, spec.input > 0 && spec.latent > 0, "autoencoder: input and latent sizes must be positive");
+  std::vector<int64_t> widths{spec.input};
+  widths.insert(widths.end(), spec.hidden.begin(), spec.hidden.end());
+  const int64_t last_hidden = widths.back();
+  // The trunk: every Linear followed by [batch norm and] the activation; the latent heads read its output.
+  encoder_ = std::make_shared<Sequential>();
+  for (size_t i = 0; i + 1 < widths.size(); ++i) {
+    encoder_->add(std::make_shared<Linear>(widths[i], widths[i + 1], generator));
+    if (spec.batch_norm) encoder_->add(std::make_shared<BatchNorm1d>(widths[i + 1]));
+    encoder_->add(std::make_shared<Activation>(spec.activation));
+  }
+  register_module("encoder", encoder_);
+  mu_ = register_module("mu", std::make_shared<Linear>(last_hidden, spec.latent, generator));
+  if (spec.variational) logvar_ = register_module("logvar", std::make_shared<Linear>(last_hidden, spec.latent, generator));
+  std::vector<int64_t> decoder_widths{spec.latent};
+  decoder_widths.insert(decoder_widths.end(), spec.hidden.rbegin(), spec.hidden.rend());
+  decoder_widths.push_back(spec.input);
+  decoder_ = register_module("decoder", make_mlp(decoder_widths, spec.activation, ActivationKind::Identity,
+                                                 generator, spec.batch_norm));
+}
+
+Tensor Autoencoder::encode(const Tensor& x) {
+  TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == spec_.input, "autoencoder expects [batch, ", spec_.input,
+              "] inputs, got ", x.describe());
+  return mu_->forward(encoder_->forward(x));
+}
+
+Tensor Autoencoder::decode(const Tensor& z) { return decoder_->forward(z); }
+
+AutoencoderOutput Autoencoder::run(const Tensor& x, Generator& noise) {
+  AutoencoderOutput out;
+  TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == spec_.input, "autoencoder expects [batch, ", spec_.input,
+              "] inputs, got ", x.describe());
+  const Tensor hidden = encoder_->forward(x);
+  out.latent = mu_->forward(hidden);
+  out.sample = out.latent;
+  if (spec_.variational) {
+    out.mu = out.latent;
+    out.logvar = logvar_->forward(hidden);
+    const Tensor eps = Tensor::normal(out.mu.shape(), noise, 0.0f, 1.0f, x.device());
+    out.sample = out.mu + exp(out.logvar * 0.5f) * eps;
+  }
+  out.reconstruction = decoder_->forward(out.sample);
+  return out;
+}
+
+}  // namespace tl::nn

@@ -1,0 +1,54 @@
+// The autoencoder models of the seed systems, all MLPs: a deterministic AE and a (beta-)VAE with separate mean
+// and log-variance heads, configured by widths, activation and batch norm, and named presets for the seeds'
+// architectures. Decoders end in a linear layer: their output is a logit for BCE losses (so a "sigmoid output"
+// is sigmoid(reconstruction)) or the value itself for MSE.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "nn/layers.h"
+
+namespace tl::nn {
+
+struct AutoencoderSpec {
+  int64_t input = 784;
+  std::vector<int64_t> hidden{400};  // encoder widths after the input; the decoder mirrors them
+  int64_t latent = 20;
+  ActivationKind activation = ActivationKind::Relu;
+  bool variational = true;
+  bool batch_norm = false;  // after every hidden Linear, before the activation
+};
+
+// Parameters of a model named in a config: "reference_vae" (pytorch/examples' VAE, 784-400-20, ReLU),
+// "mlp_vae" and "mlp_ae" (784-512-256-latent, ReLU), "homological_ae" (784-64-64-m, ELU; METHODS 3c),
+// "spheres_ae" (101-32-32-2, batch norm; Moor et al.). ValueError for other names.
+AutoencoderSpec autoencoder_preset(const std::string& name);
+
+struct AutoencoderOutput {
+  Tensor reconstruction;  // [batch, input]: logits or values (see above)
+  Tensor latent;          // [batch, latent]: the code the topology terms see (the posterior mean for a VAE)
+  Tensor sample;          // VAE: mu + exp(logvar / 2) * eps, decoded into the reconstruction; AE: = latent
+  Tensor mu, logvar;      // VAE only
+};
+
+class Autoencoder : public Module {
+ public:
+  Autoencoder(const AutoencoderSpec& spec, Generator& generator);
+  // The reconstruction (a VAE decodes its mean: deterministic, as at evaluation time).
+  Tensor forward(const Tensor& x) override { return decode(encode(x)); }
+  Tensor encode(const Tensor& x);  // the latent code; the posterior mean for a VAE
+  Tensor decode(const Tensor& z);
+  // One training pass; a VAE draws eps from `noise`.
+  AutoencoderOutput run(const Tensor& x, Generator& noise);
+  const AutoencoderSpec& spec() const { return spec_; }
+
+ private:
+  AutoencoderSpec spec_;
+  std::shared_ptr<Sequential> encoder_, decoder_;
+  std::shared_ptr<Linear> mu_, logvar_;  // the latent heads (logvar_ only for a VAE)
+};
+
+}  // namespace tl::nn

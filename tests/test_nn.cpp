@@ -1,0 +1,205 @@
+// Layers, models and optimisers: forward values against loops written here in double, finite-difference
+// gradients through every layer, optimiser steps against the published update formulas, schedules and clipping
+// against hand values, and parameter naming/counting against the architectures' arithmetic.
+#include <cmath>
+
+#include "nn/layers.h"
+#include "nn/models.h"
+#include "nn/optim.h"
+#include "tests/test_support.h"
+
+namespace tl::testing {
+namespace {
+
+using nn::ActivationKind;
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, float low = -1.0f, float high = 1.0f) {
+  Generator generator(seed);
+  return Tensor::uniform(shape, generator, low, high);
+}
+
+}  // namespace
+
+TEST_CASE("Linear computes x W^T + b and its gradients match finite differences") {
+  Generator init(3);
+  nn::Linear layer(4, 3, init);
+  const Tensor x = random_tensor({5, 4}, 11);
+  const std::vector<float> xs = x.to_vector<float>(), w = layer.weight.to_vector<float>(),
+                           b = layer.bias.to_vector<float>();
+  std::vector<float> expected(15);
+  for (int r = 0; r < 5; ++r)
+    for (int o = 0; o < 3; ++o) {
+      double acc = b[o];
+      for (int i = 0; i < 4; ++i) acc += double(xs[r * 4 + i]) * w[o * 4 + i];
+      expected[r * 3 + o] = static_cast<float>(acc);
+    }
+  check_close(layer(x).to_vector<float>(), expected, 1e-6, 1e-6, "linear forward");
+  for (float v : w) CHECK(std::fabs(v) <= 0.5f);  // U(-1/sqrt(4), 1/sqrt(4))
+
+  auto loss = [&](const std::vector<Tensor>& v) {
+    layer.weight = v[1];
+    layer.bias = v[2];
+    return sum(tanh(layer(v[0])));
+  };
+  for (size_t which = 0; which < 3; ++which)
+    check_gradient(loss, {x, layer.weight.detach(), layer.bias.detach()}, which, "linear input " + std::to_string(which));
+  CHECK_THROWS_AS(layer(random_tensor({5, 3}, 1)), ShapeError);
+}
+
+TEST_CASE("BatchNorm1d normalises by batch statistics, tracks running ones, and differentiates") {
+  nn::BatchNorm1d norm(3, 0.1f, 1e-5f);
+  const Tensor x = random_tensor({6, 3}, 5, -2.0f, 3.0f);
+  const std::vector<float> xs = x.to_vector<float>();
+  const std::vector<float> y = norm(x).to_vector<float>();
+  const std::vector<float> running_mean = norm.running_mean.to_vector<float>(),
+                           running_var = norm.running_var.to_vector<float>();
+  for (int f = 0; f < 3; ++f) {
+    double m = 0, v = 0;
+    for (int r = 0; r < 6; ++r) m += xs[r * 3 + f] / 6.0;
+    for (int r = 0; r < 6; ++r) v += (xs[r * 3 + f] - m) * (xs[r * 3 + f] - m) / 6.0;
+    for (int r = 0; r < 6; ++r)
+      CHECK(y[r * 3 + f] == doctest::Approx((xs[r * 3 + f] - m) / std::sqrt(v + 1e-5)).epsilon(1e-4));
+    CHECK(running_mean[f] == doctest::Approx(0.1 * m).epsilon(1e-5));
+    CHECK(running_var[f] == doctest::Approx(0.9 + 0.1 * v * 6.0 / 5.0).epsilon(1e-5));  // unbiased
+  }
+  norm.eval();
+  const std::vector<float> evaluated = norm(x).to_vector<float>();
+  for (int f = 0; f < 3; ++f)
+    CHECK(evaluated[f] == doctest::Approx((xs[f] - running_mean[f]) / std::sqrt(running_var[f] + 1e-5)).epsilon(1e-4));
+
+  norm.train();
+  const Tensor weights = random_tensor({6, 3}, 9);  // a loss that is not invariant to the normalisation
+  auto loss = [&](const std::vector<Tensor>& v) {
+    norm.weight = v[1];
+    norm.bias = v[2];
+    return sum(norm(v[0]) * weights) + sum(pow(norm(v[0]), 3.0f)) * 0.1f;
+  };
+  const Tensor gamma = random_tensor({3}, 4, 0.5f, 1.5f), beta = random_tensor({3}, 6);
+  for (size_t which = 0; which < 3; ++which)
+    check_gradient(loss, {x, gamma, beta}, which, "batch norm input " + std::to_string(which), 1e-3f, 3e-2, 5e-3);
+  CHECK_THROWS_AS(norm(random_tensor({1, 3}, 2)), ShapeError);
+}
+
+TEST_CASE("the VAE loss differentiates through every layer kind, and presets have the seeds' sizes") {
+  nn::AutoencoderSpec spec;
+  spec.input = 6;
+  spec.hidden = {5};
+  spec.latent = 2;
+  spec.activation = ActivationKind::Elu;
+  Generator init(1);
+  nn::Autoencoder vae(spec, init);
+  const Tensor x = random_tensor({4, 6}, 8, 0.0f, 1.0f);
+  auto parameters = vae.named_parameters();
+  REQUIRE(parameters.size() == 10);
+  CHECK(parameters[0].first == "encoder.0.weight");
+  CHECK(parameters[2].first == "mu.weight");
+  CHECK(parameters[4].first == "logvar.weight");
+  CHECK(parameters[6].first == "decoder.0.weight");
+  CHECK(parameters[8].first == "decoder.2.weight");  // decoder.1 is the activation
+  // Every parameter's gradient of BCE + KL, with the noise fixed by re-seeding each evaluation.
+  for (size_t p = 0; p < parameters.size(); ++p) {
+    auto loss = [&](const std::vector<Tensor>& v) {
+      *parameters[p].second = v[0];
+      Generator noise(42);
+      const nn::AutoencoderOutput out = vae.run(x, noise);
+      return bce_with_logits(out.reconstruction, x, Reduction::Sum) + gaussian_kl(out.mu, out.logvar);
+    };
+    const Tensor original = parameters[p].second->detach();
+    check_gradient(loss, {original}, 0, parameters[p].first, 1e-2f, 2e-2, 2e-3);
+    *parameters[p].second = original;
+    parameters[p].second->set_requires_grad(true);
+  }
+
+  Generator g(0);
+  nn::Autoencoder reference(nn::autoencoder_preset("reference_vae"), g);
+  // pytorch/examples VAE: fc1 784x400, fc21/fc22 400x20, fc3 20x400, fc4 400x784, all with biases.
+  CHECK(reference.parameter_count() == (784 * 400 + 400) + 2 * (400 * 20 + 20) + (20 * 400 + 400) + (400 * 784 + 784));
+  nn::Autoencoder homological(nn::autoencoder_preset("homological_ae"), g);
+  CHECK(homological.parameter_count() == (784 * 64 + 64) + (64 * 64 + 64) + (64 * 2 + 2) + (2 * 64 + 64) +
+                                             (64 * 64 + 64) + (64 * 784 + 784));
+  nn::Autoencoder spheres(nn::autoencoder_preset("spheres_ae"), g);
+  CHECK(spheres.named_buffers().size() == 8);  // running mean/var of 2 encoder and 2 decoder batch norms
+  CHECK_THROWS_AS(nn::autoencoder_preset("transformer"), ValueError);
+}
+
+TEST_CASE("optimiser steps follow the SGD, Adam and AdamW formulas") {
+  const std::vector<float> start{0.5f, -1.0f, 2.0f};
+  const std::vector<std::vector<float>> grads{{0.1f, -0.2f, 0.3f}, {-0.4f, 0.5f, 0.6f}, {0.7f, 0.0f, -0.9f}};
+  struct Case {
+    kernels::OptimizerRule rule;
+    float momentum, weight_decay;
+    bool nesterov;
+  };
+  for (const Case c : {Case{kernels::OptimizerRule::Sgd, 0.9f, 0.01f, false}, Case{kernels::OptimizerRule::Sgd, 0.9f, 0.0f, true},
+                       Case{kernels::OptimizerRule::Adam, 0, 0.01f, false}, Case{kernels::OptimizerRule::AdamW, 0, 0.1f, false}}) {
+    Tensor parameter = Tensor::from_vector(start, {3});
+    parameter.set_requires_grad(true);
+    nn::OptimizerOptions options;
+    options.rule = c.rule;
+    options.lr = 0.05f;
+    options.momentum = c.momentum;
+    options.weight_decay = c.weight_decay;
+    options.nesterov = c.nesterov;
+    nn::Optimizer optimizer({{"p", &parameter}}, options);
+    std::vector<double> p(start.begin(), start.end()), m(3, 0.0), v(3, 0.0);
+    for (size_t t = 0; t < grads.size(); ++t) {
+      parameter.zero_grad();
+      parameter.accumulate_grad(Tensor::from_vector(grads[t], {3}));
+      optimizer.step();
+      for (int i = 0; i < 3; ++i) {
+        double g = grads[t][i];
+        if (c.rule == kernels::OptimizerRule::Sgd) {
+          g += c.weight_decay * p[i];
+          m[i] = c.momentum * m[i] + g;
+          p[i] -= 0.05 * (c.nesterov ? g + c.momentum * m[i] : m[i]);
+          continue;
+        }
+        if (c.rule == kernels::OptimizerRule::AdamW) p[i] *= 1.0 - 0.05 * c.weight_decay;
+        else g += c.weight_decay * p[i];
+        m[i] = 0.9 * m[i] + 0.1 * g;
+        v[i] = 0.999 * v[i] + 0.001 * g * g;
+        const double m_hat = m[i] / (1 - std::pow(0.9, t + 1)), v_hat = v[i] / (1 - std::pow(0.999, t + 1));
+        p[i] -= 0.05 * m_hat / (std::sqrt(v_hat) + 1e-8);
+      }
+    }
+    const std::vector<float> got = parameter.to_vector<float>();
+    for (int i = 0; i < 3; ++i) CHECK(got[i] == doctest::Approx(p[i]).epsilon(1e-5));
+    CHECK(optimizer.step_count() == 3);
+  }
+  Tensor parameter = Tensor::zeros({1});
+  CHECK(error_message([&] { nn::Optimizer({{"p", &parameter}}, nn::OptimizerOptions{kernels::OptimizerRule::Adam, -1.0f}); })
+            .find("lr must be positive") != std::string::npos);
+  CHECK_THROWS_AS(nn::parse_optimizer("lbfgs"), ValueError);
+}
+
+TEST_CASE("learning-rate schedules and gradient clipping equal hand values") {
+  nn::LearningRateSchedule schedule;
+  schedule.warmup_steps = 4;
+  CHECK(schedule.lr_at(1.0f, 0) == doctest::Approx(0.25));
+  CHECK(schedule.lr_at(1.0f, 3) == doctest::Approx(1.0));
+  CHECK(schedule.lr_at(1.0f, 100) == doctest::Approx(1.0));
+  schedule.kind = nn::LearningRateSchedule::Kind::Step;
+  schedule.step_size = 10;
+  schedule.gamma = 0.5f;
+  CHECK(schedule.lr_at(1.0f, 13) == doctest::Approx(1.0));  // 9 steps after warm-up: no decay yet
+  CHECK(schedule.lr_at(1.0f, 14) == doctest::Approx(0.5));
+  CHECK(schedule.lr_at(1.0f, 24) == doctest::Approx(0.25));
+  schedule.kind = nn::LearningRateSchedule::Kind::Cosine;
+  schedule.total_steps = 14;
+  schedule.min_lr = 0.1f;
+  CHECK(schedule.lr_at(1.0f, 9) == doctest::Approx(0.55));  // halfway: (1 + 0.1) / 2
+  CHECK(schedule.lr_at(1.0f, 14) == doctest::Approx(0.1));
+
+  Tensor a = Tensor::zeros({2}), b = Tensor::zeros({1});
+  a.set_requires_grad(true);
+  b.set_requires_grad(true);
+  a.accumulate_grad(Tensor::from_vector(std::vector<float>{3.0f, 0.0f}, {2}));
+  b.accumulate_grad(Tensor::from_vector(std::vector<float>{4.0f}, {1}));
+  CHECK(nn::clip_grad_norm({a, b}, 10.0) == doctest::Approx(5.0));
+  CHECK(a.grad().to_vector<float>()[0] == 3.0f);  // under the limit: untouched
+  CHECK(nn::clip_grad_norm({a, b}, 1.0) == doctest::Approx(5.0));
+  CHECK(a.grad().to_vector<float>()[0] == doctest::Approx(0.6).epsilon(1e-5));
+  CHECK(b.grad().to_vector<float>()[0] == doctest::Approx(0.8).epsilon(1e-5));
+}
+
+}  // namespace tl::testing
