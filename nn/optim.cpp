@@ -99,14 +99,18 @@ float LearningRateSchedule::lr_at(float base_lr, int64_t step) const {
   return base_lr;
 }
 
-double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
-  TL_CHECK_AS(ValueError, max_norm > 0.0, "clip_grad_norm: max_norm must be positive, got ", max_norm);
+double gradient_norm(const std::vector<Tensor>& parameters) {
   NoGradGuard no_grad;
   double squares = 0.0;
   for (const Tensor& p : parameters) {
     if (p.grad().defined()) squares += static_cast<double>(sum(p.grad() * p.grad()).item());
   }
-  const double norm = std::sqrt(squares);
+  return std::sqrt(squares);
+}
+
+double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
+  TL_CHECK_AS(ValueError, max_norm > 0.0, "clip_grad_norm: max_norm must be positive, got ", max_norm);
+  const double norm = gradient_norm(parameters);
   if (norm > max_norm) {
     const float scale = static_cast<float>(max_norm / (norm + 1e-6));
     for (const Tensor& p : parameters) {

@@ -60,6 +60,9 @@ struct LearningRateSchedule {
 
 LearningRateSchedule::Kind parse_schedule(const std::string& name);
 
+// The global L2 norm of the parameters' gradients (squares summed in double); parameters without one count 0.
+double gradient_norm(const std::vector<Tensor>& parameters);
+
 // Scales every gradient by max_norm / norm when their global L2 norm exceeds max_norm; returns the norm
 // before clipping (the sum of squares is accumulated in double).
 double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm);
