@@ -33,6 +33,9 @@ class Trainer {
   void write_report(const nlohmann::json& evaluation) const;
 
   int64_t step() const { return step_; }
+  // Wall time of each step this run took, and of its topology terms' forward, in milliseconds.
+  const std::vector<double>& step_milliseconds() const { return step_ms_; }
+  const std::vector<double>& topology_milliseconds() const { return topology_ms_; }
   int64_t steps_per_epoch() const;
   const TrainConfig& config() const { return config_; }
   std::string checkpoint_path() const;

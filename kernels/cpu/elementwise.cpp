@@ -9,20 +9,30 @@ void fill(float* y, int64_t n, float value) {
   for (int64_t i = 0; i < n; ++i) y[i] = value;
 }
 
+// The loops below vectorise only when they read plain locals: pointers copied out of the lambda's captured
+// references, and UnaryParams built inside the loop from a constexpr op (the OpenMP outlining passes captured
+// values through memory, and a switch on an op read from memory does not fold away).
 void unary(const UnaryParams& p, const float* x, float* y, int64_t n) {
   with_unary_op(p.op, [&](auto op) {
-    const UnaryParams q{op.value, p.a, p.b};
+    constexpr UnaryOp kOp = decltype(op)::value;
+    const float a = p.a, b = p.b;
+    const float* const in = x;
+    float* const out = y;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) y[i] = unary_forward(q, x[i]);
+    for (int64_t i = 0; i < n; ++i) out[i] = unary_forward(UnaryParams{kOp, a, b}, in[i]);
   });
 }
 
 void unary_backward(const UnaryParams& p, const float* x, const float* y, const float* gy, float* gx,
                     int64_t n) {
   with_unary_op(p.op, [&](auto op) {
-    const UnaryParams q{op.value, p.a, p.b};
+    constexpr UnaryOp kOp = decltype(op)::value;
+    const float a = p.a, b = p.b;
+    const float *const in = x, *const out = y, *const grad_out = gy;
+    float* const grad_in = gx;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * unary_derivative(q, x[i], y[i]);
+    for (int64_t i = 0; i < n; ++i)
+      grad_in[i] = grad_out[i] * unary_derivative(UnaryParams{kOp, a, b}, in[i], out[i]);
   });
 }
 
@@ -68,8 +78,15 @@ void expand(const float* x, float* y, const BroadcastIndexer& ix) {
 }
 
 void optimizer_update(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v, int64_t n) {
+  with_optimizer_rule(u.rule, [&](auto rule) {
+    const OptimizerUpdate step = u;
+    float* const p = param;
+    const float* const g = grad;
+    float* const first = m;
+    float* const second = v;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) optimizer_update_at(u, param, grad, m, v, i);
+    for (int64_t i = 0; i < n; ++i) optimizer_update_at<decltype(rule)::value>(step, p, g, first, second, i);
+  });
 }
 
 }  // namespace tl::kernels::cpu

@@ -57,10 +57,11 @@ __global__ void expand_kernel(const float* x, float* y, BroadcastIndexer ix) {
   }
 }
 
+template <OptimizerRule Rule>
 __global__ void optimizer_update_kernel(OptimizerUpdate u, float* param, const float* grad, float* m, float* v,
                                         int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    optimizer_update_at(u, param, grad, m, v, i);
+    optimizer_update_at<Rule>(u, param, grad, m, v, i);
 }
 
 }  // namespace
@@ -110,7 +111,9 @@ void expand(const float* x, float* y, const BroadcastIndexer& ix) {
 
 void optimizer_update(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v, int64_t n) {
   if (n == 0) return;
-  optimizer_update_kernel<<<grid_size(n), kBlockSize>>>(u, param, grad, m, v, n);
+  with_optimizer_rule(u.rule, [&](auto rule) {
+    optimizer_update_kernel<decltype(rule)::value><<<grid_size(n), kBlockSize>>>(u, param, grad, m, v, n);
+  });
   TL_CUDA_CHECK_LAUNCH();
 }
 

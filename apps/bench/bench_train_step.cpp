@@ -1,0 +1,73 @@
+// Training-step benchmark: the reference VAE of pytorch/examples (784-400-20) on Fashion-MNIST, batch 128 by
+// default, timed as tl_train runs it (batch gather, forward, loss terms, backward, Adam), without and with a
+// TALSR term (W_1 between the H0+H1 diagrams of the input batch and of the latent batch). Prints one CSV row
+// per configuration: medians after the warm-up steps. bench/train_step_compare.sh times PyTorch beside it.
+//
+//   bench_train_step [--data DIR] [--batch B] [--steps N] [--warmup W] [--device cpu|cuda]
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/trainer/trainer.h"
+
+namespace {
+
+double median_after(std::vector<double> values, size_t warmup) {
+  values.erase(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(std::min(warmup, values.size())));
+  if (values.empty()) return 0.0;
+  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu";
+  int64_t batch = 128, steps = 60, warmup = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--data") data = value;
+    else if (flag == "--batch") batch = std::stoll(value);
+    else if (flag == "--steps") steps = std::stoll(value);
+    else if (flag == "--warmup") warmup = std::stoll(value);
+    else if (flag == "--device") device = value;
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 1;
+    }
+  }
+  struct Variant {
+    const char* name;
+    const char* topology;
+  };
+  const Variant variants[] = {
+      {"plain", "[]"},
+      {"talsr_h0", R"([{"term": "talsr", "dims": [0], "distance": "w1"}])"},
+      {"talsr_h0h1", R"([{"term": "talsr", "dims": [0, 1], "distance": "w1"}])"},
+  };
+  std::printf("variant,device,batch,steps_timed,median_step_ms,median_topology_ms\n");
+  try {
+    for (const Variant& v : variants) {
+      nlohmann::json config = {
+          {"model", "reference_vae"},
+          {"data", {{"source", "idx"}, {"path", data}, {"limit", (steps + warmup + 1) * batch}, {"test_limit", 1}}},
+          {"topology", nlohmann::json::parse(v.topology)},
+          {"max_steps", steps + warmup},
+          {"batch_size", batch},
+          {"device", device},
+          {"progress", false},
+          {"output", std::string("/tmp/bench_train_step_") + v.name}};
+      tl::train::Trainer trainer(tl::train::parse_config(config));
+      trainer.train();
+      std::printf("%s,%s,%lld,%lld,%.3f,%.3f\n", v.name, device.c_str(), static_cast<long long>(batch),
+                  static_cast<long long>(steps), median_after(trainer.step_milliseconds(), warmup),
+                  median_after(trainer.topology_milliseconds(), warmup));
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
