@@ -369,9 +369,24 @@ TEST_CASE("bad input is refused with a message naming the problem") {
             .find("not symmetric: D[2,1] = 1.5 but D[1,2] = 1") != std::string::npos);
   CHECK(error_message([] { topology::persistence(Tensor::zeros({3, 2}), PersistenceOptions{2}); })
             .find("max_dim must be 0 or 1, got 2") != std::string::npos);
-  CHECK(error_message([] {
-          topology::persistence_batch({Tensor::zeros({3, 2}), Tensor::zeros({3, 3})});
-        }).find("cloud 1 has dimension 3 but cloud 0 has 2") != std::string::npos);
+}
+
+TEST_CASE("a batch of clouds of different dimensions gives each cloud's own diagrams") {
+  Generator generator(31);
+  const std::vector<Tensor> clouds{data::gaussian_cloud(40, 12, generator), data::noisy_circle(30, 1.0f, 0.1f, generator),
+                                   data::gaussian_cloud(25, 3, generator)};
+  const std::vector<topology::PersistenceResult> batch = topology::persistence_batch(clouds);
+  for (size_t c = 0; c < clouds.size(); ++c) {
+    const topology::PersistenceResult alone = topology::persistence(clouds[c]);
+    for (int dim = 0; dim <= 1; ++dim) {
+      REQUIRE(batch[c].diagrams[dim].pairs.size() == alone.diagrams[dim].pairs.size());
+      for (size_t i = 0; i < alone.diagrams[dim].pairs.size(); ++i) {
+        CHECK(batch[c].diagrams[dim].pairs[i].birth == alone.diagrams[dim].pairs[i].birth);
+        CHECK(batch[c].diagrams[dim].pairs[i].death == alone.diagrams[dim].pairs[i].death);
+      }
+    }
+    CHECK(!batch[c].diagrams[1].pairs.empty());
+  }
 }
 
 TEST_CASE("a distance matrix gives the same diagrams as its points") {

@@ -1,6 +1,6 @@
 // Optimal matchings between persistence diagrams: a dynamic programme for diagrams on one horizontal line, the
-// Hungarian algorithm (shortest augmenting paths with potentials) for W_p, binary search with Hopcroft-Karp for
-// the bottleneck distance; and the autograd ops built on them.
+// Hungarian algorithm (shortest augmenting paths with potentials) on the components of the pairs worth matching
+// for W_p, binary search with Hopcroft-Karp for the bottleneck distance; and the autograd ops built on them.
 #include "topology/matching.h"
 
 #include <algorithm>
@@ -45,6 +45,9 @@ bool on_one_line(const Diagrams& d) {
   return true;
 }
 
+// x^p, with the usual exponents exact and cheap.
+double power(double x, double p) { return p == 1.0 ? x : (p == 2.0 ? x * x : std::pow(x, p)); }
+
 // Points on one line: sort both by death; an optimal matching is non-crossing (|x - y|^p is convex), so
 // best[i][j] over the first i points of A and j of B takes the last point of either to the diagonal or matches
 // the two.
@@ -54,6 +57,9 @@ DiagramMatching line_matching(const Diagrams& d, double p, GroundMetric metric) 
   std::iota(order_b.begin(), order_b.end(), 0);
   std::stable_sort(order_a.begin(), order_a.end(), [&](int32_t x, int32_t y) { return d.a[2 * x + 1] < d.a[2 * y + 1]; });
   std::stable_sort(order_b.begin(), order_b.end(), [&](int32_t x, int32_t y) { return d.b[2 * x + 1] < d.b[2 * y + 1]; });
+  std::vector<double> diagonal_a(d.n), diagonal_b(d.m);
+  for (int32_t i = 0; i < d.n; ++i) diagonal_a[i] = power(matching_cost(d.a + 2 * order_a[i], nullptr, metric), p);
+  for (int32_t j = 0; j < d.m; ++j) diagonal_b[j] = power(matching_cost(d.b + 2 * order_b[j], nullptr, metric), p);
   const size_t width = static_cast<size_t>(d.m) + 1;
   std::vector<double> best((static_cast<size_t>(d.n) + 1) * width);
   enum Step : uint8_t { kMatch, kDiagonalA, kDiagonalB };
@@ -64,14 +70,14 @@ DiagramMatching line_matching(const Diagrams& d, double p, GroundMetric metric) 
       uint8_t choice = kMatch;
       if (i > 0 && j > 0) {
         value = best[(i - 1) * width + j - 1] +
-                std::pow(matching_cost(d.a + 2 * order_a[i - 1], d.b + 2 * order_b[j - 1], metric), p);
+                power(matching_cost(d.a + 2 * order_a[i - 1], d.b + 2 * order_b[j - 1], metric), p);
       }
       if (i > 0) {
-        const double to_diagonal = best[(i - 1) * width + j] + std::pow(matching_cost(d.a + 2 * order_a[i - 1], nullptr, metric), p);
+        const double to_diagonal = best[(i - 1) * width + j] + diagonal_a[i - 1];
         if (to_diagonal < value) value = to_diagonal, choice = kDiagonalA;
       }
       if (j > 0) {
-        const double to_diagonal = best[i * width + j - 1] + std::pow(matching_cost(d.b + 2 * order_b[j - 1], nullptr, metric), p);
+        const double to_diagonal = best[i * width + j - 1] + diagonal_b[j - 1];
         if (to_diagonal < value) value = to_diagonal, choice = kDiagonalB;
       }
       best[i * width + j] = value;
@@ -91,13 +97,14 @@ DiagramMatching line_matching(const Diagrams& d, double p, GroundMetric metric) 
   return out;
 }
 
-// Minimum-cost assignment of rows to columns of the size x size matrix `cost` (row-major) by successive
-// shortest augmenting paths with row and column potentials; returns the column of each row.
-std::vector<int32_t> hungarian(const std::vector<double>& cost, int32_t size) {
-  std::vector<double> row_potential(size + 1, 0.0), column_potential(size + 1, 0.0), slack(size + 1);
-  std::vector<int32_t> row_of_column(size + 1, 0), previous(size + 1, 0);  // 1-based; column 0 is the root
-  std::vector<char> visited(size + 1);
-  for (int32_t row = 1; row <= size; ++row) {
+// Minimum-cost assignment of every row of the rows x columns matrix `cost` (row-major, rows <= columns) to a
+// distinct column, by successive shortest augmenting paths with row and column potentials; returns the column of
+// each row. O(rows^2 columns).
+std::vector<int32_t> hungarian(const std::vector<double>& cost, int32_t rows, int32_t columns) {
+  std::vector<double> row_potential(rows + 1, 0.0), column_potential(columns + 1, 0.0), slack(columns + 1);
+  std::vector<int32_t> row_of_column(columns + 1, 0), previous(columns + 1, 0);  // 1-based; column 0 is the root
+  std::vector<char> visited(columns + 1);
+  for (int32_t row = 1; row <= rows; ++row) {
     row_of_column[0] = row;
     int32_t column = 0;
     std::fill(slack.begin(), slack.end(), kInfinity);
@@ -107,13 +114,13 @@ std::vector<int32_t> hungarian(const std::vector<double>& cost, int32_t size) {
       const int32_t r = row_of_column[column];
       double delta = kInfinity;
       int32_t next = 0;
-      for (int32_t c = 1; c <= size; ++c) {
+      for (int32_t c = 1; c <= columns; ++c) {
         if (visited[c]) continue;
-        const double reduced = cost[static_cast<size_t>(r - 1) * size + (c - 1)] - row_potential[r] - column_potential[c];
+        const double reduced = cost[static_cast<size_t>(r - 1) * columns + (c - 1)] - row_potential[r] - column_potential[c];
         if (reduced < slack[c]) slack[c] = reduced, previous[c] = column;
         if (slack[c] < delta) delta = slack[c], next = c;
       }
-      for (int32_t c = 0; c <= size; ++c) {
+      for (int32_t c = 0; c <= columns; ++c) {
         if (visited[c]) {
           row_potential[row_of_column[c]] += delta;
           column_potential[c] -= delta;
@@ -129,38 +136,89 @@ std::vector<int32_t> hungarian(const std::vector<double>& cost, int32_t size) {
       column = before;
     } while (column != 0);
   }
-  std::vector<int32_t> column_of_row(size);
-  for (int32_t c = 1; c <= size; ++c) column_of_row[row_of_column[c] - 1] = c - 1;
+  std::vector<int32_t> column_of_row(rows);
+  for (int32_t c = 1; c <= columns; ++c)
+    if (row_of_column[c] != 0) column_of_row[row_of_column[c] - 1] = c - 1;
   return column_of_row;
 }
 
-// The (n + m)-square problem: rows are A's points then one diagonal slot per point of B, columns are B's points
-// then one diagonal slot per point of A; slots of the same kind are interchangeable and slot-to-slot costs 0.
+int32_t find_root(std::vector<int32_t>& parent, int32_t x) {
+  while (parent[x] != x) x = parent[x] = parent[parent[x]];
+  return x;
+}
+
+// W_p as a maximum-gain partial matching. Every point alone costs its distance to the diagonal; matching a of A
+// with b of B gains diag(a) + diag(b) - c(a, b). Only pairs with a positive gain can be in an optimal matching
+// (otherwise sending both to the diagonal is no worse), so the problem splits into the connected components of
+// those pairs, each an assignment problem of (smaller side) x (larger side) with gains as negative costs and 0 for
+// "unmatched". On typical diagrams the components are small; at worst this is one n x m problem instead of the
+// textbook (n + m)-square one with diagonal slots.
 DiagramMatching assignment_matching(const Diagrams& d, double p, GroundMetric metric) {
-  const int32_t size = d.n + d.m;
-  std::vector<double> cost(static_cast<size_t>(size) * size, 0.0);
-  for (int32_t i = 0; i < d.n; ++i) {
-    const double diagonal = std::pow(matching_cost(d.a + 2 * i, nullptr, metric), p);
-    for (int32_t j = 0; j < d.m; ++j) cost[i * size + j] = std::pow(matching_cost(d.a + 2 * i, d.b + 2 * j, metric), p);
-    for (int32_t j = d.m; j < size; ++j) cost[i * size + j] = diagonal;
-  }
-  for (int32_t j = 0; j < d.m; ++j) {
-    const double diagonal = std::pow(matching_cost(d.b + 2 * j, nullptr, metric), p);
-    for (int32_t i = d.n; i < size; ++i) cost[static_cast<size_t>(i) * size + j] = diagonal;
-  }
-  const std::vector<int32_t> column_of_row = hungarian(cost, size);
-  DiagramMatching out;
+  std::vector<double> diagonal_a(d.n), diagonal_b(d.m);
   double total = 0.0;
-  for (int32_t row = 0; row < size; ++row) {
-    const int32_t column = column_of_row[row];
-    if (row < d.n) {
-      out.pairs.emplace_back(row, column < d.m ? column : -1);
-    } else if (column < d.m) {
-      out.pairs.emplace_back(-1, column);
+  for (int32_t i = 0; i < d.n; ++i) total += diagonal_a[i] = power(matching_cost(d.a + 2 * i, nullptr, metric), p);
+  for (int32_t j = 0; j < d.m; ++j) total += diagonal_b[j] = power(matching_cost(d.b + 2 * j, nullptr, metric), p);
+  struct Gain {
+    int32_t i, j;
+    double gain;
+  };
+  std::vector<Gain> gains;
+  std::vector<int32_t> parent(static_cast<size_t>(d.n) + d.m);  // nodes: A's points, then B's
+  std::iota(parent.begin(), parent.end(), 0);
+  for (int32_t i = 0; i < d.n; ++i) {
+    for (int32_t j = 0; j < d.m; ++j) {
+      const double gain = diagonal_a[i] + diagonal_b[j] - power(matching_cost(d.a + 2 * i, d.b + 2 * j, metric), p);
+      if (gain <= 0.0) continue;
+      gains.push_back({i, j, gain});
+      parent[find_root(parent, i)] = find_root(parent, d.n + j);
     }
-    total += cost[static_cast<size_t>(row) * size + column];
   }
-  out.distance = std::pow(total, 1.0 / p);
+  // Each point's component and its index within its side of that component.
+  std::vector<int32_t> component(parent.size(), -1), local(parent.size());
+  std::vector<std::pair<int32_t, int32_t>> sides;  // per component: (A points, B points)
+  std::vector<int32_t> id_of_root(parent.size(), -1);
+  for (int32_t node = 0; node < static_cast<int32_t>(parent.size()); ++node) {
+    const int32_t root = find_root(parent, node);
+    if (id_of_root[root] < 0) {
+      id_of_root[root] = static_cast<int32_t>(sides.size());
+      sides.emplace_back(0, 0);
+    }
+    component[node] = id_of_root[root];
+    local[node] = node < d.n ? sides[component[node]].first++ : sides[component[node]].second++;
+  }
+  std::vector<std::vector<Gain>> gains_of(sides.size());
+  for (const Gain& g : gains) gains_of[component[g.i]].push_back(g);
+
+  std::vector<int32_t> partner_of_a(d.n, -1);
+  std::vector<char> b_matched(d.m, 0);
+  for (size_t c = 0; c < sides.size(); ++c) {
+    if (gains_of[c].empty()) continue;
+    const bool a_rows = sides[c].first <= sides[c].second;  // rows are the smaller side
+    const int32_t rows = a_rows ? sides[c].first : sides[c].second;
+    const int32_t columns = a_rows ? sides[c].second : sides[c].first;
+    std::vector<double> cost(static_cast<size_t>(rows) * columns, 0.0);
+    std::vector<int32_t> point_a(sides[c].first), point_b(sides[c].second);
+    for (const Gain& g : gains_of[c]) {
+      const int32_t li = local[g.i], lj = local[d.n + g.j];
+      point_a[li] = g.i;
+      point_b[lj] = g.j;
+      cost[a_rows ? static_cast<size_t>(li) * columns + lj : static_cast<size_t>(lj) * columns + li] = -g.gain;
+    }
+    const std::vector<int32_t> column_of_row = hungarian(cost, rows, columns);
+    for (int32_t r = 0; r < rows; ++r) {
+      const double value = cost[static_cast<size_t>(r) * columns + column_of_row[r]];
+      if (value >= 0.0) continue;  // assigned at no gain: both stay on the diagonal
+      total += value;
+      const int32_t i = point_a[a_rows ? r : column_of_row[r]], j = point_b[a_rows ? column_of_row[r] : r];
+      partner_of_a[i] = j;
+      b_matched[j] = 1;
+    }
+  }
+  DiagramMatching out;
+  for (int32_t i = 0; i < d.n; ++i) out.pairs.emplace_back(i, partner_of_a[i]);
+  for (int32_t j = 0; j < d.m; ++j)
+    if (!b_matched[j]) out.pairs.emplace_back(-1, j);
+  out.distance = std::pow(std::max(total, 0.0), 1.0 / p);
   return out;
 }
 

@@ -6,8 +6,9 @@
 //   p-Wasserstein W_p = (min over matchings of sum |p - eta(p)|^p)^(1/p), p >= 1;
 //   bottleneck   d_B = min over matchings of max |p - eta(p)|.
 // W_p is solved exactly: by dynamic programming over sorted deaths when every point of both diagrams has the
-// same birth (H0 diagrams; the optimal matching is then non-crossing), by the Hungarian algorithm on the
-// (m + k)-square matrix with diagonal slots otherwise. d_B by binary search over the candidate costs with a
+// same birth (H0 diagrams; the optimal matching is then non-crossing), otherwise by the Hungarian algorithm on
+// each connected component of the pairs that beat sending both points to the diagonal (no other pair can be in
+// an optimal matching). d_B by binary search over the candidate costs with a
 // Hopcroft-Karp perfect-matching test. Costs are accumulated in double precision.
 #pragma once
 

@@ -67,7 +67,7 @@ Tensor pairwise_distances(const Tensor& points);
 PersistenceResult persistence(const Tensor& points, const PersistenceOptions& options = {});
 PersistenceResult persistence_from_distances(const Tensor& distances, const PersistenceOptions& options = {});
 
-// Many clouds in one call (sizes may differ; for points, the dimension must agree): one result per cloud.
+// Many clouds in one call (sizes and dimensions may differ): one result per cloud.
 // On CPU, clouds are spread over the OpenMP threads.
 std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clouds,
                                                  const PersistenceOptions& options = {});
