@@ -31,6 +31,16 @@ PersistenceOptions options_for_degrees(const std::vector<int>& dims, const std::
   return options;
 }
 
+// The diagrams of two clouds (their dimensions may differ) from one persistence call: on the CPU the two clouds
+// are reduced on two threads.
+struct DiagramPair {
+  DifferentiableDiagrams first, second;
+};
+DiagramPair diagrams_of_both(const Tensor& first, const Tensor& second, const PersistenceOptions& options = {}) {
+  std::vector<DifferentiableDiagrams> both = persistence_diagrams_batch({first, second}, options);
+  return {std::move(both[0]), std::move(both[1])};
+}
+
 Tensor index_tensor(const std::vector<int64_t>& indices, Device device) {
   return Tensor::from_vector(indices, {static_cast<int64_t>(indices.size())}, device);
 }
@@ -153,10 +163,9 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
       inputs = index_select(batch, 0, chosen);
       codes = index_select(latent, 0, chosen);
     }
-    // Both clouds in one persistence call: on the CPU their reductions run on two threads.
-    std::vector<DifferentiableDiagrams> both = persistence_diagrams_batch({inputs, codes}, persistence_options);
-    for (int k : options.dims) reference.push_back(both[0].diagrams[k]);
-    latent_diagrams = std::move(both[1]);
+    DiagramPair both = diagrams_of_both(inputs, codes, persistence_options);
+    for (int k : options.dims) reference.push_back(both.first.diagrams[k]);
+    latent_diagrams = std::move(both.second);
   }
   Tensor loss;
   for (size_t i = 0; i < options.dims.size(); ++i) {
@@ -210,11 +219,13 @@ Tensor topogen_term(const Tensor& points, const Tensor& reference, const TopoGen
   check_topogen_options(options);
   PersistenceOptions persistence_options;
   persistence_options.max_dim = options.dim;
-  const Tensor diagram = persistence_diagrams(points, persistence_options).diagrams[options.dim];
-  if (options.term == TopoGenTerm::Push) return topogen_on_diagrams(diagram, Tensor(), options);
+  if (options.term == TopoGenTerm::Push) {
+    return topogen_on_diagrams(persistence_diagrams(points, persistence_options).diagrams[options.dim], Tensor(),
+                               options);
+  }
   check_cloud(reference, "topogen_term", "reference");
-  return topogen_on_diagrams(diagram, persistence_diagrams(reference, persistence_options).diagrams[options.dim],
-                             options);
+  const DiagramPair both = diagrams_of_both(points, reference, persistence_options);
+  return topogen_on_diagrams(both.first.diagrams[options.dim], both.second.diagrams[options.dim], options);
 }
 
 Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae variant, float w0, float w1,
@@ -228,8 +239,9 @@ Tensor topovae_loss(const Tensor& reconstruction, const Tensor& input, TopoVae v
   check_cloud(input, "topovae_loss", "input");
   const int v = static_cast<int>(variant);
   const float weights[2] = {w0 > 0.0f ? w0 : kThesisWeights[v][0], w1 > 0.0f ? w1 : kThesisWeights[v][1]};
-  const DifferentiableDiagrams produced = persistence_diagrams(reconstruction);  // H0 and H1 of each batch, once
-  const DifferentiableDiagrams target = persistence_diagrams(input);
+  const DiagramPair both = diagrams_of_both(reconstruction, input);  // H0 and H1 of each batch, once
+  const DifferentiableDiagrams& produced = both.first;
+  const DifferentiableDiagrams& target = both.second;
   Tensor loss;
   for (int dim = 0; dim < 2; ++dim) {
     TopoGenOptions options;
@@ -246,8 +258,9 @@ Tensor topovae_z1_loss(const Tensor& latent, const Tensor& input, float scale, f
   check_cloud(latent, "topovae_z1_loss", "latent");
   check_cloud(input, "topovae_z1_loss", "input");
   TL_CHECK_AS(ValueError, scale > 0.0f && std::isfinite(scale), "topovae_z1_loss: scale must be > 0, got ", scale);
-  const DifferentiableDiagrams z = persistence_diagrams(latent);
-  const DifferentiableDiagrams x = persistence_diagrams(input);
+  const DiagramPair both = diagrams_of_both(latent, input);
+  const DifferentiableDiagrams& z = both.first;
+  const DifferentiableDiagrams& x = both.second;
   const float weights[2] = {w0 > 0.0f ? w0 : 5.0f, w1 > 0.0f ? w1 : 5.0f};
   Tensor loss = add(mul(bottleneck_distance(z.diagrams[0], mul(x.diagrams[0], scale)), weights[0]),
                     mul(bottleneck_distance(z.diagrams[1], mul(x.diagrams[1], scale)), weights[1]));
@@ -260,8 +273,9 @@ Tensor landscape_loss(const Tensor& batch, const Tensor& latent, const Landscape
   const PersistenceOptions persistence_options = options_for_degrees(options.dims, options.weights, "landscape_loss");
   TL_CHECK_AS(ValueError, options.grid_points >= 2 && options.levels >= 1 && options.grid_max >= options.grid_min,
               "landscape_loss: need grid_points >= 2, levels >= 1 and grid_max >= grid_min");
-  const DifferentiableDiagrams x = persistence_diagrams(batch, persistence_options);
-  const DifferentiableDiagrams z = persistence_diagrams(latent, persistence_options);
+  const DiagramPair both = diagrams_of_both(batch, latent, persistence_options);
+  const DifferentiableDiagrams& x = both.first;
+  const DifferentiableDiagrams& z = both.second;
   Tensor loss = Tensor::zeros({}, latent.device());
   for (size_t i = 0; i < options.dims.size(); ++i) {
     const int k = options.dims[i];
