@@ -1,6 +1,7 @@
 // Summaries and regularizers: hand-computed values on tiny inputs, and central finite differences of every loss
 // with respect to the latent coordinates (clouds in general position, so no pairing changes within the step),
-// and TopoGen's synthetic experiment: gradient descent under a target-diagram term alone reaches that topology.
+// and TopoGen's synthetic experiment: gradient descent under a target-diagram term alone reaches that topology
+// (a blob opens into a ring, a ring closes, a cluster splits, two clusters merge).
 #include <algorithm>
 #include <cmath>
 
@@ -270,6 +271,25 @@ TEST_CASE("a regularizer alone deforms a cloud to the target topology") {
     const topology::TalsrOptions split = target_term(0, Tensor::from_vector(std::vector<float>{0.0f, target_death}, {1, 2}));
     const Tensor parted = descend(one, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, split); }, 300, 0.01f);
     CHECK(count_above(bar_lengths_of(topology::persistence(parted).diagrams[0]), 0.5f * target_death) == 1);
+  }
+  SUBCASE("two clusters merge") {
+    // Merge: the target is the cloud's own H0 diagram without its longest bar, the gap between the clusters. Only
+    // the bridge edge's ends feel the term; as they leave their clusters the spanning tree re-routes and the next
+    // pair is pulled, until the clusters are joined at the scale of their own spacing.
+    const Tensor shift = Tensor::from_vector(std::vector<float>{1.0f, 0.0f}, {1, 2});
+    const Tensor two = concat({sub(mul(data::gaussian_cloud(20, 2, generator), 0.2f), shift),
+                               add(mul(data::gaussian_cloud(20, 2, generator), 0.2f), shift)}, 0);
+    std::vector<float> deaths = bar_lengths_of(topology::persistence(two).diagrams[0]);
+    std::sort(deaths.begin(), deaths.end());
+    const float gap = deaths.back(), spacing = deaths[deaths.size() - 2];
+    CHECK(gap > 2.5f * spacing);
+    deaths.pop_back();
+    std::vector<float> target;
+    for (float d : deaths) target.insert(target.end(), {0.0f, d});
+    const topology::TalsrOptions merge =
+        target_term(0, Tensor::from_vector(target, {static_cast<int64_t>(deaths.size()), 2}));
+    const Tensor joined = descend(two, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, merge); }, 300, 0.01f);
+    CHECK(count_above(bar_lengths_of(topology::persistence(joined).diagrams[0]), 1.25f * spacing) == 0);
   }
 }
 

@@ -1,7 +1,7 @@
 // tl_deform: TopoGen's synthetic experiment as a movie. A 2-D cloud is moved by plain gradient descent on one
 // target-diagram term alone (W_1 between its diagram and the target, topology/regularizers.h) and every few
 // steps a PNG frame is written: the cloud on the left, its H0 (blue) and H1 (red) diagram on the right.
-//   tl_deform --out frames [--task open|close|split] [--steps 300] [--every 10] [--rate 0.01] [--seed 5]
+//   tl_deform --out frames [--task open|close|split|merge] [--steps 300] [--every 10] [--rate 0.01] [--seed 5]
 #include <zlib.h>
 
 #include <algorithm>
@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
       else TL_FAIL(ValueError, "unknown option ", flag);
     }
     TL_CHECK_AS(ValueError, !out_dir.empty(), "--out DIR is required");
-    TL_CHECK_AS(ValueError, task == "open" || task == "close" || task == "split", "--task must be open, close or split, got ", task);
+    TL_CHECK_AS(ValueError, task == "open" || task == "close" || task == "split" || task == "merge",
+                "--task must be open, close, split or merge, got ", task);
     TL_CHECK_AS(ValueError, steps > 0 && every > 0 && rate > 0.0f, "--steps, --every and --rate must be > 0");
     std::filesystem::create_directories(out_dir);
 
@@ -141,6 +142,21 @@ int main(int argc, char** argv) {
       cloud = tl::data::noisy_circle(40, 0.5f, 0.03f, generator);
       term.dims = {1};
       term.target_diagrams = {tl::Tensor::zeros({0, 2})};
+    } else if (task == "merge") {
+      // Two clusters; the target is the cloud's own H0 diagram without its longest bar (the gap between them).
+      const tl::Tensor shift = tl::Tensor::from_vector(std::vector<float>{1.0f, 0.0f}, {1, 2});
+      const tl::Tensor left = tl::sub(tl::mul(tl::data::gaussian_cloud(20, 2, generator), 0.2f), shift);
+      const tl::Tensor right = tl::add(tl::mul(tl::data::gaussian_cloud(20, 2, generator), 0.2f), shift);
+      cloud = tl::concat({left, right}, 0);
+      std::vector<float> deaths;
+      const tl::topology::PersistenceResult start = tl::topology::persistence(cloud);
+      for (const auto& p : start.diagrams[0].pairs) deaths.push_back(p.death);
+      std::sort(deaths.begin(), deaths.end());
+      deaths.pop_back();
+      std::vector<float> target;
+      for (float d : deaths) target.insert(target.end(), {0.0f, d});
+      term.dims = {0};
+      term.target_diagrams = {tl::Tensor::from_vector(target, {static_cast<int64_t>(deaths.size()), 2})};
     } else {
       cloud = tl::mul(tl::data::gaussian_cloud(task == "open" ? 60 : 40, 2, generator), task == "open" ? 0.3f : 0.2f);
       const int dim = task == "open" ? 1 : 0;
@@ -151,7 +167,8 @@ int main(int argc, char** argv) {
     float top = 0.0f;
     for (const auto& d : tl::topology::persistence(cloud).diagrams)
       for (const auto& p : d.pairs) top = std::max(top, p.death);
-    top = std::max(top, term.target_diagrams[0].dim(0) > 0 ? term.target_diagrams[0].to_vector<float>()[1] : 0.0f) * 1.3f;
+    for (const float value : term.target_diagrams[0].to_vector<float>()) top = std::max(top, value);
+    top *= 1.3f;
 
     for (int step = 0; step <= steps; ++step) {
       tl::Tensor leaf = cloud.clone().set_requires_grad(true);
