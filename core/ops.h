@@ -38,6 +38,14 @@ Tensor softplus(const Tensor& x);
 // Matrix product of 2-D tensors: op(a) [m, k] x op(b) [k, n], op = transpose when the flag is set.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 
+// 2-D convolution of x [N, C, H, W] by weight [O, C, kh, kw] (cross-correlation, as in PyTorch) with a square
+// stride and zero padding: [N, O, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1]. im2col + GEMM on every backend.
+Tensor conv2d(const Tensor& x, const Tensor& weight, int64_t stride = 1, int64_t padding = 0);
+// Its adjoint with respect to x, as a layer: x [N, Cin, H, W], weight [Cin, Cout, kh, kw] (PyTorch's layout) ->
+// [N, Cout, (H - 1) s - 2p + kh + output_padding, ...], output_padding < stride.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, int64_t stride = 1, int64_t padding = 0,
+                        int64_t output_padding = 0);
+
 // Reductions: over everything (a rank-0 result) or over one axis.
 Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, int axis, bool keepdim = false);

@@ -1,4 +1,5 @@
-// Linear, BatchNorm1d, activations and Sequential, built from the differentiable ops of core/ops.h.
+// Linear, Conv2d, ConvTranspose2d, Reshape, BatchNorm1d, activations and Sequential, built from the
+// differentiable ops of core/ops.h.
 #include "nn/layers.h"
 
 #include <cmath>
@@ -8,17 +9,28 @@
 
 namespace tl::nn {
 
+namespace {
+
+// Weight and (when asked for) bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in that order.
+void uniform_init(Tensor& weight, Tensor* bias, const Shape& weight_shape, int64_t bias_size, int64_t fan_in,
+                  Generator& generator) {
+  const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  weight = Tensor::uniform(weight_shape, generator, -bound, bound);
+  if (bias != nullptr) *bias = Tensor::uniform({bias_size}, generator, -bound, bound);
+}
+
+// bias [C] added to every pixel of y [N, C, H, W].
+Tensor add_channel_bias(const Tensor& y, const Tensor& bias) { return add(y, reshape(bias, {1, bias.dim(0), 1, 1})); }
+
+}  // namespace
+
 Linear::Linear(int64_t in_features, int64_t out_features, Generator& generator, bool with_bias)
     : in_features_(in_features) {
   TL_CHECK_AS(ValueError, in_features > 0 && out_features > 0, "Linear: feature counts must be positive, got ",
               in_features, " -> ", out_features);
-  const float bound = 1.0f / std::sqrt(static_cast<float>(in_features));
-  weight = Tensor::uniform({out_features, in_features}, generator, -bound, bound);
+  uniform_init(weight, with_bias ? &bias : nullptr, {out_features, in_features}, out_features, in_features, generator);
   register_parameter("weight", &weight);
-  if (with_bias) {
-    bias = Tensor::uniform({out_features}, generator, -bound, bound);
-    register_parameter("bias", &bias);
-  }
+  if (with_bias) register_parameter("bias", &bias);
 }
 
 Tensor Linear::forward(const Tensor& x) {
@@ -26,6 +38,40 @@ Tensor Linear::forward(const Tensor& x) {
               "], got ", x.describe());
   const Tensor y = matmul(x, weight, false, true);
   return bias.defined() ? add(y, bias) : y;
+}
+
+Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& generator, int64_t stride,
+               int64_t padding)
+    : stride_(stride), padding_(padding) {
+  TL_CHECK_AS(ValueError, in_channels > 0 && out_channels > 0 && kernel > 0,
+              "Conv2d: channels and kernel size must be positive");
+  uniform_init(weight, &bias, {out_channels, in_channels, kernel, kernel}, out_channels, in_channels * kernel * kernel,
+               generator);
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
+}
+
+Tensor Conv2d::forward(const Tensor& x) { return add_channel_bias(conv2d(x, weight, stride_, padding_), bias); }
+
+ConvTranspose2d::ConvTranspose2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& generator,
+                                 int64_t stride, int64_t padding, int64_t output_padding)
+    : stride_(stride), padding_(padding), output_padding_(output_padding) {
+  TL_CHECK_AS(ValueError, in_channels > 0 && out_channels > 0 && kernel > 0,
+              "ConvTranspose2d: channels and kernel size must be positive");
+  uniform_init(weight, &bias, {in_channels, out_channels, kernel, kernel}, out_channels,
+               out_channels * kernel * kernel, generator);
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+  return add_channel_bias(conv_transpose2d(x, weight, stride_, padding_, output_padding_), bias);
+}
+
+Tensor Reshape::forward(const Tensor& x) {
+  Shape shape{x.dim(0)};
+  shape.insert(shape.end(), shape_.begin(), shape_.end());
+  return reshape(x, shape);
 }
 
 BatchNorm1d::BatchNorm1d(int64_t features, float momentum, float eps)

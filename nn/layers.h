@@ -1,5 +1,6 @@
-// The layers models are built from: Linear, BatchNorm1d, activations and Sequential. Initialisation draws
-// from a Philox Generator, so a seed fixes every weight on every device; the default schemes are PyTorch's.
+// The layers models are built from: Linear, Conv2d, ConvTranspose2d, Reshape, BatchNorm1d, activations and
+// Sequential. Initialisation draws from a Philox Generator, so a seed fixes every weight on every device; the
+// default schemes are PyTorch's.
 #pragma once
 
 #include <memory>
@@ -21,6 +22,42 @@ class Linear : public Module {
 
  private:
   int64_t in_features_;
+};
+
+// 2-D convolution (core/ops.h conv2d) with weight [out, in, k, k] and bias [out]; both ~ U(-1/sqrt(fan_in),
+// 1/sqrt(fan_in)) with fan_in = in * k * k, PyTorch's default.
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& generator, int64_t stride = 1,
+         int64_t padding = 0);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;
+
+ private:
+  int64_t stride_, padding_;
+};
+
+// Transposed convolution (core/ops.h conv_transpose2d) with weight [in, out, k, k] and bias [out]; PyTorch's
+// default initialisation, whose fan_in is out * k * k for this layout.
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& generator,
+                  int64_t stride = 1, int64_t padding = 0, int64_t output_padding = 0);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;
+
+ private:
+  int64_t stride_, padding_, output_padding_;
+};
+
+// Reshapes [batch, ...] to [batch, shape...]: Flatten ({features}) and Unflatten ({C, H, W}) in one module.
+class Reshape : public Module {
+ public:
+  explicit Reshape(Shape shape) : shape_(std::move(shape)) {}
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  Shape shape_;
 };
 
 // Batch normalisation over the batch dimension of [batch, features]. Training mode normalises by the batch's

@@ -1,6 +1,6 @@
-// The autoencoder models of the seed systems, all MLPs: a deterministic AE and a (beta-)VAE with separate mean
-// and log-variance heads, configured by widths, activation and batch norm, and named presets for the seeds'
-// architectures. Decoders end in a linear layer: their output is a logit for BCE losses (so a "sigmoid output"
+// The autoencoder models of the seed systems: a deterministic AE and a (beta-)VAE with separate mean and
+// log-variance heads, as MLPs configured by widths, activation and batch norm, or as TopoGen's convolutional VAE
+// for 28 x 28 images; and named presets for the seeds' architectures. Decoders end in a linear layer: their output is a logit for BCE losses (so a "sigmoid output"
 // is sigmoid(reconstruction)) or the value itself for MSE.
 #pragma once
 
@@ -13,7 +13,13 @@
 
 namespace tl::nn {
 
+// Mlp: Linear layers through `hidden`. ConvMnist (28 x 28 x 1 inputs, flattened): conv 32 and conv 64 (4 x 4,
+// stride 2, padding 1) then a Linear to hidden[0]; the decoder mirrors it with Linear layers and transposed
+// convolutions.
+enum class Architecture { Mlp, ConvMnist };
+
 struct AutoencoderSpec {
+  Architecture architecture = Architecture::Mlp;
   int64_t input = 784;
   std::vector<int64_t> hidden{400};  // encoder widths after the input; the decoder mirrors them
   int64_t latent = 20;
@@ -24,7 +30,8 @@ struct AutoencoderSpec {
 
 // Parameters of a model named in a config: "reference_vae" (pytorch/examples' VAE, 784-400-20, ReLU),
 // "mlp_vae" and "mlp_ae" (784-512-256-latent, ReLU), "homological_ae" (784-64-64-m, ELU; METHODS 3c),
-// "spheres_ae" (101-32-32-2, batch norm; Moor et al.). ValueError for other names.
+// "spheres_ae" (101-32-32-2, batch norm; Moor et al.), "topogen_conv_vae" (ConvMnist with FC 256, latent 10:
+// 1.68M parameters; METHODS 3d). ValueError for other names.
 AutoencoderSpec autoencoder_preset(const std::string& name);
 
 struct AutoencoderOutput {

@@ -46,6 +46,51 @@ TEST_CASE("Linear computes x W^T + b and its gradients match finite differences"
   CHECK_THROWS_AS(layer(random_tensor({5, 3}, 1)), ShapeError);
 }
 
+TEST_CASE("conv2d equals a direct loop and conv_transpose2d is its adjoint, both with finite-difference gradients") {
+  struct Case {  // square images where the adjoint's output_padding must recover the input size
+    int64_t n, c, h, w, o, k, stride, padding;
+  };
+  for (const Case t : {Case{2, 3, 5, 6, 4, 3, 1, 1}, Case{2, 2, 7, 7, 3, 4, 2, 1}, Case{1, 1, 6, 6, 2, 2, 2, 0}}) {
+    const Tensor x = random_tensor({t.n, t.c, t.h, t.w}, 21);
+    const Tensor w = random_tensor({t.o, t.c, t.k, t.k}, 22);
+    const Tensor y = conv2d(x, w, t.stride, t.padding);
+    const int64_t oh = (t.h + 2 * t.padding - t.k) / t.stride + 1, ow = (t.w + 2 * t.padding - t.k) / t.stride + 1;
+    REQUIRE(y.shape() == Shape{t.n, t.o, oh, ow});
+    const std::vector<float> xs = x.to_vector<float>(), ws = w.to_vector<float>(), ys = y.to_vector<float>();
+    for (int64_t b = 0; b < t.n; ++b)
+      for (int64_t o = 0; o < t.o; ++o)
+        for (int64_t i = 0; i < oh; ++i)
+          for (int64_t j = 0; j < ow; ++j) {
+            double acc = 0.0;
+            for (int64_t c = 0; c < t.c; ++c)
+              for (int64_t u = 0; u < t.k; ++u)
+                for (int64_t v = 0; v < t.k; ++v) {
+                  const int64_t yy = i * t.stride - t.padding + u, xx = j * t.stride - t.padding + v;
+                  if (yy < 0 || yy >= t.h || xx < 0 || xx >= t.w) continue;
+                  acc += double(xs[((b * t.c + c) * t.h + yy) * t.w + xx]) * ws[((o * t.c + c) * t.k + u) * t.k + v];
+                }
+            CHECK(ys[((b * t.o + o) * oh + i) * ow + j] == doctest::Approx(acc).epsilon(1e-5));
+          }
+    // <conv2d(x, w), g> = <x, conv_transpose2d(g, w)>: the same weight tensor is [Cin, Cout, k, k] for the latter.
+    const int64_t output_padding = (t.h + 2 * t.padding - t.k) % t.stride;
+    const Tensor g = random_tensor(y.shape(), 23);
+    const Tensor back = conv_transpose2d(g, w, t.stride, t.padding, output_padding);
+    REQUIRE(back.shape() == x.shape());
+    CHECK(sum(y * g).item() == doctest::Approx(sum(x * back).item()).epsilon(1e-5));
+    auto conv_loss = [&](const std::vector<Tensor>& v) { return sum(tanh(conv2d(v[0], v[1], t.stride, t.padding))); };
+    auto transposed_loss = [&](const std::vector<Tensor>& v) {
+      return sum(tanh(conv_transpose2d(v[0], v[1], t.stride, t.padding, output_padding)));
+    };
+    for (size_t which = 0; which < 2; ++which) {
+      check_gradient(conv_loss, {x, w}, which, "conv2d input " + std::to_string(which));
+      check_gradient(transposed_loss, {g, w}, which, "conv_transpose2d input " + std::to_string(which));
+    }
+  }
+  CHECK(error_message([] { conv2d(Tensor::zeros({1, 2, 4, 4}), Tensor::zeros({3, 1, 3, 3})); })
+            .find("x has 2 channels") != std::string::npos);
+  CHECK_THROWS_AS(conv_transpose2d(Tensor::zeros({1, 1, 4, 4}), Tensor::zeros({1, 1, 3, 3}), 2, 0, 2), ValueError);
+}
+
 TEST_CASE("BatchNorm1d normalises by batch statistics, tracks running ones, and differentiates") {
   nn::BatchNorm1d norm(3, 0.1f, 1e-5f);
   const Tensor x = random_tensor({6, 3}, 5, -2.0f, 3.0f);
@@ -119,6 +164,15 @@ TEST_CASE("the VAE loss differentiates through every layer kind, and presets hav
                                              (64 * 64 + 64) + (64 * 784 + 784));
   nn::Autoencoder spheres(nn::autoencoder_preset("spheres_ae"), g);
   CHECK(spheres.named_buffers().size() == 8);  // running mean/var of 2 encoder and 2 decoder batch norms
+  nn::Autoencoder conv(nn::autoencoder_preset("topogen_conv_vae"), g);
+  // conv 1->32 and 32->64 (4x4), FC 3136->256, heads 256->10 (x2), FC 10->256, FC 256->3136, deconv 64->32, 32->1.
+  CHECK(conv.parameter_count() == (16 * 32 + 32) + (16 * 32 * 64 + 64) + (3136 * 256 + 256) + 2 * (256 * 10 + 10) +
+                                      (10 * 256 + 256) + (256 * 3136 + 3136) + (16 * 64 * 32 + 32) + (16 * 32 + 1));
+  CHECK(conv.parameter_count() == 1683669);  // METHODS 3d: "about 1.68M parameters"
+  Generator noise(3);
+  const nn::AutoencoderOutput out = conv.run(random_tensor({2, 784}, 4, 0.0f, 1.0f), noise);
+  CHECK(out.reconstruction.shape() == Shape{2, 784});
+  CHECK(out.latent.shape() == Shape{2, 10});
   CHECK_THROWS_AS(nn::autoencoder_preset("transformer"), ValueError);
 }
 

@@ -14,7 +14,7 @@ const Backend& cuda_backend() {
       cuda::fill,       cuda::unary,        cuda::unary_backward, cuda::binary,      cuda::binary_backward,
       cuda::expand,     cuda::sum_axis,     cuda::sum_all,        cuda::gemm,        cuda::transpose,
       cuda::copy_block, cuda::index_select, cuda::index_add,      cuda::index_range, cuda::random_uniform,
-      cuda::random_normal, cuda::optimizer_update,
+      cuda::random_normal, cuda::im2col, cuda::col2im, cuda::optimizer_update,
   };
   return table;
 }
