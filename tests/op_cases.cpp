@@ -85,6 +85,13 @@ std::vector<OpCase> build_cases() {
   // Matrix products, every transpose combination.
   for (bool ta : {false, true})
     for (bool tb : {false, true}) cases.push_back(matmul_case(ta, tb));
+  // Convolutions: stride 1 with padding, and stride 2 (the conv VAE's layers) with output padding.
+  cases.push_back({"conv2d_stride1_pad1", {any({2, 3, 5, 6}), any({4, 3, 3, 3})},
+                   [](const Inputs& x) { return conv2d(x[0], x[1], 1, 1); }});
+  cases.push_back({"conv2d_stride2_pad1", {any({2, 2, 7, 7}), any({3, 2, 4, 4})},
+                   [](const Inputs& x) { return conv2d(x[0], x[1], 2, 1); }});
+  cases.push_back({"conv_transpose2d_stride2_pad1", {any({2, 3, 3, 4}), any({3, 2, 4, 4})},
+                   [](const Inputs& x) { return conv_transpose2d(x[0], x[1], 2, 1, 1); }});
   // Reductions.
   cases.push_back({"sum_all", {any({3, 4})}, [](const Inputs& x) { return sum(x[0]); }});
   cases.push_back({"sum_axis0", {any({3, 4})}, [](const Inputs& x) { return sum(x[0], 0); }});

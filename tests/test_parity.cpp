@@ -1,9 +1,10 @@
-// CPU-vs-CUDA parity: every op of the op table forward and backward, large GEMMs and reductions, random
-// fills, device copies, the caching allocator and the device errors. Needs a GPU: parity_main.cpp reports
+// CPU-vs-CUDA parity: every op of the op table forward and backward (convolutions included), optimiser steps,
+// large GEMMs and reductions, random fills, device copies, the caching allocator and the device errors. Needs a GPU: parity_main.cpp reports
 // the whole executable as skipped (exit code 77, which CTest counts as skipped) where there is none.
 #include <cmath>
 #include <cstring>
 
+#include "nn/optim.h"
 #include "tests/op_cases.h"
 #include "tests/test_support.h"
 
@@ -60,6 +61,33 @@ TEST_CASE("GEMM at model shapes agrees with the CPU GEMM in every transpose mode
                     "gemm " + std::to_string(s[0]) + "x" + std::to_string(s[1]) + "x" + std::to_string(s[2]));
       }
     }
+  }
+}
+
+TEST_CASE("optimiser steps on CUDA equal the CPU steps") {
+  for (const kernels::OptimizerRule rule : {kernels::OptimizerRule::Sgd, kernels::OptimizerRule::Adam,
+                                            kernels::OptimizerRule::AdamW}) {
+    Generator generator(17);
+    const Tensor start = Tensor::uniform({1000}, generator, -1.0f, 1.0f);
+    std::vector<Tensor> gradients;
+    for (int step = 0; step < 3; ++step) gradients.push_back(Tensor::uniform({1000}, generator, -1.0f, 1.0f));
+    nn::OptimizerOptions options;
+    options.rule = rule;
+    options.momentum = rule == kernels::OptimizerRule::Sgd ? 0.9f : 0.0f;
+    options.weight_decay = 0.01f;
+    std::vector<Tensor> finals;
+    for (Device device : {Device::CPU, Device::CUDA}) {
+      Tensor parameter = start.to(device);
+      parameter.set_requires_grad(true);
+      nn::Optimizer optimizer({{"p", &parameter}}, options);
+      for (const Tensor& g : gradients) {
+        parameter.zero_grad();
+        parameter.accumulate_grad(g.to(device));
+        optimizer.step();
+      }
+      finals.push_back(parameter.detach().to(Device::CPU));
+    }
+    check_close(finals[1], finals[0], 1e-5, 1e-6, "optimiser rule " + std::to_string(static_cast<int>(rule)));
   }
 }
 

@@ -38,6 +38,7 @@ class Trainer {
   const std::vector<double>& topology_milliseconds() const { return topology_ms_; }
   int64_t steps_per_epoch() const;
   const TrainConfig& config() const { return config_; }
+  std::vector<Tensor> parameters() const { return model_->parameters(); }
   std::string checkpoint_path() const;
   // FNV-1a over the bytes of every parameter, buffer and optimiser moment: equal hashes, equal states.
   uint64_t state_hash();
