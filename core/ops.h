@@ -52,6 +52,9 @@ Tensor sum(const Tensor& x, int axis, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, int axis, bool keepdim = false);
 
+// log(softmax(x)) along the last axis of a 2-D x (stable for any logits).
+Tensor log_softmax(const Tensor& x);
+
 // Layout. reshape is a view sharing storage (one dimension may be -1); the others copy.
 Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor transpose(const Tensor& x);  // 2-D
@@ -63,6 +66,8 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& index);
 // Losses (a rank-0 result). Inputs of each pair must have the same shape.
 Tensor bce_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction = Reduction::Mean);
 Tensor mse_loss(const Tensor& prediction, const Tensor& target, Reduction reduction = Reduction::Mean);
+// -log softmax(logits)[label] per row of logits [N, K]; labels: an int32/int64 [N] tensor of classes in [0, K).
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduction = Reduction::Mean);
 // KL( N(mu, exp(logvar)) || N(0, I) ) summed over elements, then reduced.
 Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction = Reduction::Sum);
 

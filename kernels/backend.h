@@ -10,6 +10,7 @@
 #include "kernels/conv_impl.h"
 #include "kernels/elementwise_impl.h"
 #include "kernels/optimizer_impl.h"
+#include "kernels/softmax_impl.h"
 
 namespace tl::kernels {
 
@@ -55,6 +56,7 @@ struct Backend {
   // y[o, i] = sum_k x[o, k, i] over x viewed as [outer, len, inner], summed in increasing k.
   void (*sum_axis)(const float* x, float* y, int64_t outer, int64_t len, int64_t inner);
   void (*sum_all)(const float* x, float* y, int64_t n);  // y: one element on the device
+  void (*log_softmax_rows)(const float* x, float* y, int64_t rows, int64_t cols);  // kernels/softmax_impl.h
   // Row-major C[M,N] = alpha op(A) op(B) + beta C, op(A) = A^T when trans_a (A stored K x M), likewise B.
   void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                const float* b, float beta, float* c);

@@ -132,4 +132,29 @@ AutoencoderOutput Autoencoder::run(const Tensor& x, Generator& noise) {
   return out;
 }
 
+Classifier::Classifier(int64_t classes, Generator& generator) {
+  TL_CHECK_AS(ValueError, classes >= 2, "Classifier: needs at least 2 classes, got ", classes);
+  trunk_ = std::make_shared<Sequential>();
+  trunk_->add(std::make_shared<Reshape>(Shape{1, kConvSide, kConvSide}));
+  trunk_->add(std::make_shared<Conv2d>(1, 6, 5, generator, 1, 2));
+  trunk_->add(std::make_shared<Activation>(ActivationKind::Relu));
+  trunk_->add(std::make_shared<Conv2d>(6, 16, 5, generator, 2, 0));  // 28 -> 12
+  trunk_->add(std::make_shared<Activation>(ActivationKind::Relu));
+  trunk_->add(std::make_shared<Reshape>(Shape{16 * 12 * 12}));
+  trunk_->add(std::make_shared<Linear>(16 * 12 * 12, 120, generator));
+  trunk_->add(std::make_shared<Activation>(ActivationKind::Relu));
+  trunk_->add(std::make_shared<Linear>(120, 84, generator));
+  trunk_->add(std::make_shared<Activation>(ActivationKind::Relu));
+  register_module("features", trunk_);
+  head_ = register_module("head", std::make_shared<Linear>(84, classes, generator));
+}
+
+Tensor Classifier::features(const Tensor& x) {
+  TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == kConvSide * kConvSide,
+              "Classifier expects [batch, 784] images, got ", x.describe());
+  return trunk_->forward(x);
+}
+
+Tensor Classifier::forward(const Tensor& x) { return head_->forward(features(x)); }
+
 }  // namespace tl::nn

@@ -58,4 +58,18 @@ class Autoencoder : public Module {
   std::shared_ptr<Linear> mu_, logvar_;  // the latent heads (logvar_ only for a VAE)
 };
 
+// A LeNet-style classifier for flattened 28 x 28 images, the feature extractor of the evaluation metrics:
+// conv 6 (5 x 5, padding 2), conv 16 (5 x 5, stride 2: a strided convolution in place of LeNet's pooling),
+// FC 120, FC 84 (the features), FC to the classes; ReLU between.
+class Classifier : public Module {
+ public:
+  Classifier(int64_t classes, Generator& generator);
+  Tensor forward(const Tensor& x) override;  // logits [batch, classes]
+  Tensor features(const Tensor& x);          // [batch, 84]
+
+ private:
+  std::shared_ptr<Sequential> trunk_;
+  std::shared_ptr<Linear> head_;
+};
+
 }  // namespace tl::nn

@@ -92,6 +92,10 @@ std::vector<OpCase> build_cases() {
                    [](const Inputs& x) { return conv2d(x[0], x[1], 2, 1); }});
   cases.push_back({"conv_transpose2d_stride2_pad1", {any({2, 3, 3, 4}), any({3, 2, 4, 4})},
                    [](const Inputs& x) { return conv_transpose2d(x[0], x[1], 2, 1, 1); }});
+  // Row-wise log-softmax (large logits: the stabilised form must not overflow) and the classification loss.
+  cases.push_back({"log_softmax", {in_range({3, 5}, -30.0f, 30.0f)}, [](const Inputs& x) { return log_softmax(x[0]); }});
+  cases.push_back({"cross_entropy_mean", {any({4, 3}), index_input({2, 0, 1, 2})},
+                   [](const Inputs& x) { return cross_entropy(x[0], x[1]); }});
   // Reductions.
   cases.push_back({"sum_all", {any({3, 4})}, [](const Inputs& x) { return sum(x[0]); }});
   cases.push_back({"sum_axis0", {any({3, 4})}, [](const Inputs& x) { return sum(x[0], 0); }});

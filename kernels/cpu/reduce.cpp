@@ -59,4 +59,9 @@ void sum_all(const float* x, float* y, int64_t n) {
   y[0] = static_cast<float>(total);
 }
 
+void log_softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
+#pragma omp parallel for schedule(static) if (rows * cols >= kParallelGrain)
+  for (int64_t r = 0; r < rows; ++r) log_softmax_row(x + r * cols, y + r * cols, cols);
+}
+
 }  // namespace tl::kernels::cpu

@@ -20,6 +20,11 @@ __global__ void sum_axis_kernel(const float* x, float* y, int64_t outer, int64_t
   }
 }
 
+__global__ void log_softmax_rows_kernel(const float* x, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x)
+    log_softmax_row(x + r * cols, y + r * cols, cols);
+}
+
 }  // namespace
 
 void sum_axis(const float* x, float* y, int64_t outer, int64_t len, int64_t inner) {
@@ -37,6 +42,12 @@ void sum_all(const float* x, float* y, int64_t n) {
   TL_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, scratch_bytes, x, y, n));
   ScratchBuffer scratch(scratch_bytes);
   TL_CUDA_CHECK(cub::DeviceReduce::Sum(scratch.data(), scratch_bytes, x, y, n));
+}
+
+void log_softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
+  if (rows * cols == 0) return;
+  log_softmax_rows_kernel<<<grid_size(rows), kBlockSize>>>(x, y, rows, cols);
+  TL_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace tl::kernels::cuda
