@@ -41,12 +41,9 @@ std::vector<unsigned char> idx_bytes(const std::vector<uint32_t>& dims, size_t p
 }  // namespace
 
 TEST_CASE("the MNIST test split loads with its 10000 images and balanced labels") {
-  const std::string directory = std::string(TL_SOURCE_DIR) + "/../shared/data/mnist";
-  if (!std::filesystem::exists(directory)) {
-    MESSAGE("skipped: no MNIST test split at " << directory);
-    return;
-  }
-  const data::Dataset mnist = data::load_idx_dataset(directory, data::Split::Test);
+  const std::optional<data::Dataset> loaded = shared_mnist_test_split();
+  if (!loaded) return;
+  const data::Dataset& mnist = *loaded;
   CHECK(mnist.inputs.shape() == Shape{10000, 784});
   REQUIRE(mnist.labels.size() == 10000);
   std::vector<int> counts(10, 0);
@@ -56,6 +53,7 @@ TEST_CASE("the MNIST test split loads with its 10000 images and balanced labels"
   const std::vector<float> pixels = mnist.inputs.to_vector<float>();
   CHECK(*std::max_element(pixels.begin(), pixels.end()) == 1.0f);
   CHECK(*std::min_element(pixels.begin(), pixels.end()) == 0.0f);
+  const std::string directory = std::string(TL_SOURCE_DIR) + "/../shared/data/mnist";
   CHECK(data::load_idx_dataset(directory, data::Split::Test, 100).size() == 100);
   CHECK(error_message([&] { data::load_idx_dataset(directory, data::Split::Train); }).find("train-images-idx3-ubyte") !=
         std::string::npos);

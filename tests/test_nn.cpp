@@ -181,12 +181,9 @@ TEST_CASE("the VAE loss differentiates through every layer kind, and presets hav
 }
 
 TEST_CASE("the LeNet-style classifier learns MNIST digits from the test split") {
-  const std::string directory = std::string(TL_SOURCE_DIR) + "/../shared/data/mnist";
-  if (!std::filesystem::exists(directory)) {
-    MESSAGE("skipped: no MNIST test split at " << directory);
-    return;
-  }
-  const data::Dataset mnist = data::load_idx_dataset(directory, data::Split::Test);
+  const std::optional<data::Dataset> loaded = shared_mnist_test_split();
+  if (!loaded) return;
+  const data::Dataset& mnist = *loaded;
   Generator init(0);
   nn::Classifier lenet(10, init);
   nn::Optimizer optimizer(lenet.named_parameters(), nn::OptimizerOptions{});

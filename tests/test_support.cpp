@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "core/memory.h"
 #include "kernels/topology_backend.h"
@@ -121,6 +122,15 @@ void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& los
   for (float g : analytic) largest = std::max(largest, std::fabs(double(g)));
   CHECK_MESSAGE(largest > 0.0, what, ": the gradient is identically zero");
   check_close(analytic, numeric, rtol, atol, what);
+}
+
+std::optional<data::Dataset> shared_mnist_test_split() {
+  const std::string directory = std::string(TL_SOURCE_DIR) + "/../shared/data/mnist";
+  if (!std::filesystem::exists(directory)) {
+    MESSAGE("skipped: no MNIST test split at " << directory);
+    return std::nullopt;
+  }
+  return data::load_idx_dataset(directory, data::Split::Test);
 }
 
 std::string error_message(const std::function<void()>& body) {

@@ -5,12 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "kernels/persistence_impl.h"
+#include "nn/data/dataset.h"
 
 namespace tl::testing {
 
@@ -43,6 +45,10 @@ std::vector<float> numeric_gradient(const std::function<float(const std::vector<
 // gradient reaches the input and is not identically zero.
 void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& loss, const std::vector<Tensor>& inputs,
                     size_t which, const std::string& what, float eps = 1e-3f, double rtol = 2e-2, double atol = 2e-3);
+
+// MNIST's 10,000-image test split from ../shared/data/mnist beside the checkout; nothing (and a test MESSAGE
+// saying so) where that directory is absent.
+std::optional<data::Dataset> shared_mnist_test_split();
 
 // The message of the tl::Error that `body` throws (fails the test when it throws nothing or something else).
 std::string error_message(const std::function<void()>& body);

@@ -61,6 +61,19 @@ class Section {
     return value;
   }
 
+  int64_t positive_integer(const std::string& key, int64_t fallback) {
+    return get_checked<int64_t>(key, fallback, [](int64_t v) { return v > 0; }, "a positive integer");
+  }
+  int64_t non_negative_integer(const std::string& key, int64_t fallback) {
+    return get_checked<int64_t>(key, fallback, [](int64_t v) { return v >= 0; }, "an integer >= 0");
+  }
+  float positive_number(const std::string& key, float fallback) {
+    return get_checked<float>(key, fallback, [](float v) { return v > 0.0f && std::isfinite(v); }, "a positive number");
+  }
+  float non_negative_number(const std::string& key, float fallback) {
+    return get_checked<float>(key, fallback, [](float v) { return v >= 0.0f && std::isfinite(v); }, "a number >= 0");
+  }
+
   Section child(const std::string& key) {
     seen_.insert(key);
     static const json empty = json::object();
@@ -92,8 +105,6 @@ class Section {
   std::set<std::string> seen_;
 };
 
-auto positive = [](auto v) { return v > 0; };
-auto non_negative = [](auto v) { return v >= 0; };
 auto probability = [](float v) { return v >= 0.0f && v < 1.0f; };
 
 // `name` must be one of `choices`; returns its index.
@@ -130,8 +141,8 @@ TopologyTermConfig parse_term(Section& s, std::vector<std::string>& names) {
   for (const std::string& n : names) copies += n.rfind(t.name, 0) == 0;
   if (copies > 0) t.name += "_" + std::to_string(copies + 1);
   names.push_back(t.name);
-  t.weight = s.get_checked<float>("weight", 1.0f, non_negative, "a number >= 0");
-  t.ramp_steps = s.get_checked<int64_t>("ramp_steps", 0, non_negative, "an integer >= 0");
+  t.weight = s.non_negative_number("weight", 1.0f);
+  t.ramp_steps = s.non_negative_integer("ramp_steps", 0);
   switch (t.kind) {
     case TermKind::Talsr: {
       read_degrees(s, t.talsr.dims, t.talsr.weights);
@@ -139,39 +150,39 @@ TopologyTermConfig parse_term(Section& s, std::vector<std::string>& names) {
       t.talsr.metric = static_cast<topology::GroundMetric>(choose(s, "metric", "linf", {"linf", "l2"}));
       t.talsr.reference = static_cast<topology::TalsrReference>(
           choose(s, "reference", "raw", {"raw", "pca", "random_projection", "landmarks", "target"}));
-      t.talsr.projection_dim = s.get_checked<int64_t>("projection_dim", 0, non_negative, "an integer >= 0");
+      t.talsr.projection_dim = s.non_negative_integer("projection_dim", 0);
       t.talsr.projection_seed = s.get<uint64_t>("projection_seed", 0);
-      t.talsr.landmarks = s.get_checked<int64_t>("landmarks", 32, positive, "a positive integer");
-      t.target_points = s.get_checked<int64_t>("target_points", 1024, positive, "a positive integer");
+      t.talsr.landmarks = s.positive_integer("landmarks", 32);
+      t.target_points = s.positive_integer("target_points", 1024);
       break;
     }
     case TermKind::HomologicalAe:
       t.homological.squared_norm = s.get<bool>("squared_norm", false);
-      t.homological.death_cap = s.get_checked<float>("death_cap", 0.0f, non_negative, "a number >= 0");
-      t.homological.degree = s.get_checked<float>("degree", 1.0f, positive, "a positive number");
+      t.homological.death_cap = s.non_negative_number("death_cap", 0.0f);
+      t.homological.degree = s.positive_number("degree", 1.0f);
       t.homological.ball_only = s.get<bool>("ball_only", false);
       break;
     case TermKind::Signature:
       t.signature.halve = s.get<bool>("halve", false);
       t.signature.divide_by_batch = s.get<bool>("divide_by_batch", false);
-      t.signature.input_scale = s.get_checked<float>("input_scale", 0.0f, non_negative, "a number >= 0");
+      t.signature.input_scale = s.non_negative_number("input_scale", 0.0f);
       t.learnable_latent_scale = s.get<bool>("learnable_latent_scale", false);
       break;
     case TermKind::Landscape:
       read_degrees(s, t.landscape.dims, t.landscape.weights);
-      t.landscape.levels = s.get_checked<int>("levels", 5, positive, "a positive integer");
+      t.landscape.levels = static_cast<int>(s.positive_integer("levels", 5));
       t.landscape.grid_points = s.get_checked<int>("grid_points", 64, [](int v) { return v >= 2; }, "an integer >= 2");
       break;
     case TermKind::TopoVae:
       t.topovae = static_cast<topology::TopoVae>(choose(s, "variant", "T1", {"T1", "T2", "T3", "T4"}));
-      t.w0 = s.get_checked<float>("w0", 0.0f, non_negative, "a number >= 0");
-      t.w1 = s.get_checked<float>("w1", 0.0f, non_negative, "a number >= 0");
+      t.w0 = s.non_negative_number("w0", 0.0f);
+      t.w1 = s.non_negative_number("w1", 0.0f);
       t.divide_by_batch = s.get<bool>("divide_by_batch", true);
       break;
     case TermKind::TopoVaeZ1:
-      t.z1_scale = s.get_checked<float>("scale", 1.0f, positive, "a positive number");
-      t.w0 = s.get_checked<float>("w0", 0.0f, non_negative, "a number >= 0");
-      t.w1 = s.get_checked<float>("w1", 0.0f, non_negative, "a number >= 0");
+      t.z1_scale = s.positive_number("scale", 1.0f);
+      t.w0 = s.non_negative_number("w0", 0.0f);
+      t.w1 = s.non_negative_number("w1", 0.0f);
       t.divide_by_batch = s.get<bool>("divide_by_batch", true);
       break;
     case TermKind::TopoGen:
@@ -179,8 +190,8 @@ TopologyTermConfig parse_term(Section& s, std::vector<std::string>& names) {
           choose(s, "kind", "bottleneck", {"push", "reininghaus", "sgde4", "bottleneck", "entropy"}));
       t.topogen.dim = s.get_checked<int>("dim", 0, [](int v) { return v == 0 || v == 1; }, "0 or 1");
       t.topogen.push_code_form = s.get<bool>("push_code_form", false);
-      t.topogen.sigma = s.get_checked<float>("sigma", 0.0f, non_negative, "a number >= 0");
-      t.topogen.entropy_delta = s.get_checked<float>("entropy_delta", 0.001f, non_negative, "a number >= 0");
+      t.topogen.sigma = s.non_negative_number("sigma", 0.0f);
+      t.topogen.entropy_delta = s.non_negative_number("entropy_delta", 0.001f);
       t.on_reconstruction = choose(s, "on", "reconstruction", {"reconstruction", "latent"}) == 0;
       break;
   }
@@ -206,11 +217,11 @@ TrainConfig parse_config(const json& document) {
       Section s = top.child("model");
       c.model_name = s.get<std::string>("preset", "reference_vae");
       c.model = nn::autoencoder_preset(c.model_name);
-      c.model.input = s.get_checked<int64_t>("input", c.model.input, positive, "a positive integer");
+      c.model.input = s.positive_integer("input", c.model.input);
       c.model.hidden = s.get<std::vector<int64_t>>("hidden", c.model.hidden);
       for (int64_t w : c.model.hidden)
         TL_CHECK_AS(ValueError, w > 0, "config key 'model.hidden' holds width ", w, " (widths must be positive)");
-      c.model.latent = s.get_checked<int64_t>("latent", c.model.latent, positive, "a positive integer");
+      c.model.latent = s.positive_integer("latent", c.model.latent);
       const std::string activation = s.get<std::string>("activation", "");
       if (!activation.empty()) c.model.activation = nn::parse_activation(activation);
       c.model.variational = s.get<bool>("variational", c.model.variational);
@@ -225,18 +236,18 @@ TrainConfig parse_config(const json& document) {
       c.data.path = s.require<std::string>("path");
     } else {
       c.data.name = s.require<std::string>("name");
-      c.data.noise = s.get_checked<float>("noise", 0.0f, non_negative, "a number >= 0");
+      c.data.noise = s.non_negative_number("noise", 0.0f);
     }
-    c.data.count = s.get_checked<int64_t>("count", 10000, positive, "a positive integer");
-    c.data.limit = s.get_checked<int64_t>("limit", 0, non_negative, "an integer >= 0");
-    c.data.test_limit = s.get_checked<int64_t>("test_limit", 0, non_negative, "an integer >= 0");
+    c.data.count = s.positive_integer("count", 10000);
+    c.data.limit = s.non_negative_integer("limit", 0);
+    c.data.test_limit = s.non_negative_integer("test_limit", 0);
     s.finish();
   }
   {
     Section s = top.child("loss");
     c.reconstruction = choose(s, "reconstruction", "bce", {"bce", "mse"}) == 0 ? "bce" : "mse";
     c.reduction = static_cast<Reduction>(choose(s, "reduction", "batch_mean", {"sum", "mean", "batch_mean"}));
-    c.beta = s.get_checked<float>("beta", 1.0f, non_negative, "a number >= 0");
+    c.beta = s.non_negative_number("beta", 1.0f);
     s.finish();
   }
   {
@@ -252,9 +263,8 @@ TrainConfig parse_config(const json& document) {
   {
     Section s = top.child("optimizer");
     c.optimizer.rule = nn::parse_optimizer(s.get<std::string>("type", "adam"));
-    c.optimizer.lr = s.get_checked<float>("lr", 1e-3f, [](float v) { return v > 0 && std::isfinite(v); },
-                                          "a positive number");
-    c.optimizer.weight_decay = s.get_checked<float>("weight_decay", 0.0f, non_negative, "a number >= 0");
+    c.optimizer.lr = s.positive_number("lr", 1e-3f);
+    c.optimizer.weight_decay = s.non_negative_number("weight_decay", 0.0f);
     c.optimizer.momentum = s.get_checked<float>("momentum", 0.0f, probability, "in [0, 1)");
     c.optimizer.nesterov = s.get<bool>("nesterov", false);
     const std::vector<float> betas = s.get<std::vector<float>>("betas", {0.9f, 0.999f});
@@ -262,28 +272,28 @@ TrainConfig parse_config(const json& document) {
                 "config key 'optimizer.betas' must be two numbers in [0, 1)");
     c.optimizer.beta1 = betas[0];
     c.optimizer.beta2 = betas[1];
-    c.optimizer.eps = s.get_checked<float>("eps", 1e-8f, positive, "a positive number");
+    c.optimizer.eps = s.positive_number("eps", 1e-8f);
     s.finish();
   }
   {
     Section s = top.child("schedule");
     c.schedule.kind = nn::parse_schedule(s.get<std::string>("type", "constant"));
-    c.schedule.warmup_steps = s.get_checked<int64_t>("warmup_steps", 0, non_negative, "an integer >= 0");
-    c.schedule.step_size = s.get_checked<int64_t>("step_size", 1000, positive, "a positive integer");
-    c.schedule.gamma = s.get_checked<float>("gamma", 0.1f, positive, "a positive number");
-    c.schedule.min_lr = s.get_checked<float>("min_lr", 0.0f, non_negative, "a number >= 0");
+    c.schedule.warmup_steps = s.non_negative_integer("warmup_steps", 0);
+    c.schedule.step_size = s.positive_integer("step_size", 1000);
+    c.schedule.gamma = s.positive_number("gamma", 0.1f);
+    c.schedule.min_lr = s.non_negative_number("min_lr", 0.0f);
     s.finish();
   }
   {
     Section s = top.child("evaluation");
-    c.evaluation.topology_points = s.get_checked<int64_t>("topology_points", 512, positive, "a positive integer");
-    c.evaluation.knn_points = s.get_checked<int64_t>("knn_points", 2000, positive, "a positive integer");
-    c.evaluation.knn = s.get_checked<int>("knn", 5, positive, "a positive integer");
+    c.evaluation.topology_points = s.positive_integer("topology_points", 512);
+    c.evaluation.knn_points = s.positive_integer("knn_points", 2000);
+    c.evaluation.knn = static_cast<int>(s.positive_integer("knn", 5));
     s.finish();
   }
-  c.clip_grad_norm = top.get_checked<double>("clip_grad_norm", 0.0, non_negative, "a number >= 0 (0: off)");
-  c.epochs = top.get_checked<int64_t>("epochs", 1, positive, "a positive integer");
-  c.max_steps = top.get_checked<int64_t>("max_steps", 0, non_negative, "an integer >= 0 (0: no limit)");
+  c.clip_grad_norm = top.non_negative_number("clip_grad_norm", 0.0f);  // 0: off
+  c.epochs = top.positive_integer("epochs", 1);
+  c.max_steps = top.non_negative_integer("max_steps", 0);  // 0: no limit
   c.batch_size = top.get_checked<int64_t>("batch_size", 128, [](int64_t v) { return v >= 2; }, "an integer >= 2");
   c.seed = top.get<uint64_t>("seed", 0);
   const size_t device = choose(top, "device", "cpu", {"cpu", "cuda"});
@@ -293,7 +303,7 @@ TrainConfig parse_config(const json& document) {
                 cuda_runtime::unavailable_reason());
   }
   c.output = top.get<std::string>("output", "runs/default");
-  c.checkpoint_every = top.get_checked<int64_t>("checkpoint_every", 0, non_negative, "an integer >= 0");
+  c.checkpoint_every = top.non_negative_integer("checkpoint_every", 0);
   c.progress = top.get<bool>("progress", true);
   top.finish();
 
