@@ -1,6 +1,6 @@
-// Convolution ops: conv2d and conv_transpose2d by im2col / col2im (kernels/conv_impl.h) and one GEMM per image;
-// each one's backward is the other's forward shape of computation. Gradients accumulate over the batch in image
-// order, so they are the same bits on every run.
+// Convolution ops: conv2d and conv_transpose2d by im2col / col2im (kernels/conv_impl.h) over the whole batch and
+// one GEMM per product; each op's backward has the other's shape of computation. No step accumulates in an order
+// that depends on scheduling, so gradients are the same bits on every run.
 #include "core/ops_internal.h"
 
 namespace tl {
@@ -21,19 +21,25 @@ void check_conv_options(int64_t stride, int64_t padding, const char* op) {
               stride, ", padding ", padding);
 }
 
-// GEMMs over a batch: C_k = op(A_k) op(B_k) (+ C when accumulate), with per-image strides (0: shared operand).
-struct BatchedGemm {
-  bool trans_a, trans_b;
-  int64_t m, n, k;
-  int64_t stride_a, stride_b, stride_c;
-};
-void run_gemms(const kernels::Backend& backend, const BatchedGemm& b, int64_t count, const float* a, const float* bm,
-               float* c, bool accumulate_over_batch) {
-  for (int64_t i = 0; i < count; ++i) {
-    const float beta = accumulate_over_batch && i > 0 ? 1.0f : 0.0f;
-    backend.gemm(b.trans_a, b.trans_b, b.m, b.n, b.k, 1.0f, a + i * b.stride_a, bm + i * b.stride_b, beta,
-                 c + i * b.stride_c);
+// [a, b, inner] -> [b, a, inner] (the GEMMs work on channel-major [channels, batch * pixels] matrices).
+Tensor swap_leading_axes(const Tensor& t, int64_t a, int64_t b, int64_t inner) {
+  Tensor out = Tensor::empty({b, a, inner}, t.device());
+  kernels::AxisBlock block;
+  block.outer = b;
+  block.inner = inner;
+  block.count = 1;
+  block.src_axis = 1;
+  block.dst_axis = a;
+  for (int64_t i = 0; i < a; ++i) {
+    block.dst_start = i;
+    detail::backend(t).copy_block(t.data<float>() + i * b * inner, out.data<float>(), block);
   }
+  return out;
+}
+
+void gemm(const Tensor& like, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const Tensor& a,
+          const Tensor& b, Tensor& c) {
+  detail::backend(like).gemm(trans_a, trans_b, m, n, k, 1.0f, a.data<float>(), b.data<float>(), 0.0f, c.data<float>());
 }
 
 }  // namespace
@@ -45,33 +51,31 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, int64_t stride, int64_t pad
   ConvGeometry g{x.dim(1), x.dim(2), x.dim(3), weight.dim(2), weight.dim(3), stride, stride, padding, padding, 0, 0};
   TL_CHECK_AS(ShapeError, weight.dim(1) == g.channels, "conv2d: x has ", g.channels, " channels but the weight ",
               shape_str(weight.shape()), " expects ", weight.dim(1));
-  g.out_h = (g.height + 2 * padding - g.kernel_h) / stride + 1;
-  g.out_w = (g.width + 2 * padding - g.kernel_w) / stride + 1;
   TL_CHECK_AS(ShapeError, g.height + 2 * padding >= g.kernel_h && g.width + 2 * padding >= g.kernel_w,
               "conv2d: the ", g.kernel_h, "x", g.kernel_w, " kernel is larger than the padded ", g.height, "x",
               g.width, " input");
-  const int64_t rows = g.column_rows(), cols = g.column_cols();
-  const kernels::Backend& backend = detail::backend(x);
-  Tensor columns = Tensor::empty({batch, rows, cols}, x.device());
-  backend.im2col(g, x.data<float>(), columns.data<float>(), batch);
-  Tensor y = Tensor::empty({batch, out_channels, g.out_h, g.out_w}, x.device());
-  run_gemms(backend, {false, false, out_channels, cols, rows, 0, rows * cols, out_channels * cols}, batch,
-            weight.data<float>(), columns.data<float>(), y.data<float>(), false);
+  g.out_h = (g.height + 2 * padding - g.kernel_h) / stride + 1;
+  g.out_w = (g.width + 2 * padding - g.kernel_w) / stride + 1;
+  const int64_t rows = g.column_rows(), pixels = g.column_cols();
+  Tensor columns = Tensor::empty({rows, batch * pixels}, x.device());
+  detail::backend(x).im2col(g, x.data<float>(), columns.data<float>(), batch);
+  Tensor channel_major = Tensor::empty({out_channels, batch * pixels}, x.device());
+  gemm(x, false, false, out_channels, batch * pixels, rows, weight, columns, channel_major);
+  const Tensor y = swap_leading_axes(channel_major, out_channels, batch, pixels)
+                       .view_as_shape({batch, out_channels, g.out_h, g.out_w});
   return record(y, "conv2d", {x, weight}, [x, weight, columns, g, batch, out_channels](const Tensor& gy) {
-    const kernels::Backend& be = detail::backend(x);
-    const int64_t r = g.column_rows(), c = g.column_cols();
+    const int64_t r = g.column_rows(), p = g.column_cols();
+    const Tensor gy_channel_major = swap_leading_axes(gy, batch, out_channels, p);
     Tensor gx, gw;
     if (x.requires_grad()) {
-      Tensor column_grad = Tensor::empty({batch, r, c}, x.device());
-      run_gemms(be, {true, false, r, c, out_channels, 0, out_channels * c, r * c}, batch, weight.data<float>(),
-                gy.data<float>(), column_grad.data<float>(), false);
+      Tensor column_grad = Tensor::empty({r, batch * p}, x.device());
+      gemm(x, true, false, r, batch * p, out_channels, weight, gy_channel_major, column_grad);
       gx = Tensor::empty(x.shape(), x.device());
-      be.col2im(g, column_grad.data<float>(), gx.data<float>(), batch);
+      detail::backend(x).col2im(g, column_grad.data<float>(), gx.data<float>(), batch);
     }
     if (weight.requires_grad()) {
       gw = Tensor::empty(weight.shape(), weight.device());
-      run_gemms(be, {false, true, out_channels, r, c, out_channels * c, r * c, 0}, batch, gy.data<float>(),
-                columns.data<float>(), gw.data<float>(), true);
+      gemm(x, false, true, out_channels, r, batch * p, gy_channel_major, columns, gw);
     }
     return std::vector<Tensor>{gx, gw};
   });
@@ -98,28 +102,25 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, int64_t stride, i
   g.width = (g.out_w - 1) * stride - 2 * padding + g.kernel_w + output_padding;
   TL_CHECK_AS(ShapeError, g.height > 0 && g.width > 0, "conv_transpose2d: the output of ", x.describe(), " by ",
               weight.describe(), " would be empty");
-  const int64_t rows = g.column_rows(), cols = g.column_cols();
-  const kernels::Backend& backend = detail::backend(x);
-  Tensor columns = Tensor::empty({batch, rows, cols}, x.device());
-  run_gemms(backend, {true, false, rows, cols, in_channels, 0, in_channels * cols, rows * cols}, batch,
-            weight.data<float>(), x.data<float>(), columns.data<float>(), false);
+  const int64_t rows = g.column_rows(), pixels = g.column_cols();
+  const Tensor x_channel_major = swap_leading_axes(x, batch, in_channels, pixels);
+  Tensor columns = Tensor::empty({rows, batch * pixels}, x.device());
+  gemm(x, true, false, rows, batch * pixels, in_channels, weight, x_channel_major, columns);
   Tensor y = Tensor::empty({batch, g.channels, g.height, g.width}, x.device());
-  backend.col2im(g, columns.data<float>(), y.data<float>(), batch);
-  return record(y, "conv_transpose2d", {x, weight}, [x, weight, g, batch, in_channels](const Tensor& gy) {
-    const kernels::Backend& be = detail::backend(x);
-    const int64_t r = g.column_rows(), c = g.column_cols();
-    Tensor gy_columns = Tensor::empty({batch, r, c}, x.device());
-    be.im2col(g, gy.data<float>(), gy_columns.data<float>(), batch);
+  detail::backend(x).col2im(g, columns.data<float>(), y.data<float>(), batch);
+  return record(y, "conv_transpose2d", {x, weight}, [x, weight, x_channel_major, g, batch, in_channels](const Tensor& gy) {
+    const int64_t r = g.column_rows(), p = g.column_cols();
+    Tensor gy_columns = Tensor::empty({r, batch * p}, x.device());
+    detail::backend(x).im2col(g, gy.data<float>(), gy_columns.data<float>(), batch);
     Tensor gx, gw;
     if (x.requires_grad()) {
-      gx = Tensor::empty(x.shape(), x.device());
-      run_gemms(be, {false, false, in_channels, c, r, 0, r * c, in_channels * c}, batch, weight.data<float>(),
-                gy_columns.data<float>(), gx.data<float>(), false);
+      Tensor gx_channel_major = Tensor::empty({in_channels, batch * p}, x.device());
+      gemm(x, false, false, in_channels, batch * p, r, weight, gy_columns, gx_channel_major);
+      gx = swap_leading_axes(gx_channel_major, in_channels, batch, p).view_as_shape(x.shape());
     }
     if (weight.requires_grad()) {
       gw = Tensor::empty(weight.shape(), weight.device());
-      run_gemms(be, {false, true, in_channels, r, c, in_channels * c, r * c, 0}, batch, x.data<float>(),
-                gy_columns.data<float>(), gw.data<float>(), true);
+      gemm(x, false, true, in_channels, r, batch * p, x_channel_major, gy_columns, gw);
     }
     return std::vector<Tensor>{gx, gw};
   });

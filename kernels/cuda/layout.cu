@@ -69,17 +69,17 @@ struct ThrustAllocator {
 };
 
 __global__ void im2col_kernel(ConvGeometry g, const float* images, float* columns, int64_t count) {
-  const int64_t rows = g.column_rows(), cols = g.column_cols(), total = count * rows * cols;
+  const int64_t rows = g.column_rows(), cols = g.column_cols(), total = rows * count * cols;
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t k = t / (rows * cols), r = (t / cols) % rows, c = t % cols;
+    const int64_t r = t / (count * cols), k = (t / cols) % count, c = t % cols;
     columns[t] = im2col_at(g, images + k * g.image_size(), r, c);
   }
 }
 
 __global__ void col2im_kernel(ConvGeometry g, const float* columns, float* images, int64_t count) {
-  const int64_t size = g.image_size(), column_size = g.column_rows() * g.column_cols(), total = count * size;
+  const int64_t size = g.image_size(), cols = g.column_cols(), total = count * size;
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x)
-    images[t] = col2im_at(g, columns + (t / size) * column_size, t % size);
+    images[t] = col2im_at(g, columns + (t / size) * cols, count * cols, t % size);
 }
 
 }  // namespace
