@@ -57,6 +57,7 @@ struct Backend {
   void (*sum_axis)(const float* x, float* y, int64_t outer, int64_t len, int64_t inner);
   void (*sum_all)(const float* x, float* y, int64_t n);  // y: one element on the device
   void (*log_softmax_rows)(const float* x, float* y, int64_t rows, int64_t cols);  // kernels/softmax_impl.h
+  double (*sum_squares)(const float* x, int64_t n);  // accumulated in double, returned to the host
   // Row-major C[M,N] = alpha op(A) op(B) + beta C, op(A) = A^T when trans_a (A stored K x M), likewise B.
   void (*gemm)(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                const float* b, float beta, float* c);

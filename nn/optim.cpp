@@ -100,10 +100,10 @@ float LearningRateSchedule::lr_at(float base_lr, int64_t step) const {
 }
 
 double gradient_norm(const std::vector<Tensor>& parameters) {
-  NoGradGuard no_grad;
   double squares = 0.0;
   for (const Tensor& p : parameters) {
-    if (p.grad().defined()) squares += static_cast<double>(sum(p.grad() * p.grad()).item());
+    const Tensor& g = p.grad();
+    if (g.defined()) squares += kernels::backend_for(g.device()).sum_squares(g.data<float>(), g.numel());
   }
   return std::sqrt(squares);
 }

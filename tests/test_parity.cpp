@@ -64,7 +64,7 @@ TEST_CASE("GEMM at model shapes agrees with the CPU GEMM in every transpose mode
   }
 }
 
-TEST_CASE("optimiser steps on CUDA equal the CPU steps") {
+TEST_CASE("optimiser steps and the gradient norm on CUDA equal the CPU ones") {
   for (const kernels::OptimizerRule rule : {kernels::OptimizerRule::Sgd, kernels::OptimizerRule::Adam,
                                             kernels::OptimizerRule::AdamW}) {
     Generator generator(17);
@@ -89,6 +89,14 @@ TEST_CASE("optimiser steps on CUDA equal the CPU steps") {
     }
     check_close(finals[1], finals[0], 1e-5, 1e-6, "optimiser rule " + std::to_string(static_cast<int>(rule)));
   }
+  // The gradient norm (a CUB transform-reduce on CUDA) against the CPU's chunked double sum.
+  Generator generator(18);
+  Tensor cpu = Tensor::zeros({100000}).set_requires_grad(true), gpu = Tensor::zeros({100000}, Device::CUDA);
+  gpu.set_requires_grad(true);
+  const Tensor gradient = Tensor::uniform({100000}, generator, -1.0f, 1.0f);
+  cpu.accumulate_grad(gradient);
+  gpu.accumulate_grad(gradient.to(Device::CUDA));
+  CHECK(nn::gradient_norm({gpu}) == doctest::Approx(nn::gradient_norm({cpu})).epsilon(1e-9));
 }
 
 TEST_CASE("large reductions agree between CPU and CUDA") {

@@ -6,7 +6,7 @@ namespace tl::kernels {
 const Backend& cpu_backend() {
   static const Backend table{
       cpu::fill,       cpu::unary,        cpu::unary_backward, cpu::binary,         cpu::binary_backward,
-      cpu::expand,     cpu::sum_axis,     cpu::sum_all, cpu::log_softmax_rows,        cpu::gemm,           cpu::transpose,
+      cpu::expand,     cpu::sum_axis,     cpu::sum_all, cpu::log_softmax_rows, cpu::sum_squares,        cpu::gemm,           cpu::transpose,
       cpu::copy_block, cpu::index_select, cpu::index_add,      cpu::index_range,    cpu::random_uniform,
       cpu::random_normal, cpu::im2col, cpu::col2im, cpu::optimizer_update,
   };

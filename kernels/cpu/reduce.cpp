@@ -36,28 +36,39 @@ void sum_axis(const float* x, float* y, int64_t outer, int64_t len, int64_t inne
   }
 }
 
-void sum_all(const float* x, float* y, int64_t n) {
-  // Fixed chunks summed in double, then the partial sums in chunk order.
+namespace {
+
+// The sum of transform(x[i]) in double: fixed chunks of eight interleaved lanes (a fixed order, so deterministic,
+// and the loop vectorises), then the partial sums in chunk order.
+template <class Transform>
+double chunked_sum(const float* x, int64_t n, Transform transform) {
   constexpr int64_t kChunk = 8192;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
 #pragma omp parallel for schedule(static) if (n >= kParallelGrain)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t end = std::min(n, (c + 1) * kChunk);
-    // Eight interleaved lanes (a fixed order, so still deterministic) let the loop vectorise.
     double lanes[8] = {};
     int64_t i = c * kChunk;
     for (; i + 8 <= end; i += 8)
-      for (int l = 0; l < 8; ++l) lanes[l] += x[i + l];
+      for (int l = 0; l < 8; ++l) lanes[l] += transform(static_cast<double>(x[i + l]));
     double total = 0.0;
-    for (; i < end; ++i) total += x[i];
+    for (; i < end; ++i) total += transform(static_cast<double>(x[i]));
     for (double lane : lanes) total += lane;
     partial[static_cast<size_t>(c)] = total;
   }
   double total = 0.0;
   for (double p : partial) total += p;
-  y[0] = static_cast<float>(total);
+  return total;
 }
+
+}  // namespace
+
+void sum_all(const float* x, float* y, int64_t n) {
+  y[0] = static_cast<float>(chunked_sum(x, n, [](double v) { return v; }));
+}
+
+double sum_squares(const float* x, int64_t n) { return chunked_sum(x, n, [](double v) { return v * v; }); }
 
 void log_softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
 #pragma omp parallel for schedule(static) if (rows * cols >= kParallelGrain)

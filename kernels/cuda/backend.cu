@@ -12,7 +12,7 @@ ScratchBuffer::~ScratchBuffer() { cuda_runtime::deallocate(data_); }
 const Backend& cuda_backend() {
   static const Backend table{
       cuda::fill,       cuda::unary,        cuda::unary_backward, cuda::binary,      cuda::binary_backward,
-      cuda::expand,     cuda::sum_axis,     cuda::sum_all, cuda::log_softmax_rows,        cuda::gemm,        cuda::transpose,
+      cuda::expand,     cuda::sum_axis,     cuda::sum_all, cuda::log_softmax_rows, cuda::sum_squares,        cuda::gemm,        cuda::transpose,
       cuda::copy_block, cuda::index_select, cuda::index_add,      cuda::index_range, cuda::random_uniform,
       cuda::random_normal, cuda::im2col, cuda::col2im, cuda::optimizer_update,
   };

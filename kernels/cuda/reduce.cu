@@ -1,6 +1,7 @@
 // CUDA reductions: a sum over one axis with one thread per output summing in increasing k (the CPU order),
-// and the sum of everything through CUB's device-wide reduction.
+// the sum of everything and the sum of squares through CUB's device-wide reductions, and row-wise log-softmax.
 #include <cub/device/device_reduce.cuh>
+#include <cuda/std/functional>
 
 #include "core/cuda_check.h"
 #include "kernels/cuda/cuda_kernels.h"
@@ -25,6 +26,10 @@ __global__ void log_softmax_rows_kernel(const float* x, float* y, int64_t rows, 
     log_softmax_row(x + r * cols, y + r * cols, cols);
 }
 
+struct SquareToDouble {
+  __device__ double operator()(float v) const { return static_cast<double>(v) * v; }
+};
+
 }  // namespace
 
 void sum_axis(const float* x, float* y, int64_t outer, int64_t len, int64_t inner) {
@@ -48,6 +53,21 @@ void log_softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
   if (rows * cols == 0) return;
   log_softmax_rows_kernel<<<grid_size(rows), kBlockSize>>>(x, y, rows, cols);
   TL_CUDA_CHECK_LAUNCH();
+}
+
+double sum_squares(const float* x, int64_t n) {
+  if (n == 0) return 0.0;
+  ScratchBuffer result(sizeof(double));
+  double* total = static_cast<double*>(result.data());
+  size_t scratch_bytes = 0;
+  TL_CUDA_CHECK(cub::DeviceReduce::TransformReduce(nullptr, scratch_bytes, x, total, n, ::cuda::std::plus<double>(),
+                                                   SquareToDouble(), 0.0));
+  ScratchBuffer scratch(scratch_bytes);
+  TL_CUDA_CHECK(cub::DeviceReduce::TransformReduce(scratch.data(), scratch_bytes, x, total, n,
+                                                   ::cuda::std::plus<double>(), SquareToDouble(), 0.0));
+  double host = 0.0;
+  TL_CUDA_CHECK(cudaMemcpy(&host, total, sizeof(double), cudaMemcpyDeviceToHost));
+  return host;
 }
 
 }  // namespace tl::kernels::cuda
