@@ -71,10 +71,11 @@ struct Backend {
   void (*index_range)(const void* index, DType index_dtype, int64_t n, int64_t* min_out, int64_t* max_out);
   void (*random_uniform)(float* y, int64_t n, uint64_t seed, uint64_t offset, float low, float high);
   void (*random_normal)(float* y, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev);
-  // im2col / col2im of `count` consecutive images (kernels/conv_impl.h): columns is [column_rows,
-  // count * column_cols], images follow each other image_size apart; col2im overwrites the images.
-  void (*im2col)(const ConvGeometry& g, const float* images, float* columns, int64_t count);
-  void (*col2im)(const ConvGeometry& g, const float* columns, float* images, int64_t count);
+  // Convolution (kernels/conv_impl.h ConvShape) and its two adjoints; outputs are overwritten. CPU: im2col +
+  // GEMM; CUDA: cuDNN with deterministic algorithms.
+  void (*conv_forward)(const ConvShape& s, const float* x, const float* w, float* y);
+  void (*conv_backward_data)(const ConvShape& s, const float* w, const float* dy, float* dx);
+  void (*conv_backward_filter)(const ConvShape& s, const float* x, const float* dy, float* dw);
   // One optimiser step over n parameters in place (kernels/optimizer_impl.h); m, v may be null when unused.
   void (*optimizer_update)(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v,
                            int64_t n);

@@ -1,7 +1,6 @@
-// The index arithmetic of 2-D convolution, written once for CPU and GPU: im2col (the patches of a batch of images
-// as the columns of one matrix, so a convolution of the whole batch is one GEMM) and its adjoint col2im, written
-// as a gather (each image element sums the column entries that read it, in a fixed order) so it needs no atomics
-// and is deterministic.
+// 2-D convolution: its geometry (shared by the CPU kernels and the cuDNN calls) and, for the CPU, im2col (the
+// patches of a batch of images as the columns of one matrix, so a convolution of the whole batch is one GEMM)
+// and its adjoint col2im.
 #pragma once
 
 #include <cstdint>
@@ -25,39 +24,16 @@ struct ConvGeometry {
   TL_HD int64_t image_size() const { return channels * height * width; }
 };
 
-// columns[row, col] for row = (c, i, j), col = (oy, ox): image[c, oy * stride_h - pad_h + i, ox * stride_w - pad_w + j],
-// 0 outside the image.
-TL_HD float im2col_at(const ConvGeometry& g, const float* image, int64_t row, int64_t col) {
-  const int64_t j = row % g.kernel_w, i = (row / g.kernel_w) % g.kernel_h, c = row / (g.kernel_w * g.kernel_h);
-  const int64_t ox = col % g.out_w, oy = col / g.out_w;
-  const int64_t y = oy * g.stride_h - g.pad_h + i, x = ox * g.stride_w - g.pad_w + j;
-  return (y >= 0 && y < g.height && x >= 0 && x < g.width) ? image[(c * g.height + y) * g.width + x] : 0.0f;
-}
+// A batched convolution: x [batch, channels, height, width] * w [out_channels, channels, kernel_h, kernel_w]
+// -> y [batch, out_channels, out_h, out_w] (cross-correlation, as in PyTorch and cuDNN).
+struct ConvShape {
+  ConvGeometry g;
+  int64_t batch = 1;
+  int64_t out_channels = 1;
+};
 
-// image[c, y, x] = sum of the column entries that im2col copies from (c, y, x): the adjoint of im2col, in
-// increasing (i, j) order. `columns` points at the image's first column; rows are row_stride apart.
-TL_HD float col2im_at(const ConvGeometry& g, const float* columns, int64_t row_stride, int64_t index) {
-  const int64_t x = index % g.width, y = (index / g.width) % g.height, c = index / (g.width * g.height);
-  float total = 0.0f;
-  for (int64_t i = 0; i < g.kernel_h; ++i) {
-    const int64_t ty = y + g.pad_h - i;
-    if (ty < 0 || ty % g.stride_h != 0) continue;
-    const int64_t oy = ty / g.stride_h;
-    if (oy >= g.out_h) continue;
-    for (int64_t j = 0; j < g.kernel_w; ++j) {
-      const int64_t tx = x + g.pad_w - j;
-      if (tx < 0 || tx % g.stride_w != 0) continue;
-      const int64_t ox = tx / g.stride_w;
-      if (ox >= g.out_w) continue;
-      total += columns[((c * g.kernel_h + i) * g.kernel_w + j) * row_stride + oy * g.out_w + ox];
-    }
-  }
-  return total;
-}
-
-// The same two maps as loops without per-entry index arithmetic, for the CPU (the GPU runs one thread per entry
-// of the forms above; a unit test holds the two forms equal, bit for bit).
-// im2col of one row (c, i, j) of one image: out[oy * out_w + ox].
+// im2col of one row (c, i, j) of one image: out[oy * out_w + ox] = image[c, oy * stride_h - pad_h + i,
+// ox * stride_w - pad_w + j], 0 outside the image.
 TL_HD void im2col_row(const ConvGeometry& g, const float* image, int64_t row, float* out) {
   const int64_t j = row % g.kernel_w, i = (row / g.kernel_w) % g.kernel_h, c = row / (g.kernel_w * g.kernel_h);
   const float* plane = image + c * g.height * g.width;
@@ -75,8 +51,9 @@ TL_HD void im2col_row(const ConvGeometry& g, const float* image, int64_t row, fl
   }
 }
 
-// col2im of one image as a scatter over its rows in increasing (c, i, j) order: every pixel receives the same
-// additions in the same order as col2im_at gives it. `image` must start at zero.
+// col2im, the adjoint of im2col, for one image: every column entry is added to the pixel im2col read it from,
+// rows in increasing (c, i, j) order (a fixed order: deterministic). `columns` points at the image's first
+// column, rows are row_stride apart; `image` must start at zero.
 TL_HD void col2im_accumulate(const ConvGeometry& g, const float* columns, int64_t row_stride, float* image) {
   for (int64_t row = 0; row < g.column_rows(); ++row) {
     const int64_t j = row % g.kernel_w, i = (row / g.kernel_w) % g.kernel_h, c = row / (g.kernel_w * g.kernel_h);

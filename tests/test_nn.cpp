@@ -6,7 +6,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "kernels/conv_impl.h"
 #include "nn/data/dataset.h"
 #include "nn/layers.h"
 #include "nn/models.h"
@@ -94,25 +93,6 @@ TEST_CASE("conv2d equals a direct loop and conv_transpose2d is its adjoint, both
   CHECK(error_message([] { conv2d(Tensor::zeros({1, 2, 4, 4}), Tensor::zeros({3, 1, 3, 3})); })
             .find("x has 2 channels") != std::string::npos);
   CHECK_THROWS_AS(conv_transpose2d(Tensor::zeros({1, 1, 4, 4}), Tensor::zeros({1, 1, 3, 3}), 2, 0, 2), ValueError);
-}
-
-TEST_CASE("the loop and per-entry forms of im2col and col2im agree bit for bit") {
-  // The CPU runs the loop forms, the GPU the per-entry forms; both must be the same map, with the same sums.
-  for (const kernels::ConvGeometry& g : {kernels::ConvGeometry{2, 5, 6, 3, 3, 1, 1, 1, 1, 5, 6},
-                                        kernels::ConvGeometry{3, 7, 7, 4, 4, 2, 2, 1, 1, 3, 3},
-                                        kernels::ConvGeometry{1, 6, 6, 2, 2, 2, 2, 0, 0, 3, 3}}) {
-    const std::vector<float> image = random_tensor({g.image_size()}, 31).to_vector<float>();
-    const std::vector<float> columns = random_tensor({g.column_rows() * g.column_cols()}, 32).to_vector<float>();
-    std::vector<float> row(static_cast<size_t>(g.column_cols()));
-    for (int64_t r = 0; r < g.column_rows(); ++r) {
-      kernels::im2col_row(g, image.data(), r, row.data());
-      for (int64_t c = 0; c < g.column_cols(); ++c) CHECK(row[c] == kernels::im2col_at(g, image.data(), r, c));
-    }
-    std::vector<float> scattered(image.size(), 0.0f);
-    kernels::col2im_accumulate(g, columns.data(), g.column_cols(), scattered.data());
-    for (int64_t e = 0; e < g.image_size(); ++e)
-      CHECK(scattered[e] == kernels::col2im_at(g, columns.data(), g.column_cols(), e));
-  }
 }
 
 TEST_CASE("BatchNorm1d normalises by batch statistics, tracks running ones, and differentiates") {

@@ -8,7 +8,8 @@ const Backend& cpu_backend() {
       cpu::fill,       cpu::unary,        cpu::unary_backward, cpu::binary,         cpu::binary_backward,
       cpu::expand,     cpu::sum_axis,     cpu::sum_all, cpu::log_softmax_rows, cpu::sum_squares,        cpu::gemm,           cpu::transpose,
       cpu::copy_block, cpu::index_select, cpu::index_add,      cpu::index_range,    cpu::random_uniform,
-      cpu::random_normal, cpu::im2col, cpu::col2im, cpu::optimizer_update,
+      cpu::random_normal, cpu::conv_forward, cpu::conv_backward_data,
+      cpu::conv_backward_filter, cpu::optimizer_update,
   };
   return table;
 }

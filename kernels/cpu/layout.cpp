@@ -1,6 +1,5 @@
 // CPU data movement: transpose, block copies along an axis (concat / slice), and indexed gather with its
 // deterministic scatter-add backward.
-#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -59,23 +58,6 @@ void index_range(const void* index, DType index_dtype, int64_t n, int64_t* min_o
     *min_out = lo;
     *max_out = hi;
   });
-}
-
-void im2col(const ConvGeometry& g, const float* images, float* columns, int64_t count) {
-  const int64_t rows = g.column_rows(), cols = g.column_cols();
-#pragma omp parallel for collapse(2) schedule(static) if (count * rows * cols >= kParallelGrain)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < count; ++k) im2col_row(g, images + k * g.image_size(), r, columns + (r * count + k) * cols);
-}
-
-void col2im(const ConvGeometry& g, const float* columns, float* images, int64_t count) {
-  const int64_t size = g.image_size(), cols = g.column_cols();
-#pragma omp parallel for schedule(static) if (count * size >= kParallelGrain)
-  for (int64_t k = 0; k < count; ++k) {
-    float* image = images + k * size;
-    std::fill(image, image + size, 0.0f);
-    col2im_accumulate(g, columns + k * cols, count * cols, image);
-  }
 }
 
 }  // namespace tl::kernels::cpu

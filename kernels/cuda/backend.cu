@@ -14,7 +14,8 @@ const Backend& cuda_backend() {
       cuda::fill,       cuda::unary,        cuda::unary_backward, cuda::binary,      cuda::binary_backward,
       cuda::expand,     cuda::sum_axis,     cuda::sum_all, cuda::log_softmax_rows, cuda::sum_squares,        cuda::gemm,        cuda::transpose,
       cuda::copy_block, cuda::index_select, cuda::index_add,      cuda::index_range, cuda::random_uniform,
-      cuda::random_normal, cuda::im2col, cuda::col2im, cuda::optimizer_update,
+      cuda::random_normal, cuda::conv_forward, cuda::conv_backward_data,
+      cuda::conv_backward_filter, cuda::optimizer_update,
   };
   return table;
 }

@@ -36,8 +36,9 @@ void index_add(const float* gy, const void* index, DType index_dtype, float* gx,
 void index_range(const void* index, DType index_dtype, int64_t n, int64_t* min_out, int64_t* max_out);
 void random_uniform(float* y, int64_t n, uint64_t seed, uint64_t offset, float low, float high);
 void random_normal(float* y, int64_t n, uint64_t seed, uint64_t offset, float mean, float stddev);
-void im2col(const ConvGeometry& g, const float* images, float* columns, int64_t count);
-void col2im(const ConvGeometry& g, const float* columns, float* images, int64_t count);
+void conv_forward(const ConvShape& s, const float* x, const float* w, float* y);
+void conv_backward_data(const ConvShape& s, const float* w, const float* dy, float* dx);
+void conv_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw);
 void optimizer_update(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v, int64_t n);
 
 // Scratch device memory from the caching allocator, released at scope exit (for CUB and Thrust).

@@ -68,20 +68,6 @@ struct ThrustAllocator {
   void deallocate(char* ptr, size_t) { cuda_runtime::deallocate(ptr); }
 };
 
-__global__ void im2col_kernel(ConvGeometry g, const float* images, float* columns, int64_t count) {
-  const int64_t rows = g.column_rows(), cols = g.column_cols(), total = rows * count * cols;
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t r = t / (count * cols), k = (t / cols) % count, c = t % cols;
-    columns[t] = im2col_at(g, images + k * g.image_size(), r, c);
-  }
-}
-
-__global__ void col2im_kernel(ConvGeometry g, const float* columns, float* images, int64_t count) {
-  const int64_t size = g.image_size(), cols = g.column_cols(), total = count * size;
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x)
-    images[t] = col2im_at(g, columns + (t / size) * cols, count * cols, t % size);
-}
-
 }  // namespace
 
 void transpose(const float* x, float* y, int64_t rows, int64_t cols) {
@@ -137,20 +123,6 @@ void index_range(const void* index, DType index_dtype, int64_t n, int64_t* min_o
     *min_out = lo;
     *max_out = hi;
   });
-}
-
-void im2col(const ConvGeometry& g, const float* images, float* columns, int64_t count) {
-  const int64_t total = count * g.column_rows() * g.column_cols();
-  if (total == 0) return;
-  im2col_kernel<<<grid_size(total), kBlockSize>>>(g, images, columns, count);
-  TL_CUDA_CHECK_LAUNCH();
-}
-
-void col2im(const ConvGeometry& g, const float* columns, float* images, int64_t count) {
-  const int64_t total = count * g.image_size();
-  if (total == 0) return;
-  col2im_kernel<<<grid_size(total), kBlockSize>>>(g, columns, images, count);
-  TL_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace tl::kernels::cuda
