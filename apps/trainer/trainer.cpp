@@ -285,6 +285,19 @@ void Trainer::open_log(bool resuming) {
   for (const std::string& line : kept) out << line << "\n";
 }
 
+void Trainer::stop_diverged(std::ostream& log, int64_t epoch, const std::string& what) const {
+  std::ostringstream message;
+  message << "step " << step_ + 1 << " (epoch " << epoch + 1 << "): " << what << "; training stopped. ";
+  if (last_checkpoint_step_ >= 0) {
+    message << "The last good checkpoint (step " << last_checkpoint_step_ << ") is " << checkpoint_path();
+  } else {
+    message << "No checkpoint was written yet.";
+  }
+  log << json{{"step", step_ + 1}, {"error", message.str()}}.dump() << "\n";
+  log.flush();
+  throw TrainingDiverged(message.str());
+}
+
 void Trainer::train() {
   const int64_t per_epoch = steps_per_epoch();
   const int64_t total = config_.max_steps > 0 ? std::min(config_.max_steps, config_.epochs * per_epoch)
@@ -323,16 +336,9 @@ void Trainer::train() {
     for (const TermValue& term : terms) {
       const double value = term.value.item();
       if (!std::isfinite(value)) {
-        std::ostringstream message;
-        message << "step " << step_ + 1 << " (epoch " << epoch + 1 << "): loss term '" << term.name << "' is "
-                << value << "; training stopped. ";
-        if (last_checkpoint_step_ >= 0) {
-          message << "The last good checkpoint (step " << last_checkpoint_step_ << ") is " << checkpoint_path();
-        } else {
-          message << "No checkpoint was written yet.";
-        }
-        log << json{{"step", step_ + 1}, {"error", message.str()}}.dump() << "\n";
-        throw TrainingDiverged(message.str());
+        std::ostringstream what;
+        what << "loss term '" << term.name << "' is " << value;
+        stop_diverged(log, epoch, what.str());
       }
       values.emplace_back(term.name, value);
       record[term.name] = value;
@@ -350,12 +356,7 @@ void Trainer::train() {
           break;
         }
       }
-      std::ostringstream message;
-      message << "step " << step_ + 1 << " (epoch " << epoch + 1 << "): the gradient of '" << culprit
-              << "' is not finite (every loss term was); training stopped. The last good checkpoint (step "
-              << last_checkpoint_step_ << ") is " << checkpoint_path();
-      log << json{{"step", step_ + 1}, {"error", message.str()}}.dump() << "\n";
-      throw TrainingDiverged(message.str());
+      stop_diverged(log, epoch, "the gradient of '" + culprit + "' is not finite (every loss term was)");
     }
     optimizer_->set_lr(config_.schedule.lr_at(config_.optimizer.lr, step_));
     optimizer_->step();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <deque>
+#include <ostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ class Trainer {
                        const Tensor& reconstruction);
   std::vector<std::pair<std::string, Tensor*>> state_tensors();
   void save_checkpoint();
+  // Logs and throws TrainingDiverged: "step S (epoch E): <what>; training stopped", naming the last checkpoint.
+  [[noreturn]] void stop_diverged(std::ostream& log, int64_t epoch, const std::string& what) const;
   void open_log(bool resuming);
 
   TrainConfig config_;
