@@ -38,7 +38,7 @@ class Module {
   void zero_grad();
 
  protected:
-  // Registers a member tensor; the module must outlive no copy of itself (modules are not copyable).
+  // Registers a member tensor by address (modules are not copyable, so the address stays valid).
   void register_parameter(const std::string& name, Tensor* parameter);
   void register_buffer(const std::string& name, Tensor* buffer);
   template <class M>

@@ -61,40 +61,56 @@ struct ConvDescriptors {
 constexpr cudnnConvolutionFwdAlgo_t kForward = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
 constexpr cudnnConvolutionBwdDataAlgo_t kBackwardData = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
 constexpr cudnnConvolutionBwdFilterAlgo_t kBackwardFilter = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+constexpr float kOne = 1.0f, kZero = 0.0f;  // alpha and beta: overwrite the output
+
+// Asks `size` for the workspace the call needs, then runs `call` with a workspace of that size.
+template <class Size, class Call>
+void with_workspace(Size size, Call call) {
+  size_t bytes = 0;
+  TL_CUDNN_CHECK(size(&bytes));
+  ScratchBuffer workspace(bytes);
+  TL_CUDNN_CHECK(call(workspace.data(), bytes));
+}
 
 }  // namespace
 
 void conv_forward(const ConvShape& s, const float* x, const float* w, float* y) {
   const ConvDescriptors d(s);
-  size_t bytes = 0;
-  TL_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle(), d.x.get(), d.w.get(), d.conv.get(), d.y.get(),
-                                                         kForward, &bytes));
-  ScratchBuffer workspace(bytes);
-  const float one = 1.0f, zero = 0.0f;
-  TL_CUDNN_CHECK(cudnnConvolutionForward(handle(), &one, d.x.get(), x, d.w.get(), w, d.conv.get(), kForward,
-                                         workspace.data(), bytes, &zero, d.y.get(), y));
+  with_workspace(
+      [&](size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(handle(), d.x.get(), d.w.get(), d.conv.get(), d.y.get(),
+                                                       kForward, bytes);
+      },
+      [&](void* workspace, size_t bytes) {
+        return cudnnConvolutionForward(handle(), &kOne, d.x.get(), x, d.w.get(), w, d.conv.get(), kForward, workspace,
+                                       bytes, &kZero, d.y.get(), y);
+      });
 }
 
 void conv_backward_data(const ConvShape& s, const float* w, const float* dy, float* dx) {
   const ConvDescriptors d(s);
-  size_t bytes = 0;
-  TL_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle(), d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
-                                                              kBackwardData, &bytes));
-  ScratchBuffer workspace(bytes);
-  const float one = 1.0f, zero = 0.0f;
-  TL_CUDNN_CHECK(cudnnConvolutionBackwardData(handle(), &one, d.w.get(), w, d.y.get(), dy, d.conv.get(),
-                                              kBackwardData, workspace.data(), bytes, &zero, d.x.get(), dx));
+  with_workspace(
+      [&](size_t* bytes) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(handle(), d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
+                                                            kBackwardData, bytes);
+      },
+      [&](void* workspace, size_t bytes) {
+        return cudnnConvolutionBackwardData(handle(), &kOne, d.w.get(), w, d.y.get(), dy, d.conv.get(), kBackwardData,
+                                            workspace, bytes, &kZero, d.x.get(), dx);
+      });
 }
 
 void conv_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
   const ConvDescriptors d(s);
-  size_t bytes = 0;
-  TL_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle(), d.x.get(), d.y.get(), d.conv.get(),
-                                                                d.w.get(), kBackwardFilter, &bytes));
-  ScratchBuffer workspace(bytes);
-  const float one = 1.0f, zero = 0.0f;
-  TL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle(), &one, d.x.get(), x, d.y.get(), dy, d.conv.get(),
-                                                kBackwardFilter, workspace.data(), bytes, &zero, d.w.get(), dw));
+  with_workspace(
+      [&](size_t* bytes) {
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(handle(), d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
+                                                              kBackwardFilter, bytes);
+      },
+      [&](void* workspace, size_t bytes) {
+        return cudnnConvolutionBackwardFilter(handle(), &kOne, d.x.get(), x, d.y.get(), dy, d.conv.get(),
+                                              kBackwardFilter, workspace, bytes, &kZero, d.w.get(), dw);
+      });
 }
 
 }  // namespace tl::kernels::cuda
