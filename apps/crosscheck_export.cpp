@@ -38,13 +38,16 @@ int main(int argc, char** argv) {
   const std::string data_dir = argv[1], out = argv[2];
   int64_t steps = 3, batch = 32;
   uint64_t seed = 0;
-  for (int i = 3; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--steps") steps = std::stoll(argv[i + 1]);
-    else if (flag == "--batch") batch = std::stoll(argv[i + 1]);
-    else if (flag == "--seed") seed = std::stoull(argv[i + 1]);
-  }
   try {
+    for (int i = 3; i < argc; i += 2) {
+      const std::string flag = argv[i];
+      TL_CHECK_AS(ValueError, i + 1 < argc, "option ", flag, " needs a value");
+      if (flag == "--steps") steps = std::stoll(argv[i + 1]);
+      else if (flag == "--batch") batch = std::stoll(argv[i + 1]);
+      else if (flag == "--seed") seed = std::stoull(argv[i + 1]);
+      else TL_FAIL(ValueError, "unknown option ", flag, " (expected --steps, --batch or --seed)");
+    }
+    TL_CHECK_AS(ValueError, steps > 0 && batch > 0, "--steps and --batch must be positive");
     std::filesystem::create_directories(out);
     const tl::data::Dataset data = tl::data::load_idx_dataset(data_dir, tl::data::Split::Test, steps * batch);
     TL_CHECK_AS(ValueError, data.size() == steps * batch, "'", data_dir, "' holds fewer than ", steps * batch,
