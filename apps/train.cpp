@@ -60,8 +60,9 @@ int main(int argc, char** argv) {
       for (const std::string& o : overrides) {
         const std::string key = o.substr(0, o.find('='));
         if (kResumable.count(key) == 0) {
-          std::fprintf(stderr, "error: '%s' cannot change when resuming (allowed: epochs, max_steps, output, "
-                               "progress, checkpoint_every)\n", key.c_str());
+          std::string allowed;
+          for (const std::string& k : kResumable) allowed += (allowed.empty() ? "" : ", ") + k;
+          std::fprintf(stderr, "error: '%s' cannot change when resuming (allowed: %s)\n", key.c_str(), allowed.c_str());
           return 1;
         }
       }

@@ -100,6 +100,14 @@ Diagram h0_diagram(std::vector<kernels::WeightedEdge> forest, int64_t n) {
   return diagram;
 }
 
+// The [n, n] distance matrix of one checked [n, d] cloud, written to `out` on the cloud's device.
+void cloud_distances(const kernels::TopologyBackend& backend, const Tensor& points, float* out) {
+  const int64_t n = points.dim(0);
+  const int64_t offsets[2] = {0, n}, matrix_offsets[2] = {0, n * n}, edge_offsets[2] = {0, n * (n - 1) / 2};
+  const kernels::CloudBatch single{1, points.dim(1), offsets, matrix_offsets, edge_offsets};
+  backend.pairwise_distances(points.data<float>(), single, out);
+}
+
 std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool inputs_are_points,
                                          const PersistenceOptions& options) {
   check_options(options);
@@ -143,12 +151,7 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
     distances = Tensor::empty({matrix_offsets[count]}, device);
     float* out = distances.data<float>();
 #pragma omp parallel for schedule(dynamic) if (device == Device::CPU && count > 1)
-    for (size_t c = 0; c < count; ++c) {
-      const int64_t n = inputs[c].dim(0);
-      const int64_t offsets[2] = {0, n}, matrix_offset[2] = {0, n * n}, edge_offset[2] = {0, n * (n - 1) / 2};
-      const kernels::CloudBatch single{1, inputs[c].dim(1), offsets, matrix_offset, edge_offset};
-      backend.pairwise_distances(inputs[c].data<float>(), single, out + matrix_offsets[c]);
-    }
+    for (size_t c = 0; c < count; ++c) cloud_distances(backend, inputs[c], out + matrix_offsets[c]);
   } else {
     std::vector<Tensor> flat;
     for (const Tensor& m : inputs) flat.push_back(reshape(m, {m.numel()}));
@@ -227,13 +230,8 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
 
 Tensor pairwise_distances(const Tensor& points) {
   check_points(points, 0);
-  const int64_t n = points.dim(0);
-  const int64_t offsets[2] = {0, n};
-  const int64_t matrix_offsets[2] = {0, n * n};
-  const int64_t edge_offsets[2] = {0, n * (n - 1) / 2};
-  kernels::CloudBatch batch{1, points.dim(1), offsets, matrix_offsets, edge_offsets};
-  Tensor dist = Tensor::empty({n, n}, points.device());
-  kernels::topology_backend_for(points.device()).pairwise_distances(points.data<float>(), batch, dist.data<float>());
+  Tensor dist = Tensor::empty({points.dim(0), points.dim(0)}, points.device());
+  cloud_distances(kernels::topology_backend_for(points.device()), points, dist.data<float>());
   return dist;
 }
 

@@ -141,14 +141,14 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   Generator init(config_.seed);
   model_ = std::make_unique<nn::Autoencoder>(config_.model, init);
   model_->to(config_.device);
-  std::vector<std::pair<std::string, Tensor*>> trained = model_->named_parameters();
+  trained_ = model_->named_parameters();
   for (size_t t = 0; t < config_.topology.size(); ++t) {
     const TopologyTermConfig& term = config_.topology[t];
     term_scale_.push_back(nullptr);
     if (term.kind == TermKind::Signature && term.learnable_latent_scale) {
       extra_parameters_.push_back(Tensor::ones({1}, config_.device).set_requires_grad(true));
       term_scale_.back() = &extra_parameters_.back();
-      trained.emplace_back(term.name + ".latent_scale", &extra_parameters_.back());
+      trained_.emplace_back(term.name + ".latent_scale", &extra_parameters_.back());
     }
     talsr_targets_.emplace_back();
     if (term.kind == TermKind::Talsr && term.talsr.reference == topology::TalsrReference::TargetDiagrams) {
@@ -162,7 +162,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     }
   }
   config_.schedule.total_steps = config_.max_steps > 0 ? config_.max_steps : config_.epochs * steps_per_epoch();
-  optimizer_ = std::make_unique<nn::Optimizer>(trained, config_.optimizer);
+  optimizer_ = std::make_unique<nn::Optimizer>(trained_, config_.optimizer);
 }
 
 int64_t Trainer::steps_per_epoch() const { return train_set_.size() / config_.batch_size; }
@@ -306,11 +306,8 @@ void Trainer::train() {
   std::ofstream log(log_path(config_), std::ios::app);
   ProgressBar progress(config_.progress, total);
   const auto run_start = Clock::now();
-  const std::vector<Tensor> parameters = [&] {
-    std::vector<Tensor> all = model_->parameters();
-    for (const Tensor& extra : extra_parameters_) all.push_back(extra);
-    return all;
-  }();
+  std::vector<Tensor> parameters;
+  for (const auto& [name, tensor] : trained_) parameters.push_back(*tensor);
   std::map<std::string, std::pair<double, int64_t>> epoch_sums;
   std::vector<int64_t> order;
   int64_t order_epoch = -1;
@@ -332,6 +329,7 @@ void Trainer::train() {
 
     json record = {{"step", step_ + 1}, {"epoch", epoch + 1}};
     std::vector<std::pair<std::string, double>> values;
+    double total_value = 0.0;
     Tensor total_loss;
     for (const TermValue& term : terms) {
       const double value = term.value.item();
@@ -342,6 +340,7 @@ void Trainer::train() {
       }
       values.emplace_back(term.name, value);
       record[term.name] = value;
+      total_value += value;
       total_loss = total_loss.defined() ? total_loss + term.value : term.value;
     }
     optimizer_->zero_grad();
@@ -350,7 +349,7 @@ void Trainer::train() {
                                                           : nn::gradient_norm(parameters);
     if (!std::isfinite(grad_norm)) {
       std::string culprit = "?";
-      for (auto& [name, tensor] : model_->named_parameters()) {
+      for (const auto& [name, tensor] : trained_) {
         if (tensor->grad().defined() && !std::isfinite(nn::gradient_norm({*tensor}))) {
           culprit = name;
           break;
@@ -366,7 +365,7 @@ void Trainer::train() {
 
     step_ms_.push_back(step_ms);
     topology_ms_.push_back(topology_ms);
-    record["total"] = total_loss.item();
+    record["total"] = total_value;
     record["lr"] = optimizer_->lr();
     record["grad_norm"] = grad_norm;
     record["model_ms"] = step_ms - topology_ms;
@@ -407,7 +406,8 @@ json Trainer::evaluate() {
     const bool bce = config_.reconstruction == "bce";
     reconstruction += (bce ? bce_with_logits(out.reconstruction, x, Reduction::Sum)
                            : mse_loss(out.reconstruction, x, Reduction::Sum)).item();
-    const Tensor values = bce ? sigmoid(model_->forward(x)) : model_->forward(x);
+    const Tensor mean_reconstruction = model_->decode(out.latent);  // the posterior mean's, as forward() gives
+    const Tensor values = bce ? sigmoid(mean_reconstruction) : mean_reconstruction;
     squared_error += mse_loss(values, x, Reduction::Sum).item();
     if (config_.model.variational) kl += gaussian_kl(out.mu, out.logvar, Reduction::Sum).item();
   }

@@ -63,6 +63,7 @@ class Trainer {
   std::unique_ptr<nn::Autoencoder> model_;
   std::deque<Tensor> extra_parameters_;  // learnable scalars of loss terms (signature latent scale), by term index
   std::vector<Tensor*> term_scale_;      // per term: its learnable scalar or null
+  std::vector<std::pair<std::string, Tensor*>> trained_;  // what the optimiser updates: the model, then the scalars
   std::vector<std::vector<Tensor>> talsr_targets_;  // per term: target diagrams (TALSR "target" reference)
   std::unique_ptr<nn::Optimizer> optimizer_;
   int64_t step_ = 0;
