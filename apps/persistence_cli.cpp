@@ -6,7 +6,7 @@
 #include <exception>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "nn/data/idx.h"
 #include "nn/data/point_cloud_io.h"
 #include "topology/persistence.h"

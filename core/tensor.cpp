@@ -4,7 +4,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
-#include "core/philox.h"
+#include "core/base/philox.h"
 #include "kernels/backend.h"
 
 namespace tl {

@@ -7,10 +7,10 @@
 #include <memory>
 #include <vector>
 
-#include "core/error.h"
-#include "core/memory.h"
-#include "core/random.h"
-#include "core/types.h"
+#include "core/base/error.h"
+#include "core/base/memory.h"
+#include "core/base/random.h"
+#include "core/base/types.h"
 
 namespace tl {
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "core/types.h"
+#include "core/base/types.h"
 #include "kernels/conv_impl.h"
 #include "kernels/elementwise_impl.h"
 #include "kernels/optimizer_impl.h"

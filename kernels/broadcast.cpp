@@ -1,6 +1,6 @@
 // Host-side construction of BroadcastIndexer: right-aligns the operand shapes, zeroes broadcast strides and
 // merges dimensions that are contiguous in the output and both operands.
-#include "core/error.h"
+#include "core/base/error.h"
 #include "kernels/backend.h"
 
 namespace tl::kernels {

@@ -1,6 +1,6 @@
 // CPU-only builds: the CUDA backend does not exist. No CUDA tensor can be created in such a build
-// (core/cuda_runtime_stub.cpp refuses the allocation), so reaching this is an internal error.
-#include "core/error.h"
+// (core/base/cuda_runtime_stub.cpp refuses the allocation), so reaching this is an internal error.
+#include "core/base/error.h"
 #include "kernels/backend.h"
 #include "kernels/topology_backend.h"
 

@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "core/hostdevice.h"
+#include "core/base/hostdevice.h"
 
 namespace tl::kernels {
 

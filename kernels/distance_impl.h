@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/hostdevice.h"
+#include "core/base/hostdevice.h"
 
 namespace tl::kernels {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/hostdevice.h"
+#include "core/base/hostdevice.h"
 
 namespace tl::kernels {
 

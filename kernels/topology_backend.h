@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "core/types.h"
+#include "core/base/types.h"
 #include "kernels/diagram_gradient_impl.h"
 #include "kernels/persistence_impl.h"
 

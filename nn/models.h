@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/random.h"
+#include "core/base/random.h"
 #include "nn/layers.h"
 
 namespace tl::nn {

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/memory.h"
+#include "core/base/memory.h"
 
 int main(int argc, char** argv) {
   bool listing = false;

@@ -1,6 +1,6 @@
 // CUDA builds only: the status checks turn CUDA runtime, cuBLAS and cuDNN failures into tl::CudaError
 // messages that name the failing call and the status by its library name. Needs no GPU.
-#include "core/cuda_check.h"
+#include "core/base/cuda_check.h"
 #include "tests/test_support.h"
 
 namespace tl::testing {

@@ -2,7 +2,7 @@
 // of the uniform and normal fills.
 #include <cmath>
 
-#include "core/philox.h"
+#include "core/base/philox.h"
 #include "tests/test_support.h"
 
 namespace tl::testing {

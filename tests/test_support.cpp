@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "core/memory.h"
+#include "core/base/memory.h"
 #include "kernels/topology_backend.h"
 
 namespace tl::testing {

@@ -14,7 +14,7 @@
 #include <deque>
 #include <unordered_map>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace tl::topology::detail {
 namespace {

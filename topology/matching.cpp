@@ -10,7 +10,7 @@
 #include <queue>
 
 #include "core/autograd.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace tl::topology {
 namespace {

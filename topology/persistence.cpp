@@ -8,8 +8,8 @@
 #include <exception>
 
 #include "core/autograd.h"
-#include "core/error.h"
-#include "core/memory.h"
+#include "core/base/error.h"
+#include "core/base/memory.h"
 #include "core/ops.h"
 #include "kernels/topology_backend.h"
 #include "topology/cohomology.h"

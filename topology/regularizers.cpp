@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/ops.h"
-#include "core/random.h"
+#include "core/base/random.h"
 #include "topology/differentiable.h"
 #include "topology/summaries.h"
 

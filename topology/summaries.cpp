@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/ops.h"
 
 namespace tl::topology {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "apps/bench/timing.h"
-#include "core/memory.h"
+#include "core/base/memory.h"
 #include "core/tensor.h"
 #include "kernels/backend.h"
 

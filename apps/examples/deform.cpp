@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/autograd.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/ops.h"
 #include "nn/data/synthetic.h"
 #include "topology/persistence.h"

@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/memory.h"
+#include "core/base/memory.h"
 
 namespace tl::train {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "apps/trainer/checkpoint.h"
 #include "core/autograd.h"
-#include "core/memory.h"
+#include "core/base/memory.h"
 #include "core/ops.h"
 #include "topology/differentiable.h"
 #include "topology/matching.h"

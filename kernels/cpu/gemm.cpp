@@ -9,7 +9,7 @@
 #include <cstring>
 #include <memory>
 
-#include "core/memory.h"
+#include "core/base/memory.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace tl::kernels::cpu {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <limits>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace tl::kernels::cpu {

@@ -1,6 +1,6 @@
-// CPU random fills from the shared Philox functions (core/philox.h): element i depends only on
+// CPU random fills from the shared Philox functions (core/base/philox.h): element i depends only on
 // (seed, offset, i), so these match the CUDA fills element for element.
-#include "core/philox.h"
+#include "core/base/philox.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 namespace tl::kernels::cpu {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/memory.h"
+#include "core/base/memory.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/diagram_gradient_impl.h"
 #include "kernels/distance_impl.h"

@@ -1,5 +1,5 @@
 // The CUDA backend table, and the scratch buffers its kernels borrow from the caching allocator.
-#include "core/memory.h"
+#include "core/base/memory.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace tl::kernels {

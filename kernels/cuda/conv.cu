@@ -1,7 +1,7 @@
 // CUDA convolution through cuDNN (legacy convolution API, NCHW float32): one handle per thread and RAII
 // descriptors, workspaces from the caching allocator, and algorithms fixed to deterministic ones (implicit GEMM
 // forward, ALGO_1 for both adjoints) so a run repeats bit for bit.
-#include "core/cuda_check.h"
+#include "core/base/cuda_check.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace tl::kernels::cuda {

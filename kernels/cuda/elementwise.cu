@@ -1,6 +1,6 @@
 // CUDA elementwise kernels: grid-stride loops over the shared math of kernels/elementwise_impl.h, one
 // instantiation per op so the op is a compile-time constant, as in the CPU loops.
-#include "core/cuda_check.h"
+#include "core/base/cuda_check.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace tl::kernels::cuda {

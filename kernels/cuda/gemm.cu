@@ -1,6 +1,6 @@
 // GEMM on the GPU through cuBLAS. cuBLAS is column-major; a row-major C = op(A) op(B) is the column-major
 // C^T = op(B)^T op(A)^T, so the operands are passed swapped. The handle is created once per process.
-#include "core/cuda_check.h"
+#include "core/base/cuda_check.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace tl::kernels::cuda {

@@ -6,8 +6,8 @@
 #include <thrust/sequence.h>
 #include <thrust/sort.h>
 
-#include "core/cuda_check.h"
-#include "core/memory.h"
+#include "core/base/cuda_check.h"
+#include "core/base/memory.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace tl::kernels::cuda {

@@ -1,7 +1,7 @@
-// CUDA random fills: one thread per element evaluating the shared Philox functions of core/philox.h, so the
+// CUDA random fills: one thread per element evaluating the shared Philox functions of core/base/philox.h, so the
 // numbers equal the CPU fill's for the same (seed, offset).
-#include "core/cuda_check.h"
-#include "core/philox.h"
+#include "core/base/cuda_check.h"
+#include "core/base/philox.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace tl::kernels::cuda {

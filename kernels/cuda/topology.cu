@@ -11,8 +11,8 @@
 #include <limits>
 #include <vector>
 
-#include "core/cuda_check.h"
-#include "core/error.h"
+#include "core/base/cuda_check.h"
+#include "core/base/error.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/distance_impl.h"
 #include "kernels/topology_backend.h"

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/philox.h"
-#include "core/random.h"
+#include "core/base/philox.h"
+#include "core/base/random.h"
 #include "nn/data/idx.h"
 #include "nn/data/synthetic.h"
 

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace tl::data {
 namespace {

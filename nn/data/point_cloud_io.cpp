@@ -11,7 +11,7 @@
 #include <sstream>
 #include <vector>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace tl::data {
 namespace {

@@ -1,10 +1,10 @@
-// Synthetic point clouds of known topology, drawn from Philox (core/random.h) so a seed fixes every point:
+// Synthetic point clouds of known topology, drawn from Philox (core/base/random.h) so a seed fixes every point:
 // the shapes the persistence tests, benchmarks and the TALSR/TGLML synthetic experiments use.
 #pragma once
 
 #include <cstdint>
 
-#include "core/random.h"
+#include "core/base/random.h"
 #include "core/tensor.h"
 
 namespace tl::data {

@@ -1,5 +1,5 @@
 // Formats error locations relative to the source tree so messages stay short and stable across machines.
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <cstring>
 

@@ -6,7 +6,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #define TL_CUDA_CHECK(call)                                                                     \
   do {                                                                                          \

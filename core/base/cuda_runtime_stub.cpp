@@ -1,6 +1,6 @@
-// The CUDA half of core/memory.h for builds without the CUDA toolkit: no device, and a clear error on use.
-#include "core/error.h"
-#include "core/memory.h"
+// The CUDA half of core/base/memory.h for builds without the CUDA toolkit: no device, and a clear error on use.
+#include "core/base/error.h"
+#include "core/base/memory.h"
 
 namespace tl::cuda_runtime {
 

@@ -1,10 +1,10 @@
 // CPU aligned allocation and Storage; the CUDA half of the interface lives in cuda_runtime.cu (or its stub).
-#include "core/memory.h"
+#include "core/base/memory.h"
 
 #include <cstdlib>
 #include <cstring>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace tl {
 

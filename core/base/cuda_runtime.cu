@@ -1,4 +1,4 @@
-// The CUDA half of core/memory.h: device discovery, copies and a caching allocator.
+// The CUDA half of core/base/memory.h: device discovery, copies and a caching allocator.
 // The cache keeps freed blocks in size-ordered free lists and hands them out again without a cudaMalloc;
 // all work runs on the default stream, so a block freed by the host may be reused by the next kernel at once.
 #include <cuda_runtime.h>
@@ -7,8 +7,8 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "core/cuda_check.h"
-#include "core/memory.h"
+#include "core/base/cuda_check.h"
+#include "core/base/memory.h"
 
 namespace tl::cuda_runtime {
 namespace {

@@ -1,9 +1,9 @@
 // Names, sizes and shape arithmetic for dtypes, devices and shapes.
-#include "core/types.h"
+#include "core/base/types.h"
 
 #include <algorithm>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace tl {
 
