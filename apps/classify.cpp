@@ -48,12 +48,18 @@ int main(int argc, char** argv) {
       const std::string flag = argv[i];
       TL_CHECK_AS(ValueError, i + 1 < argc, "option ", flag, " needs a value");
       const std::string value = argv[i + 1];
-      if (flag == "--epochs") epochs = std::stoll(value);
-      else if (flag == "--batch") batch = std::stoll(value);
-      else if (flag == "--lr") lr = std::stof(value);
-      else if (flag == "--seed") seed = std::stoull(value);
-      else if (flag == "--out") out = value;
-      else TL_FAIL(ValueError, "unknown option ", flag);
+      if (flag == "--epochs")
+        epochs = std::stoll(value);
+      else if (flag == "--batch")
+        batch = std::stoll(value);
+      else if (flag == "--lr")
+        lr = std::stof(value);
+      else if (flag == "--seed")
+        seed = std::stoull(value);
+      else if (flag == "--out")
+        out = value;
+      else
+        TL_FAIL(ValueError, "unknown option ", flag);
     }
     TL_CHECK_AS(ValueError, epochs > 0 && batch > 0, "--epochs and --batch must be positive");
     const tl::data::Dataset train = tl::data::load_idx_dataset(data_dir, tl::data::Split::Train);
@@ -83,8 +89,8 @@ int main(int argc, char** argv) {
     }
     const double test_accuracy = accuracy(model, test);
     tl::train::Checkpoint checkpoint;
-    checkpoint.meta = {{"model", "lenet"}, {"data", data_dir}, {"epochs", epochs}, {"seed", seed},
-                       {"test_accuracy", test_accuracy}};
+    checkpoint.meta = {
+        {"model", "lenet"}, {"data", data_dir}, {"epochs", epochs}, {"seed", seed}, {"test_accuracy", test_accuracy}};
     for (auto& [name, tensor] : model.named_parameters()) checkpoint.tensors.emplace_back("model." + name, *tensor);
     tl::train::write_checkpoint_atomically(out + "/lenet.tlc", checkpoint);
     std::printf("test accuracy %.4f (%lld images); classifier saved to %s/lenet.tlc\n", test_accuracy,

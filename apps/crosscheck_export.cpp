@@ -42,10 +42,14 @@ int main(int argc, char** argv) {
     for (int i = 3; i < argc; i += 2) {
       const std::string flag = argv[i];
       TL_CHECK_AS(ValueError, i + 1 < argc, "option ", flag, " needs a value");
-      if (flag == "--steps") steps = std::stoll(argv[i + 1]);
-      else if (flag == "--batch") batch = std::stoll(argv[i + 1]);
-      else if (flag == "--seed") seed = std::stoull(argv[i + 1]);
-      else TL_FAIL(ValueError, "unknown option ", flag, " (expected --steps, --batch or --seed)");
+      if (flag == "--steps")
+        steps = std::stoll(argv[i + 1]);
+      else if (flag == "--batch")
+        batch = std::stoll(argv[i + 1]);
+      else if (flag == "--seed")
+        seed = std::stoull(argv[i + 1]);
+      else
+        TL_FAIL(ValueError, "unknown option ", flag, " (expected --steps, --batch or --seed)");
     }
     TL_CHECK_AS(ValueError, steps > 0 && batch > 0, "--steps and --batch must be positive");
     std::filesystem::create_directories(out);
@@ -56,7 +60,8 @@ int main(int argc, char** argv) {
     tl::nn::Autoencoder model(tl::nn::autoencoder_preset("reference_vae"), init);
     tl::nn::Optimizer optimizer(model.named_parameters(), tl::nn::OptimizerOptions{});
     write_parameters(out, "initial.", model);
-    nlohmann::json record = {{"steps", steps}, {"batch", batch}, {"lr", optimizer.lr()}, {"losses", nlohmann::json::array()}};
+    nlohmann::json record = {
+        {"steps", steps}, {"batch", batch}, {"lr", optimizer.lr()}, {"losses", nlohmann::json::array()}};
     for (int64_t step = 0; step < steps; ++step) {
       const tl::Tensor x = tl::slice(data.inputs, 0, step * batch, (step + 1) * batch);
       tl::Generator noise(seed + 1, static_cast<uint64_t>(step) << 32);
@@ -70,7 +75,8 @@ int main(int argc, char** argv) {
       const std::string tag = "step" + std::to_string(step) + ".";
       write_npy(out + "/" + tag + "x.npy", x);
       write_npy(out + "/" + tag + "eps.npy", eps);
-      for (auto& [name, tensor] : model.named_parameters()) write_npy(out + "/" + tag + "grad." + name + ".npy", tensor->grad());
+      for (auto& [name, tensor] : model.named_parameters())
+        write_npy(out + "/" + tag + "grad." + name + ".npy", tensor->grad());
       record["losses"].push_back({{"reconstruction", reconstruction.item()}, {"kl", kl.item()}});
       optimizer.step();
     }

@@ -87,7 +87,9 @@ Args parse(int argc, char** argv) {
   return args;
 }
 
-void print_edge(const tl::topology::Edge& e) { std::printf("[%d,%d]", e.u, e.v); }
+void print_edge(const tl::topology::Edge& e) {
+  std::printf("[%d,%d]", e.u, e.v);
+}
 
 void print_text(const tl::topology::PersistenceResult& result, bool edges) {
   for (const tl::topology::Diagram& diagram : result.diagrams) {

@@ -11,10 +11,16 @@ namespace {
 thread_local bool g_grad_enabled = true;
 }
 
-bool grad_enabled() { return g_grad_enabled; }
+bool grad_enabled() {
+  return g_grad_enabled;
+}
 
-NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) {
+  g_grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+  g_grad_enabled = previous_;
+}
 
 bool needs_grad(const std::vector<Tensor>& inputs) {
   if (!g_grad_enabled) return false;
@@ -73,8 +79,8 @@ void run_backward(const Tensor& root) {
     const Tensor grad_output = found->second;
     pending.erase(found);
     const std::vector<Tensor> grads = node->backward(grad_output);
-    TL_CHECK(grads.size() == node->inputs.size(), "internal: backward of ", node->op, " returned ",
-             grads.size(), " gradients for ", node->inputs.size(), " inputs");
+    TL_CHECK(grads.size() == node->inputs.size(), "internal: backward of ", node->op, " returned ", grads.size(),
+             " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {
       Tensor input = node->inputs[i];
       if (!grads[i].defined() || !input.defined() || !input.requires_grad()) continue;

@@ -71,15 +71,35 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
 // KL( N(mu, exp(logvar)) || N(0, I) ) summed over elements, then reduced.
 Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction = Reduction::Sum);
 
-inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-inline Tensor operator+(const Tensor& a, float s) { return add(a, s); }
-inline Tensor operator-(const Tensor& a, float s) { return add(a, -s); }
-inline Tensor operator*(const Tensor& a, float s) { return mul(a, s); }
-inline Tensor operator/(const Tensor& a, float s) { return mul(a, 1.0f / s); }
-inline Tensor operator*(float s, const Tensor& a) { return mul(a, s); }
-inline Tensor operator-(const Tensor& a) { return mul(a, -1.0f); }
+inline Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+inline Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+inline Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+inline Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+inline Tensor operator+(const Tensor& a, float s) {
+  return add(a, s);
+}
+inline Tensor operator-(const Tensor& a, float s) {
+  return add(a, -s);
+}
+inline Tensor operator*(const Tensor& a, float s) {
+  return mul(a, s);
+}
+inline Tensor operator/(const Tensor& a, float s) {
+  return mul(a, 1.0f / s);
+}
+inline Tensor operator*(float s, const Tensor& a) {
+  return mul(a, s);
+}
+inline Tensor operator-(const Tensor& a) {
+  return mul(a, -1.0f);
+}
 
 }  // namespace tl

@@ -49,10 +49,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, int64_t stride, int64_t pad
   });
 }
 
-Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding, int64_t output_padding) {
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, int64_t stride, int64_t padding,
+                        int64_t output_padding) {
   check_conv_input(x, weight, stride, padding, "conv_transpose2d");
   TL_CHECK_AS(ValueError, output_padding >= 0 && output_padding < stride,
-              "conv_transpose2d: output_padding must lie in [0, stride), got ", output_padding, " with stride ", stride);
+              "conv_transpose2d: output_padding must lie in [0, stride), got ", output_padding, " with stride ",
+              stride);
   TL_CHECK_AS(ShapeError, weight.dim(0) == x.dim(1), "conv_transpose2d: x has ", x.dim(1), " channels but the weight ",
               shape_str(weight.shape()), " expects ", weight.dim(0));
   // The convolution whose input is this op's output and whose output is x: weight [Cin, Cout, kh, kw] is its

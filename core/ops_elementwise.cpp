@@ -34,11 +34,15 @@ Tensor expand_to(const Tensor& t, const Shape& shape) {
 Tensor reduce_loss(const Tensor& terms, Reduction reduction) {
   const Tensor total = sum(terms);
   switch (reduction) {
-    case Reduction::Sum: return total;
-    case Reduction::Mean: return mul(total, 1.0f / static_cast<float>(terms.numel()));
+    case Reduction::Sum:
+      return total;
+    case Reduction::Mean:
+      return mul(total, 1.0f / static_cast<float>(terms.numel()));
     case Reduction::BatchMean:
-      TL_CHECK_AS(ShapeError, terms.rank() >= 1 && terms.dim(0) > 0, "BatchMean reduction needs a batch "
-                  "dimension, got ", terms.describe());
+      TL_CHECK_AS(ShapeError, terms.rank() >= 1 && terms.dim(0) > 0,
+                  "BatchMean reduction needs a batch "
+                  "dimension, got ",
+                  terms.describe());
       return mul(total, 1.0f / static_cast<float>(terms.dim(0)));
   }
   TL_FAIL(ValueError, "unknown reduction");
@@ -55,8 +59,8 @@ Tensor unary_op(const Tensor& x, UnaryParams p, const char* name) {
   const Tensor y_values = y.detach();
   return record(y, name, {x}, [x, y_values, p](const Tensor& g) {
     Tensor gx = Tensor::empty(x.shape(), x.device());
-    detail::backend(x).unary_backward(p, x.data<float>(), y_values.data<float>(), g.data<float>(),
-                                      gx.data<float>(), x.numel());
+    detail::backend(x).unary_backward(p, x.data<float>(), y_values.data<float>(), g.data<float>(), gx.data<float>(),
+                                      x.numel());
     return std::vector<Tensor>{gx};
   });
 }
@@ -90,30 +94,62 @@ Tensor loss_op(const Tensor& a, const Tensor& b, BinaryOp op, Reduction reductio
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary_op(a, b, BinaryOp::Add, "add"); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary_op(a, b, BinaryOp::Sub, "sub"); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary_op(a, b, BinaryOp::Mul, "mul"); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary_op(a, b, BinaryOp::Div, "div"); }
-Tensor add(const Tensor& a, float s) { return unary_op(a, {UnaryOp::AddScalar, s}, "add_scalar"); }
-Tensor mul(const Tensor& a, float s) { return unary_op(a, {UnaryOp::Scale, s}, "mul_scalar"); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary_op(a, b, BinaryOp::Add, "add");
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary_op(a, b, BinaryOp::Sub, "sub");
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary_op(a, b, BinaryOp::Mul, "mul");
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary_op(a, b, BinaryOp::Div, "div");
+}
+Tensor add(const Tensor& a, float s) {
+  return unary_op(a, {UnaryOp::AddScalar, s}, "add_scalar");
+}
+Tensor mul(const Tensor& a, float s) {
+  return unary_op(a, {UnaryOp::Scale, s}, "mul_scalar");
+}
 
-Tensor exp(const Tensor& x) { return unary_op(x, {UnaryOp::Exp}, "exp"); }
-Tensor log(const Tensor& x) { return unary_op(x, {UnaryOp::Log}, "log"); }
-Tensor sqrt(const Tensor& x) { return unary_op(x, {UnaryOp::Sqrt}, "sqrt"); }
-Tensor pow(const Tensor& x, float exponent) { return unary_op(x, {UnaryOp::Pow, exponent}, "pow"); }
-Tensor abs(const Tensor& x) { return unary_op(x, {UnaryOp::Abs}, "abs"); }
+Tensor exp(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Exp}, "exp");
+}
+Tensor log(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Log}, "log");
+}
+Tensor sqrt(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Sqrt}, "sqrt");
+}
+Tensor pow(const Tensor& x, float exponent) {
+  return unary_op(x, {UnaryOp::Pow, exponent}, "pow");
+}
+Tensor abs(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Abs}, "abs");
+}
 Tensor clamp(const Tensor& x, float low, float high) {
   TL_CHECK_AS(ValueError, low <= high, "clamp: low (", low, ") must not exceed high (", high, ")");
   return unary_op(x, {UnaryOp::Clamp, low, high}, "clamp");
 }
-Tensor relu(const Tensor& x) { return unary_op(x, {UnaryOp::Relu}, "relu"); }
+Tensor relu(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Relu}, "relu");
+}
 Tensor leaky_relu(const Tensor& x, float negative_slope) {
   return unary_op(x, {UnaryOp::LeakyRelu, negative_slope}, "leaky_relu");
 }
-Tensor elu(const Tensor& x, float alpha) { return unary_op(x, {UnaryOp::Elu, alpha}, "elu"); }
-Tensor sigmoid(const Tensor& x) { return unary_op(x, {UnaryOp::Sigmoid}, "sigmoid"); }
-Tensor tanh(const Tensor& x) { return unary_op(x, {UnaryOp::Tanh}, "tanh"); }
-Tensor softplus(const Tensor& x) { return unary_op(x, {UnaryOp::Softplus}, "softplus"); }
+Tensor elu(const Tensor& x, float alpha) {
+  return unary_op(x, {UnaryOp::Elu, alpha}, "elu");
+}
+Tensor sigmoid(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Sigmoid}, "sigmoid");
+}
+Tensor tanh(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Tanh}, "tanh");
+}
+Tensor softplus(const Tensor& x) {
+  return unary_op(x, {UnaryOp::Softplus}, "softplus");
+}
 
 Tensor bce_with_logits(const Tensor& logits, const Tensor& targets, Reduction reduction) {
   return loss_op(logits, targets, BinaryOp::BceWithLogits, reduction, "bce_with_logits");

@@ -7,7 +7,9 @@
 
 namespace tl::detail {
 
-inline const kernels::Backend& backend(const Tensor& t) { return kernels::backend_for(t.device()); }
+inline const kernels::Backend& backend(const Tensor& t) {
+  return kernels::backend_for(t.device());
+}
 
 // Sums t over its broadcast dimensions down to `shape` (the reverse of broadcasting); no history.
 Tensor sum_to(const Tensor& t, const Shape& shape);

@@ -50,14 +50,12 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
     }
   }
   if (inferred >= 0) {
-    TL_CHECK_AS(ShapeError, known > 0 && x.numel() % known == 0, "reshape: cannot infer -1 in ",
-                shape_str(shape), " for ", x.describe());
+    TL_CHECK_AS(ShapeError, known > 0 && x.numel() % known == 0, "reshape: cannot infer -1 in ", shape_str(shape),
+                " for ", x.describe());
     resolved[static_cast<size_t>(inferred)] = x.numel() / known;
   }
   Tensor out = x.view_as_shape(resolved);
-  return record(out, "reshape", {x}, [x](const Tensor& g) {
-    return std::vector<Tensor>{g.view_as_shape(x.shape())};
-  });
+  return record(out, "reshape", {x}, [x](const Tensor& g) { return std::vector<Tensor>{g.view_as_shape(x.shape())}; });
 }
 
 Tensor transpose(const Tensor& x) {
@@ -135,8 +133,8 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& index) {
   if (index.numel() > 0) {
     int64_t lo = 0, hi = 0;
     detail::backend(x).index_range(index.raw_data(), index.dtype(), index.numel(), &lo, &hi);
-    TL_CHECK_AS(ValueError, lo >= 0 && hi < x.dim(a), "index_select: index values span [", lo, ", ", hi,
-                "] but axis ", a, " of ", x.describe(), " has size ", x.dim(a));
+    TL_CHECK_AS(ValueError, lo >= 0 && hi < x.dim(a), "index_select: index values span [", lo, ", ", hi, "] but axis ",
+                a, " of ", x.describe(), " has size ", x.dim(a));
   }
   Shape out_shape = x.shape();
   out_shape[static_cast<size_t>(a)] = index.numel();

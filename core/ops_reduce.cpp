@@ -24,9 +24,7 @@ Tensor sum(const Tensor& x) {
   check_float(x, "sum");
   Tensor out = Tensor::empty({}, x.device());
   detail::backend(x).sum_all(x.data<float>(), out.data<float>(), x.numel());
-  return record(out, "sum", {x}, [x](const Tensor& g) {
-    return std::vector<Tensor>{detail::expand_to(g, x.shape())};
-  });
+  return record(out, "sum", {x}, [x](const Tensor& g) { return std::vector<Tensor>{detail::expand_to(g, x.shape())}; });
 }
 
 Tensor sum(const Tensor& x, int axis, bool keepdim) {
@@ -61,15 +59,14 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   check_float(a, "matmul");
   check_float(b, "matmul");
   check_same_device(a, b, "matmul");
-  TL_CHECK_AS(ShapeError, a.rank() == 2 && b.rank() == 2, "matmul needs 2-D tensors, got ",
-              shape_str(a.shape()), " and ", shape_str(b.shape()));
+  TL_CHECK_AS(ShapeError, a.rank() == 2 && b.rank() == 2, "matmul needs 2-D tensors, got ", shape_str(a.shape()),
+              " and ", shape_str(b.shape()));
   const int64_t m = transpose_a ? a.dim(1) : a.dim(0);
   const int64_t k = transpose_a ? a.dim(0) : a.dim(1);
   const int64_t kb = transpose_b ? b.dim(1) : b.dim(0);
   const int64_t n = transpose_b ? b.dim(0) : b.dim(1);
-  TL_CHECK_AS(ShapeError, k == kb, "matmul: inner dimensions differ: ", shape_str(a.shape()),
-              transpose_a ? "^T" : "", " x ", shape_str(b.shape()), transpose_b ? "^T" : "", " (", k, " vs ", kb,
-              ")");
+  TL_CHECK_AS(ShapeError, k == kb, "matmul: inner dimensions differ: ", shape_str(a.shape()), transpose_a ? "^T" : "",
+              " x ", shape_str(b.shape()), transpose_b ? "^T" : "", " (", k, " vs ", kb, ")");
   Tensor out = Tensor::empty({m, n}, a.device());
   detail::backend(a).gemm(transpose_a, transpose_b, m, n, k, 1.0f, a.data<float>(), b.data<float>(), 0.0f,
                           out.data<float>());
@@ -112,7 +109,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
   check_float(logits, "cross_entropy");
   check_defined(labels, "cross_entropy");
   TL_CHECK_AS(ShapeError, logits.rank() == 2 && labels.rank() == 1 && labels.dim(0) == logits.dim(0),
-              "cross_entropy expects logits [N, K] and labels [N], got ", logits.describe(), " and ", labels.describe());
+              "cross_entropy expects logits [N, K] and labels [N], got ", logits.describe(), " and ",
+              labels.describe());
   TL_CHECK_AS(ValueError, labels.dtype() == DType::Int32 || labels.dtype() == DType::Int64,
               "cross_entropy: labels must be int32 or int64, got ", labels.describe());
   const int64_t rows = logits.dim(0), classes = logits.dim(1);
@@ -120,7 +118,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
   std::vector<int64_t> picks(static_cast<size_t>(rows));
   const Tensor host_labels = labels.to(Device::CPU);
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t label = labels.dtype() == DType::Int32 ? host_labels.data<int32_t>()[r] : host_labels.data<int64_t>()[r];
+    const int64_t label =
+        labels.dtype() == DType::Int32 ? host_labels.data<int32_t>()[r] : host_labels.data<int64_t>()[r];
     TL_CHECK_AS(ValueError, label >= 0 && label < classes, "cross_entropy: row ", r, " has label ", label,
                 " outside [0, ", classes, ")");
     picks[static_cast<size_t>(r)] = r * classes + label;

@@ -1,10 +1,9 @@
 // Tensor construction, device copies, host access and the tensor-side autograd entry points.
 #include "core/tensor.h"
 
-
 #include "core/autograd.h"
-#include "core/ops.h"
 #include "core/base/philox.h"
+#include "core/ops.h"
 #include "kernels/backend.h"
 
 namespace tl {
@@ -23,14 +22,17 @@ Tensor Tensor::full(const Shape& shape, float value, Device device) {
   return t;
 }
 
-Tensor Tensor::zeros(const Shape& shape, Device device) { return full(shape, 0.0f, device); }
-Tensor Tensor::ones(const Shape& shape, Device device) { return full(shape, 1.0f, device); }
+Tensor Tensor::zeros(const Shape& shape, Device device) {
+  return full(shape, 0.0f, device);
+}
+Tensor Tensor::ones(const Shape& shape, Device device) {
+  return full(shape, 1.0f, device);
+}
 
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Device device) {
-  TL_CHECK_AS(ShapeError, static_cast<int64_t>(values.size()) == shape_numel(shape), "from_vector: ",
-              values.size(), " values cannot fill shape ", shape_str(shape), " (", shape_numel(shape),
-              " elements)");
+  TL_CHECK_AS(ShapeError, static_cast<int64_t>(values.size()) == shape_numel(shape), "from_vector: ", values.size(),
+              " values cannot fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");
   Tensor t = empty(shape, device, dtype_of<T>());
   copy_bytes(t.raw_data(), device, values.data(), Device::CPU, values.size() * sizeof(T));
   return t;
@@ -56,25 +58,38 @@ Tensor Tensor::normal(const Shape& shape, Generator& generator, float mean, floa
 }
 
 const TensorImpl& Tensor::checked_impl() const {
-  TL_CHECK(impl_ != nullptr, "use of an undefined tensor (default-constructed, or a gradient that was never "
-                             "computed)");
+  TL_CHECK(impl_ != nullptr,
+           "use of an undefined tensor (default-constructed, or a gradient that was never "
+           "computed)");
   return *impl_;
 }
 
-const Shape& Tensor::shape() const { return checked_impl().shape; }
+const Shape& Tensor::shape() const {
+  return checked_impl().shape;
+}
 
-int64_t Tensor::dim(int axis) const { return shape()[static_cast<size_t>(normalize_axis(axis, rank()))]; }
+int64_t Tensor::dim(int axis) const {
+  return shape()[static_cast<size_t>(normalize_axis(axis, rank()))];
+}
 
-int64_t Tensor::numel() const { return shape_numel(shape()); }
-DType Tensor::dtype() const { return checked_impl().dtype; }
-Device Tensor::device() const { return checked_impl().storage->device(); }
+int64_t Tensor::numel() const {
+  return shape_numel(shape());
+}
+DType Tensor::dtype() const {
+  return checked_impl().dtype;
+}
+Device Tensor::device() const {
+  return checked_impl().storage->device();
+}
 
 std::string Tensor::describe() const {
   if (!defined()) return "undefined tensor";
   return detail::concat(dtype_name(dtype()), " ", shape_str(shape()), " on ", device_name(device()));
 }
 
-void* Tensor::raw_data() const { return checked_impl().storage->data(); }
+void* Tensor::raw_data() const {
+  return checked_impl().storage->data();
+}
 
 template <class T>
 T* Tensor::data() {
@@ -100,12 +115,14 @@ Tensor Tensor::to(Device device) const {
   return out;
 }
 
-Tensor Tensor::clone() const { return to(device()); }
+Tensor Tensor::clone() const {
+  return to(device());
+}
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  TL_CHECK_AS(ValueError, dtype() == dtype_of<T>(), "to_vector: tensor holds ", dtype_name(dtype()),
-              ", asked for ", dtype_name(dtype_of<T>()));
+  TL_CHECK_AS(ValueError, dtype() == dtype_of<T>(), "to_vector: tensor holds ", dtype_name(dtype()), ", asked for ",
+              dtype_name(dtype_of<T>()));
   std::vector<T> values(static_cast<size_t>(numel()));
   const size_t bytes = values.size() * sizeof(T);
   copy_bytes(values.data(), Device::CPU, raw_data(), device(), bytes);
@@ -120,7 +137,9 @@ float Tensor::item() const {
   return to_vector<float>()[0];
 }
 
-bool Tensor::requires_grad() const { return checked_impl().requires_grad; }
+bool Tensor::requires_grad() const {
+  return checked_impl().requires_grad;
+}
 
 Tensor& Tensor::set_requires_grad(bool requires) {
   checked_impl();
@@ -132,11 +151,17 @@ Tensor& Tensor::set_requires_grad(bool requires) {
   return *this;
 }
 
-const Tensor& Tensor::grad() const { return checked_impl().grad; }
+const Tensor& Tensor::grad() const {
+  return checked_impl().grad;
+}
 
-void Tensor::zero_grad() { checked_impl(), impl_->grad = Tensor(); }
+void Tensor::zero_grad() {
+  checked_impl(), impl_->grad = Tensor();
+}
 
-void Tensor::backward() const { run_backward(*this); }
+void Tensor::backward() const {
+  run_backward(*this);
+}
 
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
@@ -146,11 +171,13 @@ Tensor Tensor::detach() const {
   return Tensor(std::move(impl));
 }
 
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked_impl().grad_fn; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  return checked_impl().grad_fn;
+}
 
 Tensor Tensor::view_as_shape(const Shape& shape) const {
-  TL_CHECK_AS(ShapeError, shape_numel(shape) == numel(), "cannot view ", describe(), " as shape ",
-              shape_str(shape), " (", shape_numel(shape), " elements)");
+  TL_CHECK_AS(ShapeError, shape_numel(shape) == numel(), "cannot view ", describe(), " as shape ", shape_str(shape),
+              " (", shape_numel(shape), " elements)");
   Tensor view = detach();
   view.impl_->shape = shape;
   return view;
@@ -179,9 +206,8 @@ void check_float(const Tensor& t, const char* op) {
 }
 
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  TL_CHECK_AS(DeviceError, a.device() == b.device(), op, ": tensors are on different devices: ", a.describe(),
-              " and ", b.describe(), "; move one with .to(Device::", a.device() == Device::CPU ? "CPU" : "CUDA",
-              ")");
+  TL_CHECK_AS(DeviceError, a.device() == b.device(), op, ": tensors are on different devices: ", a.describe(), " and ",
+              b.describe(), "; move one with .to(Device::", a.device() == Device::CPU ? "CPU" : "CUDA", ")");
 }
 
 void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {

@@ -43,23 +43,26 @@ class Tensor {
   std::string describe() const;  // "float32 [128, 784] on cpu", for messages
 
   // Raw element pointers on the tensor's device; the type must match dtype().
-  template <class T> T* data();
-  template <class T> const T* data() const;
+  template <class T>
+  T* data();
+  template <class T>
+  const T* data() const;
   void* raw_data() const;
 
   // Copies: to another device (a copy even on the same device), and back to the host as a vector.
   Tensor to(Device device) const;
   Tensor clone() const;
-  template <class T> std::vector<T> to_vector() const;
+  template <class T>
+  std::vector<T> to_vector() const;
   float item() const;  // the value of a one-element float tensor
 
   // Autograd.
   bool requires_grad() const;
   Tensor& set_requires_grad(bool requires);  // leaves only
-  const Tensor& grad() const;               // undefined until a backward pass reaches this tensor
-  void zero_grad();                         // drops the accumulated gradient
-  void backward() const;                    // from a one-element tensor; accumulates into leaves' grad
-  Tensor detach() const;                    // shares storage, no history
+  const Tensor& grad() const;                // undefined until a backward pass reaches this tensor
+  void zero_grad();                          // drops the accumulated gradient
+  void backward() const;                     // from a one-element tensor; accumulates into leaves' grad
+  Tensor detach() const;                     // shares storage, no history
   const std::shared_ptr<Node>& grad_fn() const;
 
   // Used by ops: a tensor over the same storage with another shape (no autograd), and attaching history.

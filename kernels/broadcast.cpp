@@ -28,8 +28,7 @@ BroadcastIndexer make_broadcast_indexer(const Shape& out, const Shape& a, const 
   std::vector<int64_t> dims, merged_a, merged_b;
   for (size_t d = 0; d < out.size(); ++d) {
     if (out[d] == 1) continue;  // size-1 output dims contribute nothing to any offset
-    const bool mergeable = !dims.empty() && merged_a.back() == sa[d] * out[d] &&
-                           merged_b.back() == sb[d] * out[d];
+    const bool mergeable = !dims.empty() && merged_a.back() == sa[d] * out[d] && merged_b.back() == sb[d] * out[d];
     if (mergeable) {
       dims.back() *= out[d];
       merged_a.back() = sa[d];
@@ -45,9 +44,8 @@ BroadcastIndexer make_broadcast_indexer(const Shape& out, const Shape& a, const 
     merged_a = {0};
     merged_b = {0};
   }
-  TL_CHECK_AS(ShapeError, dims.size() <= static_cast<size_t>(kMaxRank), "broadcasting ", shape_str(a),
-              " with ", shape_str(b), " needs ", dims.size(), " dimensions after merging; at most ",
-              kMaxRank, " are supported");
+  TL_CHECK_AS(ShapeError, dims.size() <= static_cast<size_t>(kMaxRank), "broadcasting ", shape_str(a), " with ",
+              shape_str(b), " needs ", dims.size(), " dimensions after merging; at most ", kMaxRank, " are supported");
   BroadcastIndexer ix;
   ix.rank = static_cast<int>(dims.size());
   ix.numel = shape_numel(out);

@@ -14,8 +14,8 @@
 namespace tl::kernels {
 
 struct IncidentEdge {
-  int32_t other = 0;   // the edge's other end (a row of the points array)
-  float weight = 0.0f; // dL/dD_ij / D_ij
+  int32_t other = 0;    // the edge's other end (a row of the points array)
+  float weight = 0.0f;  // dL/dD_ij / D_ij
 };
 
 // dL/dx[point, k]: the sum over the point's incident edges [begin, end) in list order.

@@ -17,15 +17,15 @@ enum class UnaryOp {
   Exp,
   Log,
   Sqrt,
-  Pow,        // x^a
+  Pow,  // x^a
   Abs,
-  Clamp,      // min(max(x, a), b)
+  Clamp,  // min(max(x, a), b)
   Relu,
   LeakyRelu,  // x > 0 ? x : a x
   Elu,        // x > 0 ? x : a (e^x - 1)
   Sigmoid,
   Tanh,
-  Softplus,   // log(1 + e^x)
+  Softplus,  // log(1 + e^x)
 };
 
 struct UnaryParams {
@@ -36,7 +36,9 @@ struct UnaryParams {
 
 // max(x, 0), written as a comparison: unlike fmaxf it lets compilers vectorise the loops that use it (and for a
 // NaN x both give 0).
-TL_HD float positive_part(float x) { return x > 0.0f ? x : 0.0f; }
+TL_HD float positive_part(float x) {
+  return x > 0.0f ? x : 0.0f;
+}
 
 TL_HD float stable_sigmoid(float x) {
   if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
@@ -46,20 +48,34 @@ TL_HD float stable_sigmoid(float x) {
 
 TL_HD float unary_forward(const UnaryParams& p, float x) {
   switch (p.op) {
-    case UnaryOp::Scale: return p.a * x;
-    case UnaryOp::AddScalar: return x + p.a;
-    case UnaryOp::Exp: return expf(x);
-    case UnaryOp::Log: return logf(x);
-    case UnaryOp::Sqrt: return sqrtf(x);
-    case UnaryOp::Pow: return powf(x, p.a);
-    case UnaryOp::Abs: return fabsf(x);
-    case UnaryOp::Clamp: return fminf(fmaxf(x, p.a), p.b);
-    case UnaryOp::Relu: return x > 0.0f ? x : 0.0f;
-    case UnaryOp::LeakyRelu: return x > 0.0f ? x : p.a * x;
-    case UnaryOp::Elu: return x > 0.0f ? x : p.a * (expf(x) - 1.0f);
-    case UnaryOp::Sigmoid: return stable_sigmoid(x);
-    case UnaryOp::Tanh: return tanhf(x);
-    case UnaryOp::Softplus: return positive_part(x) + log1pf(expf(-fabsf(x)));
+    case UnaryOp::Scale:
+      return p.a * x;
+    case UnaryOp::AddScalar:
+      return x + p.a;
+    case UnaryOp::Exp:
+      return expf(x);
+    case UnaryOp::Log:
+      return logf(x);
+    case UnaryOp::Sqrt:
+      return sqrtf(x);
+    case UnaryOp::Pow:
+      return powf(x, p.a);
+    case UnaryOp::Abs:
+      return fabsf(x);
+    case UnaryOp::Clamp:
+      return fminf(fmaxf(x, p.a), p.b);
+    case UnaryOp::Relu:
+      return x > 0.0f ? x : 0.0f;
+    case UnaryOp::LeakyRelu:
+      return x > 0.0f ? x : p.a * x;
+    case UnaryOp::Elu:
+      return x > 0.0f ? x : p.a * (expf(x) - 1.0f);
+    case UnaryOp::Sigmoid:
+      return stable_sigmoid(x);
+    case UnaryOp::Tanh:
+      return tanhf(x);
+    case UnaryOp::Softplus:
+      return positive_part(x) + log1pf(expf(-fabsf(x)));
   }
   return 0.0f;
 }
@@ -68,20 +84,34 @@ TL_HD float unary_forward(const UnaryParams& p, float x) {
 // |x|'(0) = 0, clamp' = 1 on the closed interval [a, b].
 TL_HD float unary_derivative(const UnaryParams& p, float x, float y) {
   switch (p.op) {
-    case UnaryOp::Scale: return p.a;
-    case UnaryOp::AddScalar: return 1.0f;
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return 1.0f / x;
-    case UnaryOp::Sqrt: return 0.5f / y;
-    case UnaryOp::Pow: return p.a * powf(x, p.a - 1.0f);
-    case UnaryOp::Abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
-    case UnaryOp::Clamp: return (x >= p.a && x <= p.b) ? 1.0f : 0.0f;
-    case UnaryOp::Relu: return x > 0.0f ? 1.0f : 0.0f;
-    case UnaryOp::LeakyRelu: return x > 0.0f ? 1.0f : p.a;
-    case UnaryOp::Elu: return x > 0.0f ? 1.0f : y + p.a;
-    case UnaryOp::Sigmoid: return y * (1.0f - y);
-    case UnaryOp::Tanh: return 1.0f - y * y;
-    case UnaryOp::Softplus: return stable_sigmoid(x);
+    case UnaryOp::Scale:
+      return p.a;
+    case UnaryOp::AddScalar:
+      return 1.0f;
+    case UnaryOp::Exp:
+      return y;
+    case UnaryOp::Log:
+      return 1.0f / x;
+    case UnaryOp::Sqrt:
+      return 0.5f / y;
+    case UnaryOp::Pow:
+      return p.a * powf(x, p.a - 1.0f);
+    case UnaryOp::Abs:
+      return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+    case UnaryOp::Clamp:
+      return (x >= p.a && x <= p.b) ? 1.0f : 0.0f;
+    case UnaryOp::Relu:
+      return x > 0.0f ? 1.0f : 0.0f;
+    case UnaryOp::LeakyRelu:
+      return x > 0.0f ? 1.0f : p.a;
+    case UnaryOp::Elu:
+      return x > 0.0f ? 1.0f : y + p.a;
+    case UnaryOp::Sigmoid:
+      return y * (1.0f - y);
+    case UnaryOp::Tanh:
+      return 1.0f - y * y;
+    case UnaryOp::Softplus:
+      return stable_sigmoid(x);
   }
   return 0.0f;
 }
@@ -98,39 +128,60 @@ enum class BinaryOp {
 
 TL_HD float binary_forward(BinaryOp op, float a, float b) {
   switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-    case BinaryOp::BceWithLogits: return positive_part(a) - a * b + log1pf(expf(-fabsf(a)));
-    case BinaryOp::SquaredError: return (a - b) * (a - b);
-    case BinaryOp::GaussianKl: return -0.5f * (1.0f + b - a * a - expf(b));
+    case BinaryOp::Add:
+      return a + b;
+    case BinaryOp::Sub:
+      return a - b;
+    case BinaryOp::Mul:
+      return a * b;
+    case BinaryOp::Div:
+      return a / b;
+    case BinaryOp::BceWithLogits:
+      return positive_part(a) - a * b + log1pf(expf(-fabsf(a)));
+    case BinaryOp::SquaredError:
+      return (a - b) * (a - b);
+    case BinaryOp::GaussianKl:
+      return -0.5f * (1.0f + b - a * a - expf(b));
   }
   return 0.0f;
 }
 
 TL_HD float binary_derivative_a(BinaryOp op, float a, float b) {
   switch (op) {
-    case BinaryOp::Add: return 1.0f;
-    case BinaryOp::Sub: return 1.0f;
-    case BinaryOp::Mul: return b;
-    case BinaryOp::Div: return 1.0f / b;
-    case BinaryOp::BceWithLogits: return stable_sigmoid(a) - b;
-    case BinaryOp::SquaredError: return 2.0f * (a - b);
-    case BinaryOp::GaussianKl: return a;
+    case BinaryOp::Add:
+      return 1.0f;
+    case BinaryOp::Sub:
+      return 1.0f;
+    case BinaryOp::Mul:
+      return b;
+    case BinaryOp::Div:
+      return 1.0f / b;
+    case BinaryOp::BceWithLogits:
+      return stable_sigmoid(a) - b;
+    case BinaryOp::SquaredError:
+      return 2.0f * (a - b);
+    case BinaryOp::GaussianKl:
+      return a;
   }
   return 0.0f;
 }
 
 TL_HD float binary_derivative_b(BinaryOp op, float a, float b) {
   switch (op) {
-    case BinaryOp::Add: return 1.0f;
-    case BinaryOp::Sub: return -1.0f;
-    case BinaryOp::Mul: return a;
-    case BinaryOp::Div: return -a / (b * b);
-    case BinaryOp::BceWithLogits: return -a;
-    case BinaryOp::SquaredError: return -2.0f * (a - b);
-    case BinaryOp::GaussianKl: return 0.5f * (expf(b) - 1.0f);
+    case BinaryOp::Add:
+      return 1.0f;
+    case BinaryOp::Sub:
+      return -1.0f;
+    case BinaryOp::Mul:
+      return a;
+    case BinaryOp::Div:
+      return -a / (b * b);
+    case BinaryOp::BceWithLogits:
+      return -a;
+    case BinaryOp::SquaredError:
+      return -2.0f * (a - b);
+    case BinaryOp::GaussianKl:
+      return 0.5f * (expf(b) - 1.0f);
   }
   return 0.0f;
 }
@@ -141,20 +192,34 @@ template <class Body>
 void with_unary_op(UnaryOp op, Body&& body) {
   using U = UnaryOp;
   switch (op) {
-    case U::Scale: return body(std::integral_constant<U, U::Scale>{});
-    case U::AddScalar: return body(std::integral_constant<U, U::AddScalar>{});
-    case U::Exp: return body(std::integral_constant<U, U::Exp>{});
-    case U::Log: return body(std::integral_constant<U, U::Log>{});
-    case U::Sqrt: return body(std::integral_constant<U, U::Sqrt>{});
-    case U::Pow: return body(std::integral_constant<U, U::Pow>{});
-    case U::Abs: return body(std::integral_constant<U, U::Abs>{});
-    case U::Clamp: return body(std::integral_constant<U, U::Clamp>{});
-    case U::Relu: return body(std::integral_constant<U, U::Relu>{});
-    case U::LeakyRelu: return body(std::integral_constant<U, U::LeakyRelu>{});
-    case U::Elu: return body(std::integral_constant<U, U::Elu>{});
-    case U::Sigmoid: return body(std::integral_constant<U, U::Sigmoid>{});
-    case U::Tanh: return body(std::integral_constant<U, U::Tanh>{});
-    case U::Softplus: return body(std::integral_constant<U, U::Softplus>{});
+    case U::Scale:
+      return body(std::integral_constant<U, U::Scale>{});
+    case U::AddScalar:
+      return body(std::integral_constant<U, U::AddScalar>{});
+    case U::Exp:
+      return body(std::integral_constant<U, U::Exp>{});
+    case U::Log:
+      return body(std::integral_constant<U, U::Log>{});
+    case U::Sqrt:
+      return body(std::integral_constant<U, U::Sqrt>{});
+    case U::Pow:
+      return body(std::integral_constant<U, U::Pow>{});
+    case U::Abs:
+      return body(std::integral_constant<U, U::Abs>{});
+    case U::Clamp:
+      return body(std::integral_constant<U, U::Clamp>{});
+    case U::Relu:
+      return body(std::integral_constant<U, U::Relu>{});
+    case U::LeakyRelu:
+      return body(std::integral_constant<U, U::LeakyRelu>{});
+    case U::Elu:
+      return body(std::integral_constant<U, U::Elu>{});
+    case U::Sigmoid:
+      return body(std::integral_constant<U, U::Sigmoid>{});
+    case U::Tanh:
+      return body(std::integral_constant<U, U::Tanh>{});
+    case U::Softplus:
+      return body(std::integral_constant<U, U::Softplus>{});
   }
 }
 
@@ -162,13 +227,20 @@ template <class Body>
 void with_binary_op(BinaryOp op, Body&& body) {
   using B = BinaryOp;
   switch (op) {
-    case B::Add: return body(std::integral_constant<B, B::Add>{});
-    case B::Sub: return body(std::integral_constant<B, B::Sub>{});
-    case B::Mul: return body(std::integral_constant<B, B::Mul>{});
-    case B::Div: return body(std::integral_constant<B, B::Div>{});
-    case B::BceWithLogits: return body(std::integral_constant<B, B::BceWithLogits>{});
-    case B::SquaredError: return body(std::integral_constant<B, B::SquaredError>{});
-    case B::GaussianKl: return body(std::integral_constant<B, B::GaussianKl>{});
+    case B::Add:
+      return body(std::integral_constant<B, B::Add>{});
+    case B::Sub:
+      return body(std::integral_constant<B, B::Sub>{});
+    case B::Mul:
+      return body(std::integral_constant<B, B::Mul>{});
+    case B::Div:
+      return body(std::integral_constant<B, B::Div>{});
+    case B::BceWithLogits:
+      return body(std::integral_constant<B, B::BceWithLogits>{});
+    case B::SquaredError:
+      return body(std::integral_constant<B, B::SquaredError>{});
+    case B::GaussianKl:
+      return body(std::integral_constant<B, B::GaussianKl>{});
   }
 }
 

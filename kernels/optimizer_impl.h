@@ -18,8 +18,8 @@ struct OptimizerUpdate {
   OptimizerRule rule = OptimizerRule::Adam;
   float lr = 1e-3f;
   float weight_decay = 0.0f;
-  float momentum = 0.0f;  // Sgd
-  bool nesterov = false;  // Sgd
+  float momentum = 0.0f;                            // Sgd
+  bool nesterov = false;                            // Sgd
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // Adam, AdamW
   float bias_correction1 = 1.0f, bias_correction2 = 1.0f;
 };
@@ -56,9 +56,12 @@ template <class Body>
 void with_optimizer_rule(OptimizerRule rule, Body&& body) {
   using R = OptimizerRule;
   switch (rule) {
-    case R::Sgd: return body(std::integral_constant<R, R::Sgd>{});
-    case R::Adam: return body(std::integral_constant<R, R::Adam>{});
-    case R::AdamW: return body(std::integral_constant<R, R::AdamW>{});
+    case R::Sgd:
+      return body(std::integral_constant<R, R::Sgd>{});
+    case R::Adam:
+      return body(std::integral_constant<R, R::Adam>{});
+    case R::AdamW:
+      return body(std::integral_constant<R, R::AdamW>{});
   }
 }
 

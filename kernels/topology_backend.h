@@ -14,7 +14,7 @@ namespace tl::kernels {
 
 struct CloudBatch {
   int64_t count = 0;
-  int64_t dim = 0;                        // coordinates per point (unused for distance-matrix input)
+  int64_t dim = 0;                          // coordinates per point (unused for distance-matrix input)
   const int64_t* point_offsets = nullptr;   // count + 1 entries
   const int64_t* matrix_offsets = nullptr;  // count + 1 entries
   const int64_t* edge_offsets = nullptr;    // count + 1 entries
@@ -27,8 +27,8 @@ struct TopologyBackend {
   // For each cloud, the minimum spanning forest of the edges no longer than `threshold`, its edges written at
   // edges + point_offsets[c] (n_c - 1 slots) in the order Prim adds them, edge_counts[c] of them.
   // Ties follow the filtration order of kernels/persistence_impl.h, so the forest is unique.
-  void (*minimum_spanning_forest)(const float* dist, const CloudBatch& batch, float threshold,
-                                  WeightedEdge* edges, int32_t* edge_counts);
+  void (*minimum_spanning_forest)(const float* dist, const CloudBatch& batch, float threshold, WeightedEdge* edges,
+                                  int32_t* edge_counts);
   // For each cloud, the columns of its degree-1 cohomology reduction: the edges no longer than thresholds[c]
   // (a host array) outside its spanning forest (as minimum_spanning_forest wrote it), latest in the filtration
   // first, each with its emergent cofacet and apparent flag (h1_column). Written at columns + edge_offsets[c];

@@ -20,7 +20,9 @@ void uniform_init(Tensor& weight, Tensor* bias, const Shape& weight_shape, int64
 }
 
 // bias [C] added to every pixel of y [N, C, H, W].
-Tensor add_channel_bias(const Tensor& y, const Tensor& bias) { return add(y, reshape(bias, {1, bias.dim(0), 1, 1})); }
+Tensor add_channel_bias(const Tensor& y, const Tensor& bias) {
+  return add(y, reshape(bias, {1, bias.dim(0), 1, 1}));
+}
 
 }  // namespace
 
@@ -34,8 +36,8 @@ Linear::Linear(int64_t in_features, int64_t out_features, Generator& generator, 
 }
 
 Tensor Linear::forward(const Tensor& x) {
-  TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == in_features_, "Linear expects [batch, ", in_features_,
-              "], got ", x.describe());
+  TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == in_features_, "Linear expects [batch, ", in_features_, "], got ",
+              x.describe());
   const Tensor y = matmul(x, weight, false, true);
   return bias.defined() ? add(y, bias) : y;
 }
@@ -51,15 +53,17 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Genera
   register_parameter("bias", &bias);
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return add_channel_bias(conv2d(x, weight, stride_, padding_), bias); }
+Tensor Conv2d::forward(const Tensor& x) {
+  return add_channel_bias(conv2d(x, weight, stride_, padding_), bias);
+}
 
 ConvTranspose2d::ConvTranspose2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& generator,
                                  int64_t stride, int64_t padding, int64_t output_padding)
     : stride_(stride), padding_(padding), output_padding_(output_padding) {
   TL_CHECK_AS(ValueError, in_channels > 0 && out_channels > 0 && kernel > 0,
               "ConvTranspose2d: channels and kernel size must be positive");
-  uniform_init(weight, &bias, {in_channels, out_channels, kernel, kernel}, out_channels,
-               out_channels * kernel * kernel, generator);
+  uniform_init(weight, &bias, {in_channels, out_channels, kernel, kernel}, out_channels, out_channels * kernel * kernel,
+               generator);
   register_parameter("weight", &weight);
   register_parameter("bias", &bias);
 }
@@ -91,8 +95,8 @@ BatchNorm1d::BatchNorm1d(int64_t features, float momentum, float eps)
 }
 
 Tensor BatchNorm1d::forward(const Tensor& x) {
-  TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == features_, "BatchNorm1d expects [batch, ", features_,
-              "], got ", x.describe());
+  TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == features_, "BatchNorm1d expects [batch, ", features_, "], got ",
+              x.describe());
   if (!training()) {
     const Tensor scale = weight / sqrt(running_var + eps_);
     return (x - running_mean) * scale + bias;
@@ -125,13 +129,20 @@ ActivationKind parse_activation(const std::string& name) {
 
 Tensor apply_activation(ActivationKind kind, const Tensor& x) {
   switch (kind) {
-    case ActivationKind::Identity: return x;
-    case ActivationKind::Relu: return relu(x);
-    case ActivationKind::LeakyRelu: return leaky_relu(x);
-    case ActivationKind::Elu: return elu(x);
-    case ActivationKind::Sigmoid: return sigmoid(x);
-    case ActivationKind::Tanh: return tanh(x);
-    case ActivationKind::Softplus: return softplus(x);
+    case ActivationKind::Identity:
+      return x;
+    case ActivationKind::Relu:
+      return relu(x);
+    case ActivationKind::LeakyRelu:
+      return leaky_relu(x);
+    case ActivationKind::Elu:
+      return elu(x);
+    case ActivationKind::Sigmoid:
+      return sigmoid(x);
+    case ActivationKind::Tanh:
+      return tanh(x);
+    case ActivationKind::Softplus:
+      return softplus(x);
   }
   TL_FAIL(ValueError, "unknown activation");
 }
@@ -148,8 +159,8 @@ Tensor Sequential::forward(const Tensor& x) {
   return y;
 }
 
-std::shared_ptr<Sequential> make_mlp(const std::vector<int64_t>& widths, ActivationKind hidden,
-                                     ActivationKind output, Generator& generator, bool batch_norm) {
+std::shared_ptr<Sequential> make_mlp(const std::vector<int64_t>& widths, ActivationKind hidden, ActivationKind output,
+                                     Generator& generator, bool batch_norm) {
   TL_CHECK_AS(ValueError, widths.size() >= 2, "make_mlp needs at least an input and an output width");
   auto mlp = std::make_shared<Sequential>();
   for (size_t i = 0; i + 1 < widths.size(); ++i) {

@@ -41,8 +41,8 @@ class Conv2d : public Module {
 // default initialisation, whose fan_in is out * k * k for this layout.
 class ConvTranspose2d : public Module {
  public:
-  ConvTranspose2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& generator,
-                  int64_t stride = 1, int64_t padding = 0, int64_t output_padding = 0);
+  ConvTranspose2d(int64_t in_channels, int64_t out_channels, int64_t kernel, Generator& generator, int64_t stride = 1,
+                  int64_t padding = 0, int64_t output_padding = 0);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias;
 
@@ -102,7 +102,7 @@ class Sequential : public Module {
 
 // An MLP: Linear layers through `widths` (widths[0] is the input), each but the last followed by optional batch
 // norm and `hidden`; the last by `output`.
-std::shared_ptr<Sequential> make_mlp(const std::vector<int64_t>& widths, ActivationKind hidden,
-                                     ActivationKind output, Generator& generator, bool batch_norm = false);
+std::shared_ptr<Sequential> make_mlp(const std::vector<int64_t>& widths, ActivationKind hidden, ActivationKind output,
+                                     Generator& generator, bool batch_norm = false);
 
 }  // namespace tl::nn

@@ -95,7 +95,8 @@ Autoencoder::Autoencoder(const AutoencoderSpec& spec, Generator& generator) : sp
   }
   register_module("encoder", encoder_);
   mu_ = register_module("mu", std::make_shared<Linear>(last_hidden, spec.latent, generator));
-  if (spec.variational) logvar_ = register_module("logvar", std::make_shared<Linear>(last_hidden, spec.latent, generator));
+  if (spec.variational)
+    logvar_ = register_module("logvar", std::make_shared<Linear>(last_hidden, spec.latent, generator));
   if (spec.architecture == Architecture::ConvMnist) {
     decoder_ = register_module("decoder", conv_decoder(spec, generator));
     return;
@@ -103,8 +104,8 @@ Autoencoder::Autoencoder(const AutoencoderSpec& spec, Generator& generator) : sp
   std::vector<int64_t> decoder_widths{spec.latent};
   decoder_widths.insert(decoder_widths.end(), spec.hidden.rbegin(), spec.hidden.rend());
   decoder_widths.push_back(spec.input);
-  decoder_ = register_module("decoder", make_mlp(decoder_widths, spec.activation, ActivationKind::Identity,
-                                                 generator, spec.batch_norm));
+  decoder_ = register_module(
+      "decoder", make_mlp(decoder_widths, spec.activation, ActivationKind::Identity, generator, spec.batch_norm));
 }
 
 Tensor Autoencoder::encode(const Tensor& x) {
@@ -113,7 +114,9 @@ Tensor Autoencoder::encode(const Tensor& x) {
   return mu_->forward(encoder_->forward(x));
 }
 
-Tensor Autoencoder::decode(const Tensor& z) { return decoder_->forward(z); }
+Tensor Autoencoder::decode(const Tensor& z) {
+  return decoder_->forward(z);
+}
 
 AutoencoderOutput Autoencoder::run(const Tensor& x, Generator& noise) {
   AutoencoderOutput out;
@@ -155,6 +158,8 @@ Tensor Classifier::features(const Tensor& x) {
   return trunk_->forward(x);
 }
 
-Tensor Classifier::forward(const Tensor& x) { return head_->forward(features(x)); }
+Tensor Classifier::forward(const Tensor& x) {
+  return head_->forward(features(x));
+}
 
 }  // namespace tl::nn

@@ -1,7 +1,7 @@
 // The autoencoder models of the seed systems: a deterministic AE and a (beta-)VAE with separate mean and
 // log-variance heads, as MLPs configured by widths, activation and batch norm, or as TopoGen's convolutional VAE
-// for 28 x 28 images; and named presets for the seeds' architectures. Decoders end in a linear layer: their output is a logit for BCE losses (so a "sigmoid output"
-// is sigmoid(reconstruction)) or the value itself for MSE.
+// for 28 x 28 images; and named presets for the seeds' architectures. Decoders end in a linear layer: their output is a
+// logit for BCE losses (so a "sigmoid output" is sigmoid(reconstruction)) or the value itself for MSE.
 #pragma once
 
 #include <memory>

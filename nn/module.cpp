@@ -14,8 +14,7 @@ void Module::register_buffer(const std::string& name, Tensor* buffer) {
   buffers_.emplace_back(name, buffer);
 }
 
-void Module::collect(const std::string& prefix, bool parameters,
-                     std::vector<std::pair<std::string, Tensor*>>& out) {
+void Module::collect(const std::string& prefix, bool parameters, std::vector<std::pair<std::string, Tensor*>>& out) {
   for (auto& [name, tensor] : parameters ? parameters_ : buffers_) out.emplace_back(prefix + name, tensor);
   for (auto& [name, child] : children_) child->collect(prefix + name + ".", parameters, out);
 }

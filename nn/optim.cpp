@@ -26,8 +26,8 @@ Optimizer::Optimizer(std::vector<std::pair<std::string, Tensor*>> parameters, co
               options.weight_decay);
   TL_CHECK_AS(ValueError, options.momentum >= 0.0f && options.momentum < 1.0f,
               "optimizer: momentum must lie in [0, 1), got ", options.momentum);
-  TL_CHECK_AS(ValueError, options.beta1 >= 0.0f && options.beta1 < 1.0f && options.beta2 >= 0.0f &&
-                              options.beta2 < 1.0f,
+  TL_CHECK_AS(ValueError,
+              options.beta1 >= 0.0f && options.beta1 < 1.0f && options.beta2 >= 0.0f && options.beta2 < 1.0f,
               "optimizer: betas must lie in [0, 1), got (", options.beta1, ", ", options.beta2, ")");
   TL_CHECK_AS(ValueError, options.eps > 0.0f, "optimizer: eps must be positive, got ", options.eps);
   const bool adam = options.rule != OptimizerRule::Sgd;
@@ -88,8 +88,10 @@ float LearningRateSchedule::lr_at(float base_lr, int64_t step) const {
   if (step < warmup_steps) return base_lr * static_cast<float>(step + 1) / static_cast<float>(warmup_steps);
   const int64_t t = step - warmup_steps;
   switch (kind) {
-    case Kind::Constant: return base_lr;
-    case Kind::Step: return base_lr * std::pow(gamma, static_cast<float>(t / step_size));
+    case Kind::Constant:
+      return base_lr;
+    case Kind::Step:
+      return base_lr * std::pow(gamma, static_cast<float>(t / step_size));
     case Kind::Cosine: {
       const int64_t span = std::max<int64_t>(total_steps - warmup_steps, 1);
       const double progress = std::min<double>(1.0, static_cast<double>(t) / static_cast<double>(span));

@@ -16,8 +16,12 @@ InputSpec in_range(Shape shape, float low, float high) {
   s.high = high;
   return s;
 }
-InputSpec any(Shape shape) { return in_range(std::move(shape), -1.0f, 1.0f); }
-InputSpec positive(Shape shape) { return in_range(std::move(shape), 0.5f, 2.0f); }
+InputSpec any(Shape shape) {
+  return in_range(std::move(shape), -1.0f, 1.0f);
+}
+InputSpec positive(Shape shape) {
+  return in_range(std::move(shape), 0.5f, 2.0f);
+}
 InputSpec kinked(Shape shape, std::vector<float> kinks) {
   InputSpec s = any(std::move(shape));
   s.kinks = std::move(kinks);
@@ -39,8 +43,7 @@ OpCase unary_case(const std::string& name, InputSpec input, Tensor (*op)(const T
   return {name, {std::move(input)}, [op](const Inputs& x) { return op(x[0]); }};
 }
 
-OpCase binary_case(const std::string& name, InputSpec a, InputSpec b,
-                   Tensor (*op)(const Tensor&, const Tensor&)) {
+OpCase binary_case(const std::string& name, InputSpec a, InputSpec b, Tensor (*op)(const Tensor&, const Tensor&)) {
   return {name, {std::move(a), std::move(b)}, [op](const Inputs& x) { return op(x[0], x[1]); }};
 }
 
@@ -74,8 +77,7 @@ std::vector<OpCase> build_cases() {
   cases.push_back({"pow_fractional", {positive({3, 4})}, [](const Inputs& x) { return pow(x[0], 2.5f); }});
   cases.push_back({"pow_square_signed", {any({3, 4})}, [](const Inputs& x) { return pow(x[0], 2.0f); }});
   cases.push_back(unary_case("abs", kinked({3, 4}, {0.0f}), abs));
-  cases.push_back({"clamp", {kinked({4, 5}, {-0.4f, 0.3f})},
-                   [](const Inputs& x) { return clamp(x[0], -0.4f, 0.3f); }});
+  cases.push_back({"clamp", {kinked({4, 5}, {-0.4f, 0.3f})}, [](const Inputs& x) { return clamp(x[0], -0.4f, 0.3f); }});
   cases.push_back(unary_case("relu", kinked({3, 4}, {0.0f}), relu));
   cases.push_back({"leaky_relu", {kinked({3, 4}, {0.0f})}, [](const Inputs& x) { return leaky_relu(x[0], 0.1f); }});
   cases.push_back({"elu", {kinked({3, 4}, {0.0f})}, [](const Inputs& x) { return elu(x[0], 0.7f); }});
@@ -86,16 +88,21 @@ std::vector<OpCase> build_cases() {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) cases.push_back(matmul_case(ta, tb));
   // Convolutions: stride 1 with padding, and stride 2 (the conv VAE's layers) with output padding.
-  cases.push_back({"conv2d_stride1_pad1", {any({2, 3, 5, 6}), any({4, 3, 3, 3})},
-                   [](const Inputs& x) { return conv2d(x[0], x[1], 1, 1); }});
-  cases.push_back({"conv2d_stride2_pad1", {any({2, 2, 7, 7}), any({3, 2, 4, 4})},
-                   [](const Inputs& x) { return conv2d(x[0], x[1], 2, 1); }});
-  cases.push_back({"conv_transpose2d_stride2_pad1", {any({2, 3, 3, 4}), any({3, 2, 4, 4})},
-                   [](const Inputs& x) { return conv_transpose2d(x[0], x[1], 2, 1, 1); }});
+  cases.push_back({"conv2d_stride1_pad1", {any({2, 3, 5, 6}), any({4, 3, 3, 3})}, [](const Inputs& x) {
+                     return conv2d(x[0], x[1], 1, 1);
+                   }});
+  cases.push_back({"conv2d_stride2_pad1", {any({2, 2, 7, 7}), any({3, 2, 4, 4})}, [](const Inputs& x) {
+                     return conv2d(x[0], x[1], 2, 1);
+                   }});
+  cases.push_back({"conv_transpose2d_stride2_pad1", {any({2, 3, 3, 4}), any({3, 2, 4, 4})}, [](const Inputs& x) {
+                     return conv_transpose2d(x[0], x[1], 2, 1, 1);
+                   }});
   // Row-wise log-softmax (large logits: the stabilised form must not overflow) and the classification loss.
-  cases.push_back({"log_softmax", {in_range({3, 5}, -30.0f, 30.0f)}, [](const Inputs& x) { return log_softmax(x[0]); }});
-  cases.push_back({"cross_entropy_mean", {any({4, 3}), index_input({2, 0, 1, 2})},
-                   [](const Inputs& x) { return cross_entropy(x[0], x[1]); }});
+  cases.push_back(
+      {"log_softmax", {in_range({3, 5}, -30.0f, 30.0f)}, [](const Inputs& x) { return log_softmax(x[0]); }});
+  cases.push_back({"cross_entropy_mean", {any({4, 3}), index_input({2, 0, 1, 2})}, [](const Inputs& x) {
+                     return cross_entropy(x[0], x[1]);
+                   }});
   // Reductions.
   cases.push_back({"sum_all", {any({3, 4})}, [](const Inputs& x) { return sum(x[0]); }});
   cases.push_back({"sum_axis0", {any({3, 4})}, [](const Inputs& x) { return sum(x[0], 0); }});
@@ -106,24 +113,32 @@ std::vector<OpCase> build_cases() {
   // Layout.
   cases.push_back({"reshape", {any({3, 4})}, [](const Inputs& x) { return reshape(x[0], {2, -1}); }});
   cases.push_back(unary_case("transpose", any({3, 5}), transpose));
-  cases.push_back({"concat_axis0", {any({2, 3}), any({1, 3}), any({3, 3})},
-                   [](const Inputs& x) { return concat({x[0], x[1], x[2]}, 0); }});
-  cases.push_back({"concat_axis1", {any({3, 2}), any({3, 4})}, [](const Inputs& x) { return concat({x[0], x[1]}, 1); }});
+  cases.push_back({"concat_axis0", {any({2, 3}), any({1, 3}), any({3, 3})}, [](const Inputs& x) {
+                     return concat({x[0], x[1], x[2]}, 0);
+                   }});
+  cases.push_back({"concat_axis1", {any({3, 2}), any({3, 4})}, [](const Inputs& x) {
+                     return concat({x[0], x[1]}, 1);
+                   }});
   cases.push_back({"slice_axis1", {any({3, 6})}, [](const Inputs& x) { return slice(x[0], 1, 2, 5); }});
   cases.push_back({"slice_rank3_axis0", {any({4, 2, 3})}, [](const Inputs& x) { return slice(x[0], 0, 1, 3); }});
   // Repeated indices: the backward scatter-add must accumulate them.
-  cases.push_back({"index_select_rows_repeated", {any({4, 3}), index_input({2, 0, 2, 3, 2})},
-                   [](const Inputs& x) { return index_select(x[0], 0, x[1]); }});
-  cases.push_back({"index_select_columns", {any({3, 5}), index_input({4, 1, 1})},
-                   [](const Inputs& x) { return index_select(x[0], 1, x[1]); }});
+  cases.push_back({"index_select_rows_repeated", {any({4, 3}), index_input({2, 0, 2, 3, 2})}, [](const Inputs& x) {
+                     return index_select(x[0], 0, x[1]);
+                   }});
+  cases.push_back({"index_select_columns", {any({3, 5}), index_input({4, 1, 1})}, [](const Inputs& x) {
+                     return index_select(x[0], 1, x[1]);
+                   }});
   // Losses; targets and log-variances are differentiable too.
-  cases.push_back({"bce_with_logits_mean", {in_range({4, 3}, -3.0f, 3.0f), in_range({4, 3}, 0.0f, 1.0f)},
+  cases.push_back({"bce_with_logits_mean",
+                   {in_range({4, 3}, -3.0f, 3.0f), in_range({4, 3}, 0.0f, 1.0f)},
                    [](const Inputs& x) { return bce_with_logits(x[0], x[1], Reduction::Mean); }});
-  cases.push_back({"mse_sum", {any({4, 3}), any({4, 3})},
-                   [](const Inputs& x) { return mse_loss(x[0], x[1], Reduction::Sum); }});
-  cases.push_back({"gaussian_kl_batch_mean", {any({4, 3}), any({4, 3})},
-                   [](const Inputs& x) { return gaussian_kl(x[0], x[1], Reduction::BatchMean); }});
-  cases.push_back({"bce_constant_target", {in_range({2, 5}, -3.0f, 3.0f), constant({2, 5}, 0.0f, 1.0f)},
+  cases.push_back(
+      {"mse_sum", {any({4, 3}), any({4, 3})}, [](const Inputs& x) { return mse_loss(x[0], x[1], Reduction::Sum); }});
+  cases.push_back({"gaussian_kl_batch_mean", {any({4, 3}), any({4, 3})}, [](const Inputs& x) {
+                     return gaussian_kl(x[0], x[1], Reduction::BatchMean);
+                   }});
+  cases.push_back({"bce_constant_target",
+                   {in_range({2, 5}, -3.0f, 3.0f), constant({2, 5}, 0.0f, 1.0f)},
                    [](const Inputs& x) { return bce_with_logits(x[0], x[1], Reduction::Sum); }});
   return cases;
 }

@@ -10,8 +10,8 @@
 
 int main(int argc, char** argv) {
   bool listing = false;
-  for (int i = 1; i < argc; ++i) listing = listing || std::strncmp(argv[i], "--list", 6) == 0 ||
-                                           std::strncmp(argv[i], "-ltc", 4) == 0;
+  for (int i = 1; i < argc; ++i)
+    listing = listing || std::strncmp(argv[i], "--list", 6) == 0 || std::strncmp(argv[i], "-ltc", 4) == 0;
   if (!listing && tl::cuda_runtime::device_count() == 0) {
     std::printf("SKIPPED: CPU-vs-CUDA parity needs a GPU: %s\n", tl::cuda_runtime::unavailable_reason().c_str());
     return 77;

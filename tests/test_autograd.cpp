@@ -9,7 +9,9 @@ namespace {
 Tensor leaf(std::vector<float> values) {
   return Tensor::from_vector(values, {static_cast<int64_t>(values.size())}).set_requires_grad(true);
 }
-std::vector<float> g(const Tensor& x) { return x.grad().to_vector<float>(); }
+std::vector<float> g(const Tensor& x) {
+  return x.grad().to_vector<float>();
+}
 }  // namespace
 
 TEST_CASE("gradients accumulate across backward calls until zero_grad") {

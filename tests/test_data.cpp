@@ -103,8 +103,9 @@ TEST_CASE("CIFAR-10 batches read labels and channel-major pixels, and reject par
     std::ofstream out(dir / "data_batch_2.bin", std::ios::binary);
     out.write(record.data(), 3000);
   }
-  CHECK(error_message([&] { data::load_cifar10_batches({(dir / "data_batch_2.bin").string()}); })
-            .find("not a whole number of 3073-byte") != std::string::npos);
+  CHECK(error_message([&] {
+          data::load_cifar10_batches({(dir / "data_batch_2.bin").string()});
+        }).find("not a whole number of 3073-byte") != std::string::npos);
 }
 
 TEST_CASE("synthetic sets have their stated geometry and labels") {

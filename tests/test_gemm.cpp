@@ -27,8 +27,8 @@ void check_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
         magnitude += std::fabs(x * y);
       }
       expected[i * n + j] = alpha * total + beta * c[i * n + j];
-      bound[i * n + j] = 4e-7 * (std::fabs(alpha) * magnitude * std::sqrt(k + 1.0) + std::fabs(beta * c[i * n + j])) +
-                         1e-30;
+      bound[i * n + j] =
+          4e-7 * (std::fabs(alpha) * magnitude * std::sqrt(k + 1.0) + std::fabs(beta * c[i * n + j])) + 1e-30;
     }
   kernels::cpu_backend().gemm(ta, tb, m, n, k, alpha, a.data(), b.data(), beta, c.data());
   int64_t bad = 0;
@@ -40,7 +40,7 @@ void check_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
 }  // namespace
 
 TEST_CASE("CPU GEMM matches a double-precision reference") {
-  const int64_t shapes[][3] = {{1, 1, 1},    {6, 16, 1},   {7, 17, 19},  {13, 33, 257}, {150, 40, 20},
+  const int64_t shapes[][3] = {{1, 1, 1},    {6, 16, 1},   {7, 17, 19},     {13, 33, 257}, {150, 40, 20},
                                {5, 2100, 3}, {64, 64, 64}, {128, 400, 300}, {2, 3, 0}};
   for (const auto& s : shapes)
     for (bool ta : {false, true})

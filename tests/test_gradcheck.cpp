@@ -29,11 +29,37 @@ TEST_CASE("every op's backward matches central finite differences") {
 
 TEST_CASE("the op table covers every op of the public API") {
   // Every op family must appear at least once (by name prefix); a new op without a case fails here.
-  const std::vector<std::string> families = {
-      "add_", "sub_", "mul_", "div_", "exp", "log", "sqrt", "pow_", "abs", "clamp", "relu", "leaky_relu", "elu",
-      "sigmoid", "tanh", "softplus", "matmul_", "sum_", "mean_", "reshape", "transpose", "concat_", "slice_",
-      "index_select_", "bce_with_logits", "mse_", "gaussian_kl", "conv2d_", "conv_transpose2d_", "log_softmax",
-      "cross_entropy_"};
+  const std::vector<std::string> families = {"add_",
+                                             "sub_",
+                                             "mul_",
+                                             "div_",
+                                             "exp",
+                                             "log",
+                                             "sqrt",
+                                             "pow_",
+                                             "abs",
+                                             "clamp",
+                                             "relu",
+                                             "leaky_relu",
+                                             "elu",
+                                             "sigmoid",
+                                             "tanh",
+                                             "softplus",
+                                             "matmul_",
+                                             "sum_",
+                                             "mean_",
+                                             "reshape",
+                                             "transpose",
+                                             "concat_",
+                                             "slice_",
+                                             "index_select_",
+                                             "bce_with_logits",
+                                             "mse_",
+                                             "gaussian_kl",
+                                             "conv2d_",
+                                             "conv_transpose2d_",
+                                             "log_softmax",
+                                             "cross_entropy_"};
   for (const std::string& family : families) {
     bool found = false;
     for (const OpCase& c : op_cases()) found = found || c.name.rfind(family, 0) == 0;

@@ -46,8 +46,8 @@ BruteForce brute_force(const std::vector<float>& a, const std::vector<float>& b,
 }
 
 // The matching covers every point once, and its cost is the reported distance.
-void check_matching(const DiagramMatching& matching, const std::vector<float>& a, const std::vector<float>& b,
-                    double p, GroundMetric metric, bool bottleneck) {
+void check_matching(const DiagramMatching& matching, const std::vector<float>& a, const std::vector<float>& b, double p,
+                    GroundMetric metric, bool bottleneck) {
   std::vector<int> seen_a(a.size() / 2, 0), seen_b(b.size() / 2, 0);
   double sum = 0.0, largest = 0.0;
   for (const auto& [i, j] : matching.pairs) {
@@ -82,7 +82,8 @@ TEST_CASE("matchings equal a brute force over every matching") {
   for (bool births_zero : {false, true}) {  // the Hungarian path, then the line path
     for (int n = 0; n <= 4; ++n) {
       for (int m = 0; m + n <= 7 && m <= 4; ++m) {
-        const std::vector<float> a = random_diagram(n, births_zero, generator), b = random_diagram(m, births_zero, generator);
+        const std::vector<float> a = random_diagram(n, births_zero, generator),
+                                 b = random_diagram(m, births_zero, generator);
         for (GroundMetric metric : {GroundMetric::LInf, GroundMetric::L2}) {
           for (double p : {1.0, 2.0}) {
             CAPTURE(births_zero);
@@ -127,11 +128,15 @@ TEST_CASE("hand-computed distances") {
 
 TEST_CASE("matching input errors name the problem") {
   CHECK(error_message([] { topology::wasserstein_matching({0, 1, 2}, {}); }).find("even length") != std::string::npos);
-  CHECK(error_message([] { topology::wasserstein_matching({0, INFINITY}, {}); })
-            .find("diagram A point 0 has a non-finite death inf") != std::string::npos);
-  CHECK(error_message([] { topology::wasserstein_matching({0, 1}, {0, 2}, 0.5); }).find("p must be") != std::string::npos);
-  CHECK(error_message([] { topology::wasserstein_distance(Tensor::zeros({3, 3}), Tensor::zeros({2, 2})); })
-            .find("[points, 2]") != std::string::npos);
+  CHECK(error_message([] {
+          topology::wasserstein_matching({0, INFINITY}, {});
+        }).find("diagram A point 0 has a non-finite death inf") != std::string::npos);
+  CHECK(error_message([] {
+          topology::wasserstein_matching({0, 1}, {0, 2}, 0.5);
+        }).find("p must be") != std::string::npos);
+  CHECK(error_message([] {
+          topology::wasserstein_distance(Tensor::zeros({3, 3}), Tensor::zeros({2, 2}));
+        }).find("[points, 2]") != std::string::npos);
 }
 
 TEST_CASE("diagram distance gradients match finite differences") {
@@ -147,7 +152,8 @@ TEST_CASE("diagram distance gradients match finite differences") {
   const Case cases[] = {
       {"W1 L_inf", [](const Tensor& x, const Tensor& y) { return topology::wasserstein_distance(x, y); }},
       {"W2 L_inf", [](const Tensor& x, const Tensor& y) { return topology::wasserstein_distance(x, y, 2.0); }},
-      {"W2 L_2", [](const Tensor& x, const Tensor& y) { return topology::wasserstein_distance(x, y, 2.0, GroundMetric::L2); }},
+      {"W2 L_2",
+       [](const Tensor& x, const Tensor& y) { return topology::wasserstein_distance(x, y, 2.0, GroundMetric::L2); }},
       {"bottleneck", [](const Tensor& x, const Tensor& y) { return topology::bottleneck_distance(x, y); }}};
   for (const Case& c : cases) {
     for (const auto& [x, y] : {std::pair{a, b}, std::pair{h0_a, h0_b}}) {

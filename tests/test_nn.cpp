@@ -46,7 +46,8 @@ TEST_CASE("Linear computes x W^T + b and its gradients match finite differences"
     return sum(tanh(layer(v[0])));
   };
   for (size_t which = 0; which < 3; ++which)
-    check_gradient(loss, {x, layer.weight.detach(), layer.bias.detach()}, which, "linear input " + std::to_string(which));
+    check_gradient(loss, {x, layer.weight.detach(), layer.bias.detach()}, which,
+                   "linear input " + std::to_string(which));
   CHECK_THROWS_AS(layer(random_tensor({5, 3}, 1)), ShapeError);
 }
 
@@ -90,8 +91,9 @@ TEST_CASE("conv2d equals a direct loop and conv_transpose2d is its adjoint, both
       check_gradient(transposed_loss, {g, w}, which, "conv_transpose2d input " + std::to_string(which));
     }
   }
-  CHECK(error_message([] { conv2d(Tensor::zeros({1, 2, 4, 4}), Tensor::zeros({3, 1, 3, 3})); })
-            .find("x has 2 channels") != std::string::npos);
+  CHECK(error_message([] {
+          conv2d(Tensor::zeros({1, 2, 4, 4}), Tensor::zeros({3, 1, 3, 3}));
+        }).find("x has 2 channels") != std::string::npos);
   CHECK_THROWS_AS(conv_transpose2d(Tensor::zeros({1, 1, 4, 4}), Tensor::zeros({1, 1, 3, 3}), 2, 0, 2), ValueError);
 }
 
@@ -164,8 +166,8 @@ TEST_CASE("the VAE loss differentiates through every layer kind, and presets hav
   // pytorch/examples VAE: fc1 784x400, fc21/fc22 400x20, fc3 20x400, fc4 400x784, all with biases.
   CHECK(reference.parameter_count() == (784 * 400 + 400) + 2 * (400 * 20 + 20) + (20 * 400 + 400) + (400 * 784 + 784));
   nn::Autoencoder homological(nn::autoencoder_preset("homological_ae"), g);
-  CHECK(homological.parameter_count() == (784 * 64 + 64) + (64 * 64 + 64) + (64 * 2 + 2) + (2 * 64 + 64) +
-                                             (64 * 64 + 64) + (64 * 784 + 784));
+  CHECK(homological.parameter_count() ==
+        (784 * 64 + 64) + (64 * 64 + 64) + (64 * 2 + 2) + (2 * 64 + 64) + (64 * 64 + 64) + (64 * 784 + 784));
   nn::Autoencoder spheres(nn::autoencoder_preset("spheres_ae"), g);
   CHECK(spheres.named_buffers().size() == 8);  // running mean/var of 2 encoder and 2 decoder batch norms
   nn::Autoencoder conv(nn::autoencoder_preset("topogen_conv_vae"), g);
@@ -195,7 +197,8 @@ TEST_CASE("the LeNet-style classifier learns MNIST digits from the test split") 
       std::vector<int32_t> labels;
       for (int64_t r : rows) labels.push_back(mnist.labels[r]);
       optimizer.zero_grad();
-      cross_entropy(lenet(data::gather_rows(mnist, rows, Device::CPU)), Tensor::from_vector(labels, {kBatch})).backward();
+      cross_entropy(lenet(data::gather_rows(mnist, rows, Device::CPU)), Tensor::from_vector(labels, {kBatch}))
+          .backward();
       optimizer.step();
     }
   }
@@ -221,8 +224,9 @@ TEST_CASE("optimiser steps follow the SGD, Adam and AdamW formulas") {
     float momentum, weight_decay;
     bool nesterov;
   };
-  for (const Case c : {Case{kernels::OptimizerRule::Sgd, 0.9f, 0.01f, false}, Case{kernels::OptimizerRule::Sgd, 0.9f, 0.0f, true},
-                       Case{kernels::OptimizerRule::Adam, 0, 0.01f, false}, Case{kernels::OptimizerRule::AdamW, 0, 0.1f, false}}) {
+  for (const Case c :
+       {Case{kernels::OptimizerRule::Sgd, 0.9f, 0.01f, false}, Case{kernels::OptimizerRule::Sgd, 0.9f, 0.0f, true},
+        Case{kernels::OptimizerRule::Adam, 0, 0.01f, false}, Case{kernels::OptimizerRule::AdamW, 0, 0.1f, false}}) {
     Tensor parameter = Tensor::from_vector(start, {3});
     parameter.set_requires_grad(true);
     nn::OptimizerOptions options;
@@ -245,8 +249,10 @@ TEST_CASE("optimiser steps follow the SGD, Adam and AdamW formulas") {
           p[i] -= 0.05 * (c.nesterov ? g + c.momentum * m[i] : m[i]);
           continue;
         }
-        if (c.rule == kernels::OptimizerRule::AdamW) p[i] *= 1.0 - 0.05 * c.weight_decay;
-        else g += c.weight_decay * p[i];
+        if (c.rule == kernels::OptimizerRule::AdamW)
+          p[i] *= 1.0 - 0.05 * c.weight_decay;
+        else
+          g += c.weight_decay * p[i];
         m[i] = 0.9 * m[i] + 0.1 * g;
         v[i] = 0.999 * v[i] + 0.001 * g * g;
         const double m_hat = m[i] / (1 - std::pow(0.9, t + 1)), v_hat = v[i] / (1 - std::pow(0.999, t + 1));
@@ -258,8 +264,9 @@ TEST_CASE("optimiser steps follow the SGD, Adam and AdamW formulas") {
     CHECK(optimizer.step_count() == 3);
   }
   Tensor parameter = Tensor::zeros({1});
-  CHECK(error_message([&] { nn::Optimizer({{"p", &parameter}}, nn::OptimizerOptions{kernels::OptimizerRule::Adam, -1.0f}); })
-            .find("lr must be positive") != std::string::npos);
+  CHECK(error_message([&] {
+          nn::Optimizer({{"p", &parameter}}, nn::OptimizerOptions{kernels::OptimizerRule::Adam, -1.0f});
+        }).find("lr must be positive") != std::string::npos);
   CHECK_THROWS_AS(nn::parse_optimizer("lbfgs"), ValueError);
 }
 

@@ -5,8 +5,12 @@
 
 namespace tl::testing {
 namespace {
-Tensor t(std::vector<float> values, Shape shape) { return Tensor::from_vector(values, shape); }
-std::vector<float> v(const Tensor& x) { return x.to_vector<float>(); }
+Tensor t(std::vector<float> values, Shape shape) {
+  return Tensor::from_vector(values, shape);
+}
+std::vector<float> v(const Tensor& x) {
+  return x.to_vector<float>();
+}
 }  // namespace
 
 TEST_CASE("broadcast arithmetic") {

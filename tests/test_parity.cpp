@@ -1,6 +1,7 @@
 // CPU-vs-CUDA parity: every op of the op table forward and backward (convolutions included), optimiser steps,
-// large GEMMs and reductions, random fills, device copies, the caching allocator and the device errors. Needs a GPU: parity_main.cpp reports
-// the whole executable as skipped (exit code 77, which CTest counts as skipped) where there is none.
+// large GEMMs and reductions, random fills, device copies, the caching allocator and the device errors. Needs a GPU:
+// parity_main.cpp reports the whole executable as skipped (exit code 77, which CTest counts as skipped) where there is
+// none.
 #include <cmath>
 #include <cstring>
 
@@ -65,8 +66,8 @@ TEST_CASE("GEMM at model shapes agrees with the CPU GEMM in every transpose mode
 }
 
 TEST_CASE("optimiser steps and the gradient norm on CUDA equal the CPU ones") {
-  for (const kernels::OptimizerRule rule : {kernels::OptimizerRule::Sgd, kernels::OptimizerRule::Adam,
-                                            kernels::OptimizerRule::AdamW}) {
+  for (const kernels::OptimizerRule rule :
+       {kernels::OptimizerRule::Sgd, kernels::OptimizerRule::Adam, kernels::OptimizerRule::AdamW}) {
     Generator generator(17);
     const Tensor start = Tensor::uniform({1000}, generator, -1.0f, 1.0f);
     std::vector<Tensor> gradients;

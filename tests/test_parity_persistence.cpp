@@ -100,7 +100,8 @@ TEST_CASE("diagram gradients scatter onto CUDA points as on the CPU and identica
     const auto x = topology::persistence_diagrams(target.to(device));
     const auto z = topology::persistence_diagrams(points);
     (topology::wasserstein_distance(x.diagrams[0], z.diagrams[0]) +
-     topology::wasserstein_distance(x.diagrams[1], z.diagrams[1], 2.0)).backward();
+     topology::wasserstein_distance(x.diagrams[1], z.diagrams[1], 2.0))
+        .backward();
     return points.grad().to_vector<float>();
   };
   const std::vector<float> cpu = gradient_on(Device::CPU);

@@ -41,8 +41,8 @@ float longest_h1_bar(const PersistenceResult& r) {
 }
 
 int bars_longer_than(const Diagram& d, float length) {
-  return static_cast<int>(std::count_if(d.pairs.begin(), d.pairs.end(),
-                                        [&](const topology::PersistencePair& p) { return p.death - p.birth > length; }));
+  return static_cast<int>(std::count_if(
+      d.pairs.begin(), d.pairs.end(), [&](const topology::PersistencePair& p) { return p.death - p.birth > length; }));
 }
 
 // Pairs (engine or reference) by birth edge: births are unique, so two correct lists then agree entry by entry.
@@ -164,7 +164,8 @@ TEST_CASE("H1 columns list the non-forest edges latest first with their apparent
   // has an emergent cofacet when that one has the edge's diameter, and is apparent when the edge is that
   // triangle's latest facet. Checked on a cloud in general position and on a tie-heavy integer matrix.
   Generator generator(17);
-  const std::vector<float> cloud = topology::pairwise_distances(data::uniform_cube(40, 3, generator)).to_vector<float>();
+  const std::vector<float> cloud =
+      topology::pairwise_distances(data::uniform_cube(40, 3, generator)).to_vector<float>();
   const std::vector<float> integers = tie_heavy_distances(30, 3, generator);
   const struct {
     const std::vector<float>& dist;
@@ -178,9 +179,8 @@ TEST_CASE("H1 columns list the non-forest edges latest first with their apparent
     for (int64_t u = 1; u < n; ++u)
       for (int64_t v = 0; v < u; ++v) within += dist[u * n + v] <= threshold;
     const std::vector<reference::Pair> tree = reference::kruskal_h0(dist, n);
-    const int64_t tree_within = std::count_if(tree.begin(), tree.end(), [&](const reference::Pair& p) {
-      return p.death <= threshold;
-    });
+    const int64_t tree_within =
+        std::count_if(tree.begin(), tree.end(), [&](const reference::Pair& p) { return p.death <= threshold; });
     CHECK(static_cast<int64_t>(columns.size()) == within - tree_within);
     int emergent = 0, apparent = 0;
     for (size_t c = 0; c < columns.size(); ++c) {
@@ -210,7 +210,8 @@ TEST_CASE("H1 columns list the non-forest edges latest first with their apparent
       bool expected_apparent = false;
       if (expected_vertex >= 0) {
         // The latest facet: the longest, and among equal lengths the one of smallest index.
-        const kernels::Edge facets[3] = {e, kernels::Edge{std::max(e.u, expected_vertex), std::min(e.u, expected_vertex)},
+        const kernels::Edge facets[3] = {e,
+                                         kernels::Edge{std::max(e.u, expected_vertex), std::min(e.u, expected_vertex)},
                                          kernels::Edge{std::max(e.v, expected_vertex), std::min(e.v, expected_vertex)}};
         kernels::Edge latest = facets[0];
         for (const kernels::Edge& f : facets)
@@ -357,23 +358,28 @@ TEST_CASE("degenerate clouds give the diagrams a hand count predicts") {
 TEST_CASE("bad input is refused with a message naming the problem") {
   std::vector<float> values{0, 0, 1, 0, 1, 1, 0, 1};
   values[5] = NAN;
-  CHECK(error_message([&] { topology::persistence(Tensor::from_vector(values, {4, 2})); })
-            .find("point 2, coordinate 1 is nan") != std::string::npos);
+  CHECK(error_message([&] {
+          topology::persistence(Tensor::from_vector(values, {4, 2}));
+        }).find("point 2, coordinate 1 is nan") != std::string::npos);
   values[5] = INFINITY;
-  CHECK(error_message([&] { topology::persistence(Tensor::from_vector(values, {4, 2})); })
-            .find("point 2, coordinate 1 is inf") != std::string::npos);
+  CHECK(error_message([&] {
+          topology::persistence(Tensor::from_vector(values, {4, 2}));
+        }).find("point 2, coordinate 1 is inf") != std::string::npos);
   CHECK(error_message([] { topology::persistence(Tensor::zeros({4})); }).find("[points, dim]") != std::string::npos);
   CHECK(error_message([] { topology::persistence(Tensor::zeros({0, 2})); }).find("empty") != std::string::npos);
   const std::vector<float> lopsided{0, 1, 2, 1, 0, 1, 2, 1.5f, 0};
-  CHECK(error_message([&] { topology::persistence_from_distances(Tensor::from_vector(lopsided, {3, 3})); })
-            .find("not symmetric: D[2,1] = 1.5 but D[1,2] = 1") != std::string::npos);
-  CHECK(error_message([] { topology::persistence(Tensor::zeros({3, 2}), PersistenceOptions{2}); })
-            .find("max_dim must be 0 or 1, got 2") != std::string::npos);
+  CHECK(error_message([&] {
+          topology::persistence_from_distances(Tensor::from_vector(lopsided, {3, 3}));
+        }).find("not symmetric: D[2,1] = 1.5 but D[1,2] = 1") != std::string::npos);
+  CHECK(error_message([] {
+          topology::persistence(Tensor::zeros({3, 2}), PersistenceOptions{2});
+        }).find("max_dim must be 0 or 1, got 2") != std::string::npos);
 }
 
 TEST_CASE("a batch of clouds of different dimensions gives each cloud's own diagrams") {
   Generator generator(31);
-  const std::vector<Tensor> clouds{data::gaussian_cloud(40, 12, generator), data::noisy_circle(30, 1.0f, 0.1f, generator),
+  const std::vector<Tensor> clouds{data::gaussian_cloud(40, 12, generator),
+                                   data::noisy_circle(30, 1.0f, 0.1f, generator),
                                    data::gaussian_cloud(25, 3, generator)};
   const std::vector<topology::PersistenceResult> batch = topology::persistence_batch(clouds);
   for (size_t c = 0; c < clouds.size(); ++c) {

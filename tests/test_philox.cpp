@@ -15,9 +15,13 @@ TEST_CASE("Philox4x32-10 reproduces Random123's known-answer vectors") {
   };
   const Kat kats[] = {
       {{{0, 0, 0, 0}}, 0, 0, {{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}}},
-      {{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}}, 0xffffffffu, 0xffffffffu,
+      {{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}},
+       0xffffffffu,
+       0xffffffffu,
        {{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}}},
-      {{{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u, 0x299f31d0u,
+      {{{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}},
+       0xa4093822u,
+       0x299f31d0u,
        {{0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}}},
   };
   for (const Kat& kat : kats) {
@@ -30,8 +34,8 @@ TEST_CASE("a uniform fill takes lane i % 4 of block offset + i / 4 mapped onto t
   Generator generator(0x1234567890abcdefULL, 5);
   const std::vector<float> values = Tensor::uniform({10}, generator, -1.0f, 3.0f).to_vector<float>();
   for (uint64_t i = 0; i < 10; ++i) {
-    const philox::Block block = philox::philox4x32_10({{static_cast<uint32_t>(5 + i / 4), 0, 0, 0}}, 0x90abcdefu,
-                                                      0x12345678u);
+    const philox::Block block =
+        philox::philox4x32_10({{static_cast<uint32_t>(5 + i / 4), 0, 0, 0}}, 0x90abcdefu, 0x12345678u);
     const float unit = static_cast<float>(block.v[i % 4] >> 8) / 16777216.0f;
     CHECK(values[i] == -1.0f + 4.0f * unit);
   }

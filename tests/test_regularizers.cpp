@@ -14,7 +14,6 @@
 
 namespace tl::testing {
 
-
 TEST_CASE("diagram summaries equal hand-computed values and their gradients finite differences") {
   const Tensor diagram = Tensor::from_vector(std::vector<float>{0, 1, 0.5f, 3.5f}, {2, 2});  // bars of length 1, 3
   CHECK(topology::total_persistence(diagram).item() == doctest::Approx(4.0));
@@ -37,7 +36,7 @@ TEST_CASE("landscapes and Betti curves equal hand-computed values") {
   const Tensor diagram = Tensor::from_vector(std::vector<float>{0, 2, 1, 2}, {2, 2});
   const std::vector<float> grid{0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 2.5f};
   CHECK(topology::persistence_landscape(diagram, grid, 3).to_vector<float>() ==
-        std::vector<float>{0, 0.5f, 1, 0.5f, 0, 0,  /**/ 0, 0, 0, 0.5f, 0, 0,  /**/ 0, 0, 0, 0, 0, 0});
+        std::vector<float>{0, 0.5f, 1, 0.5f, 0, 0, /**/ 0, 0, 0, 0.5f, 0, 0, /**/ 0, 0, 0, 0, 0, 0});
   CHECK(topology::betti_curve(diagram, grid).to_vector<float>() == std::vector<float>{1, 1, 2, 2, 0, 0});
   const std::vector<float> smooth = topology::smoothed_betti_curve(diagram, grid, 0.01f).to_vector<float>();
   CHECK(smooth[1] == doctest::Approx(1.0).epsilon(1e-3));
@@ -49,9 +48,12 @@ TEST_CASE("landscapes and Betti curves equal hand-computed values") {
   Generator generator(4);
   const Tensor random = add(data::uniform_cube(5, 2, generator), Tensor::from_vector(std::vector<float>{0, 1}, {1, 2}));
   const std::vector<float> fine{0.13f, 0.41f, 0.77f, 1.05f, 1.33f, 1.61f};
-  check_gradient([&](const std::vector<Tensor>& v) { return sum(mul(topology::persistence_landscape(v[0], fine, 2),
-                                                                    Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1}, {2, 6}))); },
-                 {random}, 0, "landscape");
+  check_gradient(
+      [&](const std::vector<Tensor>& v) {
+        return sum(mul(topology::persistence_landscape(v[0], fine, 2),
+                       Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1}, {2, 6})));
+      },
+      {random}, 0, "landscape");
   check_gradient([&](const std::vector<Tensor>& v) { return sum(topology::smoothed_betti_curve(v[0], fine, 0.3f)); },
                  {random}, 0, "smoothed Betti curve");
 }
@@ -63,13 +65,15 @@ TEST_CASE("the Reininghaus kernel and 4SGDE equal hand-computed values") {
         doctest::Approx((1.0 - std::exp(-2.0 / 4.0)) / (4.0 * 3.14159265358979)));
   CHECK(topology::reininghaus_distance_squared(bar, bar, 0.5f).item() == doctest::Approx(0.0));
   CHECK(topology::sgde4(bar, {1.0f, 0.0f}, 0.5f, 0.002f).to_vector<float>()[0] == doctest::Approx(0.002));
-  CHECK(topology::sgde4(bar, {1.0f, 0.0f}, 0.5f, 0.002f).to_vector<float>()[1] == doctest::Approx(0.002 * std::exp(-4.0)));
+  CHECK(topology::sgde4(bar, {1.0f, 0.0f}, 0.5f, 0.002f).to_vector<float>()[1] ==
+        doctest::Approx(0.002 * std::exp(-4.0)));
 }
 
 TEST_CASE("max-min landmarks pick the farthest point each time") {
   const Tensor line = Tensor::from_vector(std::vector<float>{0, 1, 2, 10}, {4, 1});
   CHECK(topology::maxmin_landmarks(line, 3) == std::vector<int64_t>{0, 3, 2});
-  CHECK(error_message([&] { topology::maxmin_landmarks(line, 5); }).find("asked for 5 landmarks of 4") != std::string::npos);
+  CHECK(error_message([&] { topology::maxmin_landmarks(line, 5); }).find("asked for 5 landmarks of 4") !=
+        std::string::npos);
 }
 
 TEST_CASE("PCA scores keep the pairwise distances of data of that rank") {
@@ -107,8 +111,8 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
   // Latent distances larger than the batch's, so that the bottleneck pairs involve the latent diagrams.
   const Tensor latent = mul(data::gaussian_cloud(16, 2, generator), 4.0f);
   using topology::TalsrReference;
-  for (TalsrReference reference : {TalsrReference::RawBatch, TalsrReference::Pca, TalsrReference::RandomProjection,
-                                   TalsrReference::Landmarks}) {
+  for (TalsrReference reference :
+       {TalsrReference::RawBatch, TalsrReference::Pca, TalsrReference::RandomProjection, TalsrReference::Landmarks}) {
     for (topology::DiagramDistance distance :
          {topology::DiagramDistance::Wasserstein1, topology::DiagramDistance::Wasserstein2,
           topology::DiagramDistance::Bottleneck}) {
@@ -118,17 +122,17 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
       options.landmarks = 12;
       options.weights = {1.0f, 0.5f};
       options.lambda = 2.0f;
-      check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(v[0], v[1], options); },
-                     {batch, latent}, 1,
-                     "TALSR reference " + std::to_string(int(reference)) + " distance " + std::to_string(int(distance)));
+      check_gradient(
+          [&](const std::vector<Tensor>& v) { return topology::talsr_loss(v[0], v[1], options); }, {batch, latent}, 1,
+          "TALSR reference " + std::to_string(int(reference)) + " distance " + std::to_string(int(distance)));
     }
   }
   topology::TalsrOptions target;
   target.reference = TalsrReference::TargetDiagrams;
   target.target_diagrams = {Tensor::from_vector(std::vector<float>{0, 1, 0, 2}, {2, 2}),
                             Tensor::from_vector(std::vector<float>{0.2f, 1.5f}, {1, 2})};
-  check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(Tensor(), v[0], target); },
-                 {latent}, 0, "TALSR target diagram");
+  check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(Tensor(), v[0], target); }, {latent},
+                 0, "TALSR target diagram");
 
   using topology::TopoGenTerm;
   // Points with several H1 bars of their own, against a reference at a smaller scale (so that the bottleneck is
@@ -145,25 +149,28 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
       options.dim = dim;
       options.sigma = term == TopoGenTerm::Reininghaus ? 0.5f : 0.0f;  // a bandwidth at the diagrams' scale
       options.sgde_max = 8.0f;
-      check_gradient([&](const std::vector<Tensor>& v) { return topology::topogen_term(v[0], small, options); },
-                     {ring}, 0, "TopoGen term " + std::to_string(int(term)) + " H" + std::to_string(dim));
+      check_gradient([&](const std::vector<Tensor>& v) { return topology::topogen_term(v[0], small, options); }, {ring},
+                     0, "TopoGen term " + std::to_string(int(term)) + " H" + std::to_string(dim));
     }
   }
   for (topology::TopoVae variant : {topology::TopoVae::T2, topology::TopoVae::T3, topology::TopoVae::T4})
-    check_gradient([&](const std::vector<Tensor>& v) { return topology::topovae_loss(v[0], small, variant); },
-                   {ring}, 0, "TopoVAE " + std::to_string(int(variant)));
+    check_gradient([&](const std::vector<Tensor>& v) { return topology::topovae_loss(v[0], small, variant); }, {ring},
+                   0, "TopoVAE " + std::to_string(int(variant)));
 
   {  // T1 is the thesis-weighted sum of the two bottleneck terms, divided by the batch size.
     const auto a = topology::persistence_diagrams(ring), b = topology::persistence_diagrams(small);
     const float expected = (5.0f * topology::bottleneck_distance(a.diagrams[0], b.diagrams[0]).item() +
-                            5.0f * topology::bottleneck_distance(a.diagrams[1], b.diagrams[1]).item()) / 24.0f;
+                            5.0f * topology::bottleneck_distance(a.diagrams[1], b.diagrams[1]).item()) /
+                           24.0f;
     CHECK(topology::topovae_loss(ring, small, topology::TopoVae::T1).item() == doctest::Approx(expected));
     // Z1: the same on the latent side, against the input diagrams scaled by s (here 0.1).
     const auto scaled_0 = mul(a.diagrams[0], 0.1f), scaled_1 = mul(a.diagrams[1], 0.1f);
     const float z1 = (5.0f * topology::bottleneck_distance(b.diagrams[0], scaled_0).item() +
-                      5.0f * topology::bottleneck_distance(b.diagrams[1], scaled_1).item()) / 16.0f;  // B = 16 codes
+                      5.0f * topology::bottleneck_distance(b.diagrams[1], scaled_1).item()) /
+                     16.0f;  // B = 16 codes
     CHECK(topology::topovae_z1_loss(small, ring, 0.1f).item() == doctest::Approx(z1));
-    CHECK(error_message([&] { topology::topovae_z1_loss(small, ring, 0.0f); }).find("scale must be > 0") != std::string::npos);
+    CHECK(error_message([&] { topology::topovae_z1_loss(small, ring, 0.0f); }).find("scale must be > 0") !=
+          std::string::npos);
   }
 
   topology::LandscapeLossOptions landscape;
@@ -182,8 +189,9 @@ TEST_CASE("every regularizer's gradient matches finite differences in the latent
   signature.halve = true;
   signature.divide_by_batch = true;
   const Tensor scale = Tensor::from_vector(std::vector<float>{1.3f}, {1});
-  check_gradient([&](const std::vector<Tensor>& v) { return topology::topological_signature_loss(v[0], v[1], signature); },
-                 {batch, latent}, 1, "signature loss");
+  check_gradient(
+      [&](const std::vector<Tensor>& v) { return topology::topological_signature_loss(v[0], v[1], signature); },
+      {batch, latent}, 1, "signature loss");
   check_gradient(
       [&](const std::vector<Tensor>& v) { return topology::topological_signature_loss(v[0], v[1], {}, v[2]); },
       {batch, latent, scale}, 2, "signature loss latent scale");
@@ -194,7 +202,8 @@ TEST_CASE("the signature loss vanishes when the latent space is the input rescal
   const Tensor batch = data::gaussian_cloud(20, 3, generator);
   const std::vector<float> d = topology::pairwise_distances(batch).to_vector<float>();
   const float largest = *std::max_element(d.begin(), d.end());
-  CHECK(topology::topological_signature_loss(batch, mul(batch, 1.0f / largest)).item() == doctest::Approx(0.0).epsilon(1e-6));
+  CHECK(topology::topological_signature_loss(batch, mul(batch, 1.0f / largest)).item() ==
+        doctest::Approx(0.0).epsilon(1e-6));
   CHECK(topology::topological_signature_loss(batch, mul(batch, 2.0f / largest)).item() > 0.01f);
 }
 
@@ -248,8 +257,8 @@ TEST_CASE("a regularizer alone deforms a cloud to the target topology") {
     const Tensor target = Tensor::from_vector(std::vector<float>{top.birth, top.birth + target_length}, {1, 2});
     CHECK(count_above(bar_lengths_of(before), 0.5f * target_length) == 0);
     const topology::TalsrOptions options = target_term(1, target);
-    const Tensor ring = descend(blob, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, options); }, 300,
-                                0.01f);
+    const Tensor ring = descend(
+        blob, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, options); }, 300, 0.01f);
     const std::vector<float> after = bar_lengths_of(topology::persistence(ring).diagrams[1]);
     CHECK(count_above(after, 0.5f * target_length) == 1);
     CHECK(*std::max_element(after.begin(), after.end()) == doctest::Approx(target_length).epsilon(0.1));
@@ -258,8 +267,8 @@ TEST_CASE("a regularizer alone deforms a cloud to the target topology") {
     const Tensor circle = data::noisy_circle(40, 0.5f, 0.03f, generator);
     CHECK(count_above(bar_lengths_of(topology::persistence(circle).diagrams[1]), 0.3f) == 1);
     const topology::TalsrOptions options = target_term(1, Tensor::zeros({0, 2}));
-    const Tensor closed = descend(circle, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, options); },
-                                  300, 0.01f);
+    const Tensor closed = descend(
+        circle, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, options); }, 300, 0.01f);
     CHECK(count_above(bar_lengths_of(topology::persistence(closed).diagrams[1]), 0.3f) == 0);
   }
   SUBCASE("a cluster splits in two") {
@@ -268,8 +277,10 @@ TEST_CASE("a regularizer alone deforms a cloud to the target topology") {
     const std::vector<float> deaths = bar_lengths_of(topology::persistence(one).diagrams[0]);
     const float target_death = 2.5f * *std::max_element(deaths.begin(), deaths.end());
     CHECK(count_above(deaths, 0.5f * target_death) == 0);
-    const topology::TalsrOptions split = target_term(0, Tensor::from_vector(std::vector<float>{0.0f, target_death}, {1, 2}));
-    const Tensor parted = descend(one, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, split); }, 300, 0.01f);
+    const topology::TalsrOptions split =
+        target_term(0, Tensor::from_vector(std::vector<float>{0.0f, target_death}, {1, 2}));
+    const Tensor parted = descend(
+        one, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, split); }, 300, 0.01f);
     CHECK(count_above(bar_lengths_of(topology::persistence(parted).diagrams[0]), 0.5f * target_death) == 1);
   }
   SUBCASE("two clusters merge") {
@@ -278,7 +289,8 @@ TEST_CASE("a regularizer alone deforms a cloud to the target topology") {
     // pair is pulled, until the clusters are joined at the scale of their own spacing.
     const Tensor shift = Tensor::from_vector(std::vector<float>{1.0f, 0.0f}, {1, 2});
     const Tensor two = concat({sub(mul(data::gaussian_cloud(20, 2, generator), 0.2f), shift),
-                               add(mul(data::gaussian_cloud(20, 2, generator), 0.2f), shift)}, 0);
+                               add(mul(data::gaussian_cloud(20, 2, generator), 0.2f), shift)},
+                              0);
     std::vector<float> deaths = bar_lengths_of(topology::persistence(two).diagrams[0]);
     std::sort(deaths.begin(), deaths.end());
     const float gap = deaths.back(), spacing = deaths[deaths.size() - 2];
@@ -288,7 +300,8 @@ TEST_CASE("a regularizer alone deforms a cloud to the target topology") {
     for (float d : deaths) target.insert(target.end(), {0.0f, d});
     const topology::TalsrOptions merge =
         target_term(0, Tensor::from_vector(target, {static_cast<int64_t>(deaths.size()), 2}));
-    const Tensor joined = descend(two, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, merge); }, 300, 0.01f);
+    const Tensor joined = descend(
+        two, [&](const Tensor& z) { return topology::talsr_loss(Tensor(), z, merge); }, 300, 0.01f);
     CHECK(count_above(bar_lengths_of(topology::persistence(joined).diagrams[0]), 1.25f * spacing) == 0);
   }
 }

@@ -10,8 +10,7 @@
 
 namespace tl::testing {
 
-double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol,
-                       double atol) {
+double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol) {
   double worst = 0.0;
   for (size_t i = 0; i < actual.size(); ++i) {
     const double diff = std::fabs(static_cast<double>(actual[i]) - expected[i]);
@@ -74,8 +73,8 @@ void check_close(const std::vector<float>& actual, const std::vector<float>& exp
         worst_index = i;
       }
     }
-    FAIL_CHECK(what, ": element ", worst_index, " is ", actual[worst_index], ", expected ",
-               expected[worst_index], " (error ", ratio, "x the tolerance rtol=", rtol, " atol=", atol, ")");
+    FAIL_CHECK(what, ": element ", worst_index, " is ", actual[worst_index], ", expected ", expected[worst_index],
+               " (error ", ratio, "x the tolerance rtol=", rtol, " atol=", atol, ")");
   } else {
     CHECK(ratio <= 1.0);
   }

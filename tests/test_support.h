@@ -17,8 +17,7 @@
 namespace tl::testing {
 
 // Largest |a - b| / (atol + rtol |b|) over the elements: <= 1 means close.
-double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol,
-                       double atol);
+double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol);
 
 // CHECKs that two float tensors have the same shape and are close elementwise; `what` names the comparison.
 void check_close(const Tensor& actual, const Tensor& expected, double rtol, double atol, const std::string& what);

@@ -4,7 +4,9 @@
 
 namespace tl::testing {
 namespace {
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 }  // namespace
 
 TEST_CASE("factories and host access") {
@@ -59,8 +61,9 @@ TEST_CASE("dtype and index errors") {
   const Tensor ints = Tensor::from_vector<int32_t>({1, 2}, {2});
   CHECK(contains(error_message([&] { relu(ints); }), "needs float32 tensors, got int32 [2]"));
   CHECK(contains(error_message([&] { ints.to_vector<float>(); }), "holds int32"));
-  const std::string bad_index =
-      error_message([&] { index_select(x, 0, Tensor::from_vector<int64_t>({0, 3, -1}, {3})); });
+  const std::string bad_index = error_message([&] {
+    index_select(x, 0, Tensor::from_vector<int64_t>({0, 3, -1}, {3}));
+  });
   CHECK(contains(bad_index, "span [-1, 3]"));
   CHECK(contains(bad_index, "has size 3"));
   CHECK(contains(error_message([&] { index_select(x, 0, Tensor::zeros({1})); }), "int32 or int64"));

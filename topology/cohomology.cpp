@@ -74,7 +74,9 @@ class PivotTable {
   size_t size_ = 0;
 };
 
-bool earlier(const Simplex& a, const Simplex& b) { return filtration_before(a.diameter, a.index, b.diameter, b.index); }
+bool earlier(const Simplex& a, const Simplex& b) {
+  return filtration_before(a.diameter, a.index, b.diameter, b.index);
+}
 
 // The cofacets of a column, sorted on demand: entries[0, sorted) are the earliest ones in filtration order, in
 // order, and every later entry comes after them. The sorted prefix grows in doubling chunks (a partition, then a
@@ -87,8 +89,8 @@ struct CoboundaryList {
   void sort_through(size_t position) {
     while (position >= sorted) {
       const auto begin = entries.begin() + static_cast<std::ptrdiff_t>(sorted);
-      const auto middle = begin + static_cast<std::ptrdiff_t>(
-                                      std::min(std::max(kFirstChunk, sorted), entries.size() - sorted));
+      const auto middle =
+          begin + static_cast<std::ptrdiff_t>(std::min(std::max(kFirstChunk, sorted), entries.size() - sorted));
       if (middle != entries.end()) std::nth_element(begin, middle, entries.end(), earlier);
       std::sort(begin, middle, earlier);
       sorted = static_cast<size_t>(middle - entries.begin());
@@ -197,7 +199,7 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
   const Coboundaries coboundaries(dist, n, threshold);
   PivotTable pivot_owner(static_cast<size_t>(column_count));
   std::unordered_map<int32_t, std::vector<int32_t>> absorbed;  // V: columns added into column c (c itself implied)
-  std::unordered_map<int32_t, CoboundaryList> cached;  // node-based: stable addresses
+  std::unordered_map<int32_t, CoboundaryList> cached;          // node-based: stable addresses
   size_t cached_bytes = 0;
   std::deque<CoboundaryList> uncached;  // lists of the current column that did not fit the cache
   // The coboundary of column j, from the cache or listed now (and cached while the budget allows).
@@ -218,8 +220,8 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
   std::vector<int32_t> added;
   for (int32_t c = 0; c < static_cast<int32_t>(column_count); ++c) {
     if ((c & 255) == 0 && deadline.passed()) {
-      TL_CHECK_AS(LimitError, on_limit == OnLimit::Truncate, "H1 reduction of ", n,
-                  " points passed its time limit of ", deadline.seconds, " s after ", c, " of ", column_count,
+      TL_CHECK_AS(LimitError, on_limit == OnLimit::Truncate, "H1 reduction of ", n, " points passed its time limit of ",
+                  deadline.seconds, " s after ", c, " of ", column_count,
                   " columns (raise time_limit_seconds, lower the threshold, or choose OnLimit::Truncate)");
       outcome.truncated = true;
       break;

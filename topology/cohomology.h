@@ -12,8 +12,7 @@ struct Deadline {
   double seconds = 0.0;  // 0: none
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool passed() const {
-    return seconds > 0.0 &&
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds;
+    return seconds > 0.0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds;
   }
 };
 

@@ -78,7 +78,8 @@ DifferentiableDiagrams attach(const Tensor& input, PersistenceResult result, boo
   const Tensor saved = input.detach();
   for (const Diagram& diagram : result.diagrams) {
     Tensor values = diagram_tensor(diagram, input.device());
-    out.diagrams.push_back(record(values, input_is_points ? "persistence_diagram" : "persistence_diagram_from_distances",
+    out.diagrams.push_back(record(values,
+                                  input_is_points ? "persistence_diagram" : "persistence_diagram_from_distances",
                                   {input}, [saved, diagram, input_is_points](const Tensor& grad_output) {
                                     const std::vector<EdgeGradient> edges = edge_gradients(diagram, grad_output);
                                     return std::vector<Tensor>{input_is_points ? scatter_onto_points(saved, edges)

@@ -46,7 +46,9 @@ bool on_one_line(const Diagrams& d) {
 }
 
 // x^p, with the usual exponents exact and cheap.
-double power(double x, double p) { return p == 1.0 ? x : (p == 2.0 ? x * x : std::pow(x, p)); }
+double power(double x, double p) {
+  return p == 1.0 ? x : (p == 2.0 ? x * x : std::pow(x, p));
+}
 
 // Points on one line: sort both by death; an optimal matching is non-crossing (|x - y|^p is convex), so
 // best[i][j] over the first i points of A and j of B takes the last point of either to the diagonal or matches
@@ -55,8 +57,10 @@ DiagramMatching line_matching(const Diagrams& d, double p, GroundMetric metric) 
   std::vector<int32_t> order_a(d.n), order_b(d.m);
   std::iota(order_a.begin(), order_a.end(), 0);
   std::iota(order_b.begin(), order_b.end(), 0);
-  std::stable_sort(order_a.begin(), order_a.end(), [&](int32_t x, int32_t y) { return d.a[2 * x + 1] < d.a[2 * y + 1]; });
-  std::stable_sort(order_b.begin(), order_b.end(), [&](int32_t x, int32_t y) { return d.b[2 * x + 1] < d.b[2 * y + 1]; });
+  std::stable_sort(order_a.begin(), order_a.end(),
+                   [&](int32_t x, int32_t y) { return d.a[2 * x + 1] < d.a[2 * y + 1]; });
+  std::stable_sort(order_b.begin(), order_b.end(),
+                   [&](int32_t x, int32_t y) { return d.b[2 * x + 1] < d.b[2 * y + 1]; });
   std::vector<double> diagonal_a(d.n), diagonal_b(d.m);
   for (int32_t i = 0; i < d.n; ++i) diagonal_a[i] = power(matching_cost(d.a + 2 * order_a[i], nullptr, metric), p);
   for (int32_t j = 0; j < d.m; ++j) diagonal_b[j] = power(matching_cost(d.b + 2 * order_b[j], nullptr, metric), p);
@@ -88,9 +92,15 @@ DiagramMatching line_matching(const Diagrams& d, double p, GroundMetric metric) 
   out.distance = std::pow(best[d.n * width + d.m], 1.0 / p);
   for (int32_t i = d.n, j = d.m; i > 0 || j > 0;) {
     switch (step[i * width + j]) {
-      case kMatch: out.pairs.emplace_back(order_a[--i], order_b[--j]); break;
-      case kDiagonalA: out.pairs.emplace_back(order_a[--i], -1); break;
-      default: out.pairs.emplace_back(-1, order_b[--j]); break;
+      case kMatch:
+        out.pairs.emplace_back(order_a[--i], order_b[--j]);
+        break;
+      case kDiagonalA:
+        out.pairs.emplace_back(order_a[--i], -1);
+        break;
+      default:
+        out.pairs.emplace_back(-1, order_b[--j]);
+        break;
     }
   }
   std::reverse(out.pairs.begin(), out.pairs.end());
@@ -116,7 +126,8 @@ std::vector<int32_t> hungarian(const std::vector<double>& cost, int32_t rows, in
       int32_t next = 0;
       for (int32_t c = 1; c <= columns; ++c) {
         if (visited[c]) continue;
-        const double reduced = cost[static_cast<size_t>(r - 1) * columns + (c - 1)] - row_potential[r] - column_potential[c];
+        const double reduced =
+            cost[static_cast<size_t>(r - 1) * columns + (c - 1)] - row_potential[r] - column_potential[c];
         if (reduced < slack[c]) slack[c] = reduced, previous[c] = column;
         if (slack[c] < delta) delta = slack[c], next = c;
       }
@@ -226,8 +237,11 @@ DiagramMatching assignment_matching(const Diagrams& d, double p, GroundMetric me
 class BipartiteMatcher {
  public:
   explicit BipartiteMatcher(const std::vector<std::vector<int32_t>>& adjacency)
-      : adjacency_(adjacency), size_(static_cast<int32_t>(adjacency.size())), match_left_(size_, -1),
-        match_right_(size_, -1), layer_(size_) {}
+      : adjacency_(adjacency),
+        size_(static_cast<int32_t>(adjacency.size())),
+        match_left_(size_, -1),
+        match_right_(size_, -1),
+        layer_(size_) {}
 
   bool perfect() {
     int32_t matched = 0;
@@ -354,9 +368,9 @@ DiagramMatching bottleneck_matching(const std::vector<float>& a, const std::vect
 namespace {
 
 std::vector<float> diagram_values(const Tensor& diagram, const char* op, const char* which) {
-  TL_CHECK_AS(ShapeError, diagram.defined() && diagram.rank() == 2 && diagram.dim(1) == 2 &&
-                              diagram.dtype() == DType::Float32,
-              op, ": diagram ", which, " must be a float32 [points, 2] tensor of (birth, death) rows, got ",
+  TL_CHECK_AS(ShapeError,
+              diagram.defined() && diagram.rank() == 2 && diagram.dim(1) == 2 && diagram.dtype() == DType::Float32, op,
+              ": diagram ", which, " must be a float32 [points, 2] tensor of (birth, death) rows, got ",
               diagram.defined() ? diagram.describe() : std::string("an undefined tensor"));
   return diagram.to_vector<float>();
 }
@@ -365,7 +379,8 @@ std::vector<float> diagram_values(const Tensor& diagram, const char* op, const c
 void cost_gradient(const float* a, const float* b, GroundMetric metric, double out[2]) {
   auto sign = [](double x) { return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0); };
   if (b == nullptr) {
-    const double s = sign(static_cast<double>(a[1]) - a[0]) * (metric == GroundMetric::LInf ? 0.5 : 1.0 / std::sqrt(2.0));
+    const double s =
+        sign(static_cast<double>(a[1]) - a[0]) * (metric == GroundMetric::LInf ? 0.5 : 1.0 / std::sqrt(2.0));
     out[0] = -s;
     out[1] = s;
     return;
@@ -406,9 +421,10 @@ double pair_cost(const std::vector<float>& a, const std::vector<float>& b, std::
 
 Tensor distance_op(const Tensor& a, const Tensor& b, const char* op, bool bottleneck, double p, GroundMetric metric) {
   std::vector<float> va = diagram_values(a, op, "A"), vb = diagram_values(b, op, "B");
-  TL_CHECK_AS(DeviceError, a.device() == b.device(), op, ": diagram A is on ", device_name(a.device()),
-              " but B on ", device_name(b.device()));
-  const DiagramMatching matching = bottleneck ? bottleneck_matching(va, vb, metric) : wasserstein_matching(va, vb, p, metric);
+  TL_CHECK_AS(DeviceError, a.device() == b.device(), op, ": diagram A is on ", device_name(a.device()), " but B on ",
+              device_name(b.device()));
+  const DiagramMatching matching =
+      bottleneck ? bottleneck_matching(va, vb, metric) : wasserstein_matching(va, vb, p, metric);
   const Device device = a.device();
   const Tensor out = Tensor::from_vector(std::vector<float>{static_cast<float>(matching.distance)}, {}, device);
   return record(out, op, {a, b}, [va, vb, matching, bottleneck, p, metric, device](const Tensor& grad_output) {

@@ -74,10 +74,10 @@ void check_distances(const Tensor& matrix, size_t cloud) {
                 "] = ", d[i * n + i], " (the diagonal must be 0)");
     for (int64_t j = 0; j < i; ++j) {
       const float value = d[i * n + j];
-      TL_CHECK_AS(ValueError, std::isfinite(value) && value >= 0.0f, "persistence: distance matrix ", cloud,
-                  " has D[", i, ",", j, "] = ", value, " (distances must be finite and >= 0)");
-      TL_CHECK_AS(ValueError, value == d[j * n + i], "persistence: distance matrix ", cloud, " is not symmetric: D[",
-                  i, ",", j, "] = ", value, " but D[", j, ",", i, "] = ", d[j * n + i]);
+      TL_CHECK_AS(ValueError, std::isfinite(value) && value >= 0.0f, "persistence: distance matrix ", cloud, " has D[",
+                  i, ",", j, "] = ", value, " (distances must be finite and >= 0)");
+      TL_CHECK_AS(ValueError, value == d[j * n + i], "persistence: distance matrix ", cloud, " is not symmetric: D[", i,
+                  ",", j, "] = ", value, " but D[", j, ",", i, "] = ", d[j * n + i]);
     }
   }
 }
@@ -95,7 +95,8 @@ Diagram h0_diagram(std::vector<kernels::WeightedEdge> forest, int64_t n) {
   });
   Diagram diagram;
   diagram.dim = 0;
-  for (const kernels::WeightedEdge& w : forest) diagram.pairs.push_back(PersistencePair{0.0f, w.length, Edge{}, w.edge});
+  for (const kernels::WeightedEdge& w : forest)
+    diagram.pairs.push_back(PersistencePair{0.0f, w.length, Edge{}, w.edge});
   diagram.essential.assign(static_cast<size_t>(n) - forest.size(), EssentialBar{});
   return diagram;
 }
@@ -118,8 +119,8 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
   bool same_dimension = true;
   std::vector<int64_t> point_offsets(count + 1, 0), matrix_offsets(count + 1, 0), edge_offsets(count + 1, 0);
   for (size_t c = 0; c < count; ++c) {
-    TL_CHECK_AS(DeviceError, inputs[c].defined() && inputs[c].device() == device, "persistence: cloud ", c,
-                " is on ", inputs[c].defined() ? device_name(inputs[c].device()) : "no device", " but cloud 0 on ",
+    TL_CHECK_AS(DeviceError, inputs[c].defined() && inputs[c].device() == device, "persistence: cloud ", c, " is on ",
+                inputs[c].defined() ? device_name(inputs[c].device()) : "no device", " but cloud 0 on ",
                 device_name(device), " (a batch lives on one device)");
     if (inputs_are_points) {
       check_points(inputs[c], c);
@@ -178,8 +179,8 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
     result.enclosing_radius = enclosing_radius(dist + matrix_offsets[c], result.points);
     result.h1_threshold = options.max_dim >= 1 ? std::min(options.threshold, result.enclosing_radius) : 0.0f;
     const auto first = host_edges.begin() + point_offsets[c];
-    result.diagrams.push_back(h0_diagram(std::vector<kernels::WeightedEdge>(first, first + edge_counts[c]),
-                                         result.points));
+    result.diagrams.push_back(
+        h0_diagram(std::vector<kernels::WeightedEdge>(first, first + edge_counts[c]), result.points));
   }
   if (options.max_dim == 0) return results;
 
@@ -214,8 +215,8 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
       result.diagrams.push_back(std::move(h1.diagram));
       if (h1.truncated) {
         result.truncated = true;
-        result.truncation_reason = "H1 reduction stopped at the time limit of " +
-                                   std::to_string(options.time_limit_seconds) + " s";
+        result.truncation_reason =
+            "H1 reduction stopped at the time limit of " + std::to_string(options.time_limit_seconds) + " s";
       }
     } catch (...) {
       failures[c] = std::current_exception();  // exceptions must not leave an OpenMP region

@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "core/base/error.h"
-#include "core/ops.h"
 #include "core/base/random.h"
+#include "core/ops.h"
 #include "topology/differentiable.h"
 #include "topology/summaries.h"
 
@@ -15,11 +15,13 @@ namespace {
 
 void check_cloud(const Tensor& t, const char* op, const char* what) {
   TL_CHECK_AS(ShapeError, t.defined() && t.rank() == 2 && t.dtype() == DType::Float32, op, ": ", what,
-              " must be a float32 [batch, features] tensor, got ", t.defined() ? t.describe() : std::string("an undefined tensor"));
+              " must be a float32 [batch, features] tensor, got ",
+              t.defined() ? t.describe() : std::string("an undefined tensor"));
 }
 
 // Checks a loss's homology degrees (0 or 1, one weight each) and returns the persistence options covering them.
-PersistenceOptions options_for_degrees(const std::vector<int>& dims, const std::vector<float>& weights, const char* op) {
+PersistenceOptions options_for_degrees(const std::vector<int>& dims, const std::vector<float>& weights,
+                                       const char* op) {
   TL_CHECK_AS(ValueError, !dims.empty() && dims.size() == weights.size(), op,
               ": dims and weights must be non-empty and of equal length, got ", dims.size(), " and ", weights.size());
   PersistenceOptions options;
@@ -49,9 +51,12 @@ Tensor index_tensor(const std::vector<int64_t>& indices, Device device) {
 
 Tensor diagram_distance(const Tensor& a, const Tensor& b, DiagramDistance distance, GroundMetric metric) {
   switch (distance) {
-    case DiagramDistance::Wasserstein1: return wasserstein_distance(a, b, 1.0, metric);
-    case DiagramDistance::Wasserstein2: return wasserstein_distance(a, b, 2.0, metric);
-    default: return bottleneck_distance(a, b, metric);
+    case DiagramDistance::Wasserstein1:
+      return wasserstein_distance(a, b, 1.0, metric);
+    case DiagramDistance::Wasserstein2:
+      return wasserstein_distance(a, b, 2.0, metric);
+    default:
+      return bottleneck_distance(a, b, metric);
   }
 }
 
@@ -76,7 +81,8 @@ Tensor pca_scores(const Tensor& points, int64_t k) {
   // Orthogonal iteration: V <- orthonormalise(G V), from a fixed start, until the subspace stops moving.
   std::vector<double> basis(static_cast<size_t>(n * k)), product(basis.size());
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < k; ++c) basis[i * k + c] = std::cos(0.7 * double(i + 1) * double(c + 1)) + (i == c ? 1.0 : 0.0);
+    for (int64_t c = 0; c < k; ++c)
+      basis[i * k + c] = std::cos(0.7 * double(i + 1) * double(c + 1)) + (i == c ? 1.0 : 0.0);
   auto orthonormalise = [&](std::vector<double>& v) {  // modified Gram-Schmidt over the k columns
     for (int64_t c = 0; c < k; ++c) {
       for (int64_t p = 0; p < c; ++p) {
@@ -98,7 +104,8 @@ Tensor pca_scores(const Tensor& points, int64_t k) {
         for (int64_t c = 0; c < k; ++c) product[a * k + c] += gram[a * n + b] * basis[b * k + c];
     orthonormalise(product);
     double change = 0.0;
-    for (size_t i = 0; i < basis.size(); ++i) change = std::max(change, std::fabs(std::fabs(product[i]) - std::fabs(basis[i])));
+    for (size_t i = 0; i < basis.size(); ++i)
+      change = std::max(change, std::fabs(std::fabs(product[i]) - std::fabs(basis[i])));
     basis.swap(product);
     if (change < 1e-10) break;
   }
@@ -138,8 +145,9 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
   DifferentiableDiagrams latent_diagrams;
   Tensor codes = latent;
   if (options.reference == TalsrReference::TargetDiagrams) {
-    TL_CHECK_AS(ValueError, options.target_diagrams.size() == options.dims.size(), "talsr_loss: ",
-                options.target_diagrams.size(), " target diagrams for ", options.dims.size(), " degrees");
+    TL_CHECK_AS(ValueError, options.target_diagrams.size() == options.dims.size(),
+                "talsr_loss: ", options.target_diagrams.size(), " target diagrams for ", options.dims.size(),
+                " degrees");
     reference = options.target_diagrams;
     latent_diagrams = persistence_diagrams(codes, persistence_options);
   } else {
@@ -158,8 +166,8 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
                                                1.0f / std::sqrt(static_cast<float>(out_dim)), batch.device());
       inputs = matmul(batch, projection);
     } else if (options.reference == TalsrReference::Landmarks) {
-      const Tensor chosen = index_tensor(maxmin_landmarks(batch, std::min(options.landmarks, batch.dim(0))),
-                                         batch.device());
+      const Tensor chosen =
+          index_tensor(maxmin_landmarks(batch, std::min(options.landmarks, batch.dim(0))), batch.device());
       inputs = index_select(batch, 0, chosen);
       codes = index_select(latent, 0, chosen);
     }
@@ -169,9 +177,9 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
   }
   Tensor loss;
   for (size_t i = 0; i < options.dims.size(); ++i) {
-    const Tensor term = mul(diagram_distance(reference[i], latent_diagrams.diagrams[options.dims[i]], options.distance,
-                                             options.metric),
-                            options.weights[i]);
+    const Tensor term =
+        mul(diagram_distance(reference[i], latent_diagrams.diagrams[options.dims[i]], options.distance, options.metric),
+            options.weights[i]);
     loss = loss.defined() ? add(loss, term) : term;
   }
   return mul(loss, options.lambda);
@@ -200,13 +208,15 @@ Tensor topogen_on_diagrams(const Tensor& diagram, const Tensor& target, const To
       for (int i = 1; i < options.sgde_points; ++i)
         x[i] = options.sgde_max * static_cast<float>(i) / static_cast<float>(options.sgde_points - 1);
       const float sigma = options.sigma > 0.0f ? options.sigma : 0.2f;
-      const Tensor difference = sub(sgde4(diagram, x, sigma, options.sgde_scale), sgde4(target, x, sigma, options.sgde_scale));
+      const Tensor difference =
+          sub(sgde4(diagram, x, sigma, options.sgde_scale), sgde4(target, x, sigma, options.sgde_scale));
       return mean(mul(difference, difference));
     }
-    case TopoGenTerm::Bottleneck: return bottleneck_distance(diagram, target);
+    case TopoGenTerm::Bottleneck:
+      return bottleneck_distance(diagram, target);
     default: {
-      const Tensor difference = sub(persistent_entropy(diagram, options.entropy_delta),
-                                    persistent_entropy(target, options.entropy_delta));
+      const Tensor difference =
+          sub(persistent_entropy(diagram, options.entropy_delta), persistent_entropy(target, options.entropy_delta));
       return mul(difference, difference);
     }
   }

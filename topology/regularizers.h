@@ -31,12 +31,12 @@ enum class TalsrReference { RawBatch, Pca, RandomProjection, Landmarks, TargetDi
 
 struct TalsrOptions {
   float lambda = 1.0f;
-  std::vector<int> dims{0, 1};           // homology degrees compared
+  std::vector<int> dims{0, 1};             // homology degrees compared
   std::vector<float> weights{1.0f, 1.0f};  // w_k, one per entry of dims
   DiagramDistance distance = DiagramDistance::Wasserstein1;
   GroundMetric metric = GroundMetric::LInf;
   TalsrReference reference = TalsrReference::RawBatch;
-  int64_t projection_dim = 0;  // Pca, RandomProjection: output dimension (0: the latent dimension)
+  int64_t projection_dim = 0;    // Pca, RandomProjection: output dimension (0: the latent dimension)
   uint64_t projection_seed = 0;  // RandomProjection: the Philox seed of the fixed Gaussian matrix
   int64_t landmarks = 32;        // Landmarks: size of the max-min subsample (at most the batch)
   // TargetDiagrams: target_diagrams[k] is the [m, 2] reference diagram of degree dims[k], computed once (e.g. from
@@ -98,10 +98,10 @@ Tensor topovae_z1_loss(const Tensor& latent, const Tensor& input, float scale, f
 struct LandscapeLossOptions {
   std::vector<int> dims{0, 1};
   std::vector<float> weights{1.0f, 1.0f};
-  int levels = 5;           // landscape functions lambda_1..lambda_levels
-  int grid_points = 64;     // uniform grid on [grid_min, grid_max]
+  int levels = 5;        // landscape functions lambda_1..lambda_levels
+  int grid_points = 64;  // uniform grid on [grid_min, grid_max]
   float grid_min = 0.0f;
-  float grid_max = 0.0f;    // 0: the largest death of the batch's diagram (a constant for the latent's gradient)
+  float grid_max = 0.0f;  // 0: the largest death of the batch's diagram (a constant for the latent's gradient)
 };
 
 // TGLML's landscape approximation of the diagram distance; the L2 norm integrates over the grid (spacing h).

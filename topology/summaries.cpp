@@ -50,8 +50,8 @@ Tensor persistent_entropy(const Tensor& diagram, float delta) {
   for (size_t i = 0; i < values.size(); ++i)
     if (values[i] > delta && values[i] > 0.0f) selected.push_back(static_cast<int64_t>(i));
   if (selected.empty()) return Tensor::zeros({}, diagram.device());
-  const Tensor bars = index_select(lengths, 0, Tensor::from_vector(selected, {static_cast<int64_t>(selected.size())},
-                                                                   diagram.device()));
+  const Tensor bars = index_select(
+      lengths, 0, Tensor::from_vector(selected, {static_cast<int64_t>(selected.size())}, diagram.device()));
   const Tensor shares = div(bars, sum(bars));
   return -sum(mul(shares, log(shares)));
 }
@@ -73,8 +73,9 @@ Tensor persistence_landscape(const Tensor& diagram, const std::vector<float>& gr
       tents[i] = rise <= fall ? std::pair{rise, int64_t(2 * i)} : std::pair{fall, int64_t(2 * i + 1)};
     }
     const size_t top = std::min(count, static_cast<size_t>(levels));
-    std::partial_sort(tents.begin(), tents.begin() + top, tents.end(),
-                      [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::partial_sort(tents.begin(), tents.begin() + top, tents.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
     for (size_t k = 0; k < top && tents[k].first > 0.0f; ++k) {
       values[k * width + j] = tents[k].first;
       source[k * width + j] = tents[k].second;
@@ -120,7 +121,10 @@ Tensor reininghaus_kernel(const Tensor& f, const Tensor& g, float sigma) {
   if (f.dim(0) == 0 || g.dim(0) == 0) return Tensor::zeros({}, f.device());
   const Tensor fb = slice(f, 1, 0, 1), fd = slice(f, 1, 1, 2);                        // [m, 1]
   const Tensor gb = transpose(slice(g, 1, 0, 1)), gd = transpose(slice(g, 1, 1, 2));  // [1, k]
-  auto squared = [](const Tensor& a, const Tensor& b) { const Tensor d = sub(a, b); return mul(d, d); };
+  auto squared = [](const Tensor& a, const Tensor& b) {
+    const Tensor d = sub(a, b);
+    return mul(d, d);
+  };
   const float inverse = -1.0f / (8.0f * sigma);
   const Tensor direct = exp(mul(add(squared(fb, gb), squared(fd, gd)), inverse));
   const Tensor mirrored = exp(mul(add(squared(fb, gd), squared(fd, gb)), inverse));
@@ -137,8 +141,8 @@ Tensor sgde4(const Tensor& diagram, const std::vector<float>& x, float sigma, fl
   check_grid(x, "sgde4");
   TL_CHECK_AS(ValueError, sigma > 0.0f, "sgde4: sigma must be > 0, got ", sigma);
   if (diagram.dim(0) == 0) return Tensor::zeros({static_cast<int64_t>(x.size())}, diagram.device());
-  const Tensor deaths = slice(diagram, 1, 1, 2);                                      // [m, 1]
-  const Tensor lengths = sub(deaths, slice(diagram, 1, 0, 1));                        // [m, 1]
+  const Tensor deaths = slice(diagram, 1, 1, 2);                                        // [m, 1]
+  const Tensor lengths = sub(deaths, slice(diagram, 1, 0, 1));                          // [m, 1]
   const Tensor offset = mul(sub(deaths, grid_row(x, diagram.device())), 1.0f / sigma);  // [m, |x|]
   return mul(sum(mul(pow(lengths, 4.0f), exp(-mul(offset, offset))), 0), scale);
 }

@@ -33,7 +33,9 @@ const GemmShape kShapes[] = {
     {"square       512 x 512 x 512", 512, 512, 512, false, false},
 };
 
-double gflops(const GemmShape& s, double seconds) { return 2.0 * s.m * s.n * s.k / seconds * 1e-9; }
+double gflops(const GemmShape& s, double seconds) {
+  return 2.0 * s.m * s.n * s.k / seconds * 1e-9;
+}
 
 }  // namespace
 
@@ -64,26 +66,28 @@ int main(int argc, char** argv) {
       const tl::Tensor ag = a.to(tl::Device::CUDA), bg = b.to(tl::Device::CUDA);
       tl::Tensor cg = c.to(tl::Device::CUDA);
       cublas = gflops(s, tl::bench::median_seconds([&] {
-        tl::kernels::cuda_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, ag.data<float>(),
-                                         bg.data<float>(), 0.0f, cg.data<float>());
-        tl::cuda_runtime::synchronize();
-      }));
+                        tl::kernels::cuda_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, ag.data<float>(),
+                                                         bg.data<float>(), 0.0f, cg.data<float>());
+                        tl::cuda_runtime::synchronize();
+                      }));
     }
     for (int threads : {1, 2}) {
       omp_set_num_threads(threads);
-      const double ours = gflops(s, tl::bench::median_seconds([&] {
-        tl::kernels::cpu_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data<float>(), b.data<float>(),
-                                        0.0f, c.data<float>());
-      }));
+      const double ours =
+          gflops(s, tl::bench::median_seconds([&] {
+                   tl::kernels::cpu_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data<float>(),
+                                                   b.data<float>(), 0.0f, c.data<float>());
+                 }));
       double reference = 0.0;
 #ifdef TL_BENCH_OPENBLAS
       openblas_set_num_threads(threads);
-      reference = gflops(s, tl::bench::median_seconds([&] {
-        cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans,
-                    static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data<float>(),
-                    static_cast<int>(s.trans_a ? s.m : s.k), b.data<float>(), static_cast<int>(s.trans_b ? s.k : s.n),
-                    0.0f, c.data<float>(), static_cast<int>(s.n));
-      }));
+      reference = gflops(
+          s, tl::bench::median_seconds([&] {
+            cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans,
+                        static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data<float>(),
+                        static_cast<int>(s.trans_a ? s.m : s.k), b.data<float>(),
+                        static_cast<int>(s.trans_b ? s.k : s.n), 0.0f, c.data<float>(), static_cast<int>(s.n));
+          }));
 #endif
       char cublas_text[32] = "n/a";
       if (have_gpu) std::snprintf(cublas_text, sizeof(cublas_text), "%.1f", cublas);

@@ -31,7 +31,9 @@ tl::Tensor make_cloud(const CloudSpec& spec, int64_t n, uint64_t seed) {
   return tl::data::torus(n, 2.0f, 0.7f, 0.02f, generator);
 }
 
-size_t h1_pairs(const tl::topology::PersistenceResult& r) { return r.diagrams[1].pairs.size(); }
+size_t h1_pairs(const tl::topology::PersistenceResult& r) {
+  return r.diagrams[1].pairs.size();
+}
 
 }  // namespace
 
@@ -39,16 +41,19 @@ int main(int argc, char** argv) {
   std::string cloud_dir, json_path;
   int64_t max_n = 2048;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--clouds") == 0) cloud_dir = argv[i + 1];
-    else if (std::strcmp(argv[i], "--json") == 0) json_path = argv[i + 1];
-    else if (std::strcmp(argv[i], "--max-n") == 0) max_n = std::atoll(argv[i + 1]);
+    if (std::strcmp(argv[i], "--clouds") == 0)
+      cloud_dir = argv[i + 1];
+    else if (std::strcmp(argv[i], "--json") == 0)
+      json_path = argv[i + 1];
+    else if (std::strcmp(argv[i], "--max-n") == 0)
+      max_n = std::atoll(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: bench_persistence [--clouds DIR] [--json FILE] [--max-n N]\n");
       return 2;
     }
   }
   std::FILE* json = json_path.empty() ? nullptr : std::fopen(json_path.c_str(), "w");
-  const std::vector<CloudSpec> specs{{"uniform", 2},  {"uniform", 3},  {"uniform", 16}, {"uniform", 784},
+  const std::vector<CloudSpec> specs{{"uniform", 2},  {"uniform", 3},  {"uniform", 16},  {"uniform", 784},
                                      {"gaussian", 2}, {"gaussian", 3}, {"gaussian", 16}, {"gaussian", 784},
                                      {"circle", 2},   {"torus", 3}};
   omp_set_num_threads(1);
@@ -65,14 +70,15 @@ int main(int argc, char** argv) {
       const double h0 = tl::bench::median_seconds([&] { tl::topology::persistence(points, h0_only); });
       size_t pairs = 0;
       const bool slow = n >= 1024;
-      const double h01 = tl::bench::median_seconds(
-          [&] { pairs = h1_pairs(tl::topology::persistence(points)); }, slow ? 1 : 2, slow ? 3 : 5, 0.3);
+      const double h01 = tl::bench::median_seconds([&] { pairs = h1_pairs(tl::topology::persistence(points)); },
+                                                   slow ? 1 : 2, slow ? 3 : 5, 0.3);
       std::printf("%-10s %5lld %5lld %10.3f %10.2f %9zu\n", spec.kind.c_str(), static_cast<long long>(spec.dim),
                   static_cast<long long>(n), h0 * 1e3, h01 * 1e3, pairs);
       std::fflush(stdout);
       if (json)
-        std::fprintf(json, "{\"name\": \"%s\", \"cloud\": \"%s\", \"dim\": %lld, \"n\": %lld, \"h0_s\": %.6g, "
-                           "\"h01_s\": %.6g, \"h1_pairs\": %zu}\n",
+        std::fprintf(json,
+                     "{\"name\": \"%s\", \"cloud\": \"%s\", \"dim\": %lld, \"n\": %lld, \"h0_s\": %.6g, "
+                     "\"h01_s\": %.6g, \"h1_pairs\": %zu}\n",
                      name.c_str(), spec.kind.c_str(), static_cast<long long>(spec.dim), static_cast<long long>(n), h0,
                      h01, pairs);
     }
@@ -84,8 +90,7 @@ int main(int argc, char** argv) {
   double seconds[2];
   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
-    seconds[threads - 1] =
-        tl::bench::median_seconds([&] { tl::topology::persistence_batch(batch); }, 1, 3, 0.5);
+    seconds[threads - 1] = tl::bench::median_seconds([&] { tl::topology::persistence_batch(batch); }, 1, 3, 0.5);
   }
   std::printf("batch of 32 clouds (gaussian, d = 16, n = 512), H0+H1: %.1f clouds/s on 1 thread, %.1f on 2 (%.2fx)\n",
               32 / seconds[0], 32 / seconds[1], seconds[0] / seconds[1]);

@@ -37,9 +37,8 @@ int main() {
       }
       std::nth_element(backward_times.begin(), backward_times.begin() + 7, backward_times.end());
       const double backward = backward_times[7];
-      std::printf("%5lld %4lld %14.3f %14.3f %10.3f %15.1f%%\n", static_cast<long long>(n),
-                  static_cast<long long>(m), diagram_only * 1e3, forward * 1e3, backward * 1e3,
-                  100.0 * backward / diagram_only);
+      std::printf("%5lld %4lld %14.3f %14.3f %10.3f %15.1f%%\n", static_cast<long long>(n), static_cast<long long>(m),
+                  diagram_only * 1e3, forward * 1e3, backward * 1e3, 100.0 * backward / diagram_only);
     }
   }
   return 0;

@@ -27,11 +27,16 @@ int main(int argc, char** argv) {
   int64_t batch = 128, steps = 60, warmup = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--data") data = value;
-    else if (flag == "--batch") batch = std::stoll(value);
-    else if (flag == "--steps") steps = std::stoll(value);
-    else if (flag == "--warmup") warmup = std::stoll(value);
-    else if (flag == "--device") device = value;
+    if (flag == "--data")
+      data = value;
+    else if (flag == "--batch")
+      batch = std::stoll(value);
+    else if (flag == "--steps")
+      steps = std::stoll(value);
+    else if (flag == "--warmup")
+      warmup = std::stoll(value);
+    else if (flag == "--device")
+      device = value;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 1;

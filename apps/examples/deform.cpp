@@ -117,13 +117,20 @@ int main(int argc, char** argv) {
       const std::string flag = argv[i];
       TL_CHECK_AS(ValueError, i + 1 < argc, flag, " needs a value");
       const char* value = argv[++i];
-      if (flag == "--out") out_dir = value;
-      else if (flag == "--task") task = value;
-      else if (flag == "--steps") steps = std::atoi(value);
-      else if (flag == "--every") every = std::atoi(value);
-      else if (flag == "--rate") rate = std::strtof(value, nullptr);
-      else if (flag == "--seed") seed = std::strtoull(value, nullptr, 10);
-      else TL_FAIL(ValueError, "unknown option ", flag);
+      if (flag == "--out")
+        out_dir = value;
+      else if (flag == "--task")
+        task = value;
+      else if (flag == "--steps")
+        steps = std::atoi(value);
+      else if (flag == "--every")
+        every = std::atoi(value);
+      else if (flag == "--rate")
+        rate = std::strtof(value, nullptr);
+      else if (flag == "--seed")
+        seed = std::strtoull(value, nullptr, 10);
+      else
+        TL_FAIL(ValueError, "unknown option ", flag);
     }
     TL_CHECK_AS(ValueError, !out_dir.empty(), "--out DIR is required");
     TL_CHECK_AS(ValueError, task == "open" || task == "close" || task == "split" || task == "merge",

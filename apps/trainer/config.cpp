@@ -62,16 +62,20 @@ class Section {
   }
 
   int64_t positive_integer(const std::string& key, int64_t fallback) {
-    return get_checked<int64_t>(key, fallback, [](int64_t v) { return v > 0; }, "a positive integer");
+    return get_checked<int64_t>(
+        key, fallback, [](int64_t v) { return v > 0; }, "a positive integer");
   }
   int64_t non_negative_integer(const std::string& key, int64_t fallback) {
-    return get_checked<int64_t>(key, fallback, [](int64_t v) { return v >= 0; }, "an integer >= 0");
+    return get_checked<int64_t>(
+        key, fallback, [](int64_t v) { return v >= 0; }, "an integer >= 0");
   }
   float positive_number(const std::string& key, float fallback) {
-    return get_checked<float>(key, fallback, [](float v) { return v > 0.0f && std::isfinite(v); }, "a positive number");
+    return get_checked<float>(
+        key, fallback, [](float v) { return v > 0.0f && std::isfinite(v); }, "a positive number");
   }
   float non_negative_number(const std::string& key, float fallback) {
-    return get_checked<float>(key, fallback, [](float v) { return v >= 0.0f && std::isfinite(v); }, "a number >= 0");
+    return get_checked<float>(
+        key, fallback, [](float v) { return v >= 0.0f && std::isfinite(v); }, "a number >= 0");
   }
 
   Section child(const std::string& key) {
@@ -92,11 +96,16 @@ class Section {
  private:
   template <class T>
   static const char* type_name() {
-    if constexpr (std::is_same_v<T, bool>) return "true or false";
-    else if constexpr (std::is_integral_v<T>) return "an integer";
-    else if constexpr (std::is_arithmetic_v<T>) return "a number";
-    else if constexpr (std::is_same_v<T, std::string>) return "a string";
-    else return "a list of numbers";
+    if constexpr (std::is_same_v<T, bool>)
+      return "true or false";
+    else if constexpr (std::is_integral_v<T>)
+      return "an integer";
+    else if constexpr (std::is_arithmetic_v<T>)
+      return "a number";
+    else if constexpr (std::is_same_v<T, std::string>)
+      return "a string";
+    else
+      return "a list of numbers";
   }
   std::string label() const { return path_.empty() ? "(top level)" : path_; }
 
@@ -132,9 +141,10 @@ void read_degrees(Section& s, std::vector<int>& dims, std::vector<float>& weight
 
 TopologyTermConfig parse_term(Section& s, std::vector<std::string>& names) {
   TopologyTermConfig t;
-  const size_t kind = choose(s, "term", "",
-                             {"talsr", "homological_ae", "signature", "landscape", "topovae", "topovae_z1", "topogen"});
-  static const char* kNames[] = {"talsr", "homological_ae", "signature", "landscape", "topovae", "topovae_z1", "topogen"};
+  const size_t kind =
+      choose(s, "term", "", {"talsr", "homological_ae", "signature", "landscape", "topovae", "topovae_z1", "topogen"});
+  static const char* kNames[] = {"talsr",   "homological_ae", "signature", "landscape",
+                                 "topovae", "topovae_z1",     "topogen"};
   t.kind = static_cast<TermKind>(kind);
   t.name = kNames[kind];
   int copies = 0;
@@ -146,7 +156,8 @@ TopologyTermConfig parse_term(Section& s, std::vector<std::string>& names) {
   switch (t.kind) {
     case TermKind::Talsr: {
       read_degrees(s, t.talsr.dims, t.talsr.weights);
-      t.talsr.distance = static_cast<topology::DiagramDistance>(choose(s, "distance", "w1", {"w1", "w2", "bottleneck"}));
+      t.talsr.distance =
+          static_cast<topology::DiagramDistance>(choose(s, "distance", "w1", {"w1", "w2", "bottleneck"}));
       t.talsr.metric = static_cast<topology::GroundMetric>(choose(s, "metric", "linf", {"linf", "l2"}));
       t.talsr.reference = static_cast<topology::TalsrReference>(
           choose(s, "reference", "raw", {"raw", "pca", "random_projection", "landmarks", "target"}));
@@ -171,7 +182,8 @@ TopologyTermConfig parse_term(Section& s, std::vector<std::string>& names) {
     case TermKind::Landscape:
       read_degrees(s, t.landscape.dims, t.landscape.weights);
       t.landscape.levels = static_cast<int>(s.positive_integer("levels", 5));
-      t.landscape.grid_points = s.get_checked<int>("grid_points", 64, [](int v) { return v >= 2; }, "an integer >= 2");
+      t.landscape.grid_points = s.get_checked<int>(
+          "grid_points", 64, [](int v) { return v >= 2; }, "an integer >= 2");
       break;
     case TermKind::TopoVae:
       t.topovae = static_cast<topology::TopoVae>(choose(s, "variant", "T1", {"T1", "T2", "T3", "T4"}));
@@ -188,7 +200,8 @@ TopologyTermConfig parse_term(Section& s, std::vector<std::string>& names) {
     case TermKind::TopoGen:
       t.topogen.term = static_cast<topology::TopoGenTerm>(
           choose(s, "kind", "bottleneck", {"push", "reininghaus", "sgde4", "bottleneck", "entropy"}));
-      t.topogen.dim = s.get_checked<int>("dim", 0, [](int v) { return v == 0 || v == 1; }, "0 or 1");
+      t.topogen.dim = s.get_checked<int>(
+          "dim", 0, [](int v) { return v == 0 || v == 1; }, "0 or 1");
       t.topogen.push_code_form = s.get<bool>("push_code_form", false);
       t.topogen.sigma = s.non_negative_number("sigma", 0.0f);
       t.topogen.entropy_delta = s.non_negative_number("entropy_delta", 0.001f);
@@ -294,7 +307,8 @@ TrainConfig parse_config(const json& document) {
   c.clip_grad_norm = top.non_negative_number("clip_grad_norm", 0.0f);  // 0: off
   c.epochs = top.positive_integer("epochs", 1);
   c.max_steps = top.non_negative_integer("max_steps", 0);  // 0: no limit
-  c.batch_size = top.get_checked<int64_t>("batch_size", 128, [](int64_t v) { return v >= 2; }, "an integer >= 2");
+  c.batch_size = top.get_checked<int64_t>(
+      "batch_size", 128, [](int64_t v) { return v >= 2; }, "an integer >= 2");
   c.seed = top.get<uint64_t>("seed", 0);
   const size_t device = choose(top, "device", "cpu", {"cpu", "cuda"});
   c.device = device == 0 ? Device::CPU : Device::CUDA;

@@ -42,7 +42,7 @@ struct TopologyTermConfig {
   topology::TopoVae topovae = topology::TopoVae::T1;
   float w0 = 0.0f, w1 = 0.0f;  // TopoVae and TopoVaeZ1 term weights (0: the thesis defaults)
   bool divide_by_batch = true;
-  float z1_scale = 1.0f;       // TopoVaeZ1: the input diagrams' rescaling factor
+  float z1_scale = 1.0f;  // TopoVaeZ1: the input diagrams' rescaling factor
   topology::TopoGenOptions topogen;
   bool on_reconstruction = true;  // TopoGen: the term's cloud is the reconstruction batch (else the latent)
   int64_t target_points = 1024;   // TALSR target: diagrams of this many training points, computed once

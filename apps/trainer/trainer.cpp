@@ -69,8 +69,8 @@ class ProgressBar {
     const double fraction = static_cast<double>(step) / static_cast<double>(std::max<int64_t>(total_, 1));
     const int filled = static_cast<int>(fraction * 24);
     std::ostringstream line;
-    line << "epoch " << epoch + 1 << "/" << epochs << " [" << std::string(filled, '#')
-         << std::string(24 - filled, '.') << "] " << step << "/" << total_;
+    line << "epoch " << epoch + 1 << "/" << epochs << " [" << std::string(filled, '#') << std::string(24 - filled, '.')
+         << "] " << step << "/" << total_;
     for (const auto& [name, value] : terms) line << "  " << name << " " << value;
     line << "  " << ms_per_step << " ms/step  ETA " << clock_text((total_ - step) * ms_per_step / 1000.0);
     std::fprintf(stderr, tty_ ? "\r%s\033[K" : "%s\n", line.str().c_str());
@@ -84,7 +84,9 @@ class ProgressBar {
   Clock::time_point drawn_{};
 };
 
-std::string log_path(const TrainConfig& config) { return config.output + "/log.jsonl"; }
+std::string log_path(const TrainConfig& config) {
+  return config.output + "/log.jsonl";
+}
 
 // Leave-one-out k-NN label accuracy of the rows of `points` (brute force over a small evaluation sample).
 double knn_accuracy(const Tensor& points, const std::vector<int32_t>& labels, int k) {
@@ -129,14 +131,15 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
     test_set_ = data::load_idx_dataset(config_.data.path, data::Split::Test, config_.data.test_limit);
   } else {
     train_set_ = data::synthetic_dataset(config_.data.name, config_.data.count, config_.seed, config_.data.noise);
-    test_set_ = data::synthetic_dataset(config_.data.name, std::max<int64_t>(config_.data.count / 10, config_.batch_size),
-                                        config_.seed + kTestSeedOffset, config_.data.noise);
+    test_set_ =
+        data::synthetic_dataset(config_.data.name, std::max<int64_t>(config_.data.count / 10, config_.batch_size),
+                                config_.seed + kTestSeedOffset, config_.data.noise);
   }
-  TL_CHECK_AS(ValueError, train_set_.inputs.dim(1) == config_.model.input, "the data set '", train_set_.name,
-              "' has ", train_set_.inputs.dim(1), " features but the model expects ", config_.model.input,
+  TL_CHECK_AS(ValueError, train_set_.inputs.dim(1) == config_.model.input, "the data set '", train_set_.name, "' has ",
+              train_set_.inputs.dim(1), " features but the model expects ", config_.model.input,
               " (set model.input, or pick a model preset for this data)");
-  TL_CHECK_AS(ValueError, train_set_.size() >= config_.batch_size, "batch_size ", config_.batch_size,
-              " exceeds the ", train_set_.size(), " training samples");
+  TL_CHECK_AS(ValueError, train_set_.size() >= config_.batch_size, "batch_size ", config_.batch_size, " exceeds the ",
+              train_set_.size(), " training samples");
 
   Generator init(config_.seed);
   model_ = std::make_unique<nn::Autoencoder>(config_.model, init);
@@ -165,16 +168,21 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   optimizer_ = std::make_unique<nn::Optimizer>(trained_, config_.optimizer);
 }
 
-int64_t Trainer::steps_per_epoch() const { return train_set_.size() / config_.batch_size; }
+int64_t Trainer::steps_per_epoch() const {
+  return train_set_.size() / config_.batch_size;
+}
 
-std::string Trainer::checkpoint_path() const { return config_.output + "/checkpoint.tlc"; }
+std::string Trainer::checkpoint_path() const {
+  return config_.output + "/checkpoint.tlc";
+}
 
 std::vector<std::pair<std::string, Tensor*>> Trainer::state_tensors() {
   std::vector<std::pair<std::string, Tensor*>> state;
   for (auto& [name, tensor] : model_->named_parameters()) state.emplace_back("model." + name, tensor);
   for (auto& [name, tensor] : model_->named_buffers()) state.emplace_back("buffer." + name, tensor);
   for (size_t t = 0; t < term_scale_.size(); ++t)
-    if (term_scale_[t] != nullptr) state.emplace_back("term." + config_.topology[t].name + ".latent_scale", term_scale_[t]);
+    if (term_scale_[t] != nullptr)
+      state.emplace_back("term." + config_.topology[t].name + ".latent_scale", term_scale_[t]);
   for (auto& [name, tensor] : optimizer_->named_state()) state.emplace_back("optimizer." + name, tensor);
   return state;
 }
@@ -226,13 +234,15 @@ Tensor Trainer::topology_term(const TopologyTermConfig& term, size_t index, cons
       options.target_diagrams = talsr_targets_[index];
       return topology::talsr_loss(batch, latent, options);
     }
-    case TermKind::HomologicalAe: return topology::homological_ae_penalty(latent, term.homological);
+    case TermKind::HomologicalAe:
+      return topology::homological_ae_penalty(latent, term.homological);
     case TermKind::Signature:
       return topology::topological_signature_loss(batch, latent, term.signature,
                                                   term_scale_[index] ? *term_scale_[index] : Tensor());
-    case TermKind::Landscape: return topology::landscape_loss(batch, latent, term.landscape);
-    case TermKind::TopoVae: return topology::topovae_loss(reconstruction, batch, term.topovae, term.w0, term.w1,
-                                                          term.divide_by_batch);
+    case TermKind::Landscape:
+      return topology::landscape_loss(batch, latent, term.landscape);
+    case TermKind::TopoVae:
+      return topology::topovae_loss(reconstruction, batch, term.topovae, term.w0, term.w1, term.divide_by_batch);
     case TermKind::TopoVaeZ1:
       return topology::topovae_z1_loss(latent, batch, term.z1_scale, term.w0, term.w1, term.divide_by_batch);
     case TermKind::TopoGen:
@@ -300,8 +310,8 @@ void Trainer::stop_diverged(std::ostream& log, int64_t epoch, const std::string&
 
 void Trainer::train() {
   const int64_t per_epoch = steps_per_epoch();
-  const int64_t total = config_.max_steps > 0 ? std::min(config_.max_steps, config_.epochs * per_epoch)
-                                              : config_.epochs * per_epoch;
+  const int64_t total =
+      config_.max_steps > 0 ? std::min(config_.max_steps, config_.epochs * per_epoch) : config_.epochs * per_epoch;
   open_log(step_ > 0);
   std::ofstream log(log_path(config_), std::ios::app);
   ProgressBar progress(config_.progress, total);
@@ -404,8 +414,9 @@ json Trainer::evaluate() {
     Generator noise(config_.seed ^ kNoiseKey, ~0ull << 32);
     const nn::AutoencoderOutput out = model_->run(x, noise);
     const bool bce = config_.reconstruction == "bce";
-    reconstruction += (bce ? bce_with_logits(out.reconstruction, x, Reduction::Sum)
-                           : mse_loss(out.reconstruction, x, Reduction::Sum)).item();
+    reconstruction +=
+        (bce ? bce_with_logits(out.reconstruction, x, Reduction::Sum) : mse_loss(out.reconstruction, x, Reduction::Sum))
+            .item();
     const Tensor mean_reconstruction = model_->decode(out.latent);  // the posterior mean's, as forward() gives
     const Tensor values = bce ? sigmoid(mean_reconstruction) : mean_reconstruction;
     squared_error += mse_loss(values, x, Reduction::Sum).item();
@@ -481,7 +492,8 @@ void Trainer::write_report(const json& evaluation) const {
   md << "\n## Test set\n\n| metric | value |\n| --- | --- |\n";
   for (const auto& [key, value] : evaluation.items()) md << "| " << key << " | " << value.dump() << " |\n";
   md << "\nMetric notes: reconstruction_per_sample is the training reconstruction loss summed over one sample's "
-        "features; knn_accuracy_* is leave-one-out " << config_.evaluation.knn
+        "features; knn_accuracy_* is leave-one-out "
+     << config_.evaluation.knn
      << "-NN label accuracy in the latent and the input space; h*_w1_scaled is the 1-Wasserstein distance between "
         "the input's and the latent's diagrams, each divided by its cloud's diameter.\n\nConfig:\n\n```json\n"
      << config_.source.dump(2) << "\n```\n";

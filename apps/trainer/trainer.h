@@ -6,8 +6,8 @@
 #pragma once
 
 #include <deque>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -64,7 +64,7 @@ class Trainer {
   std::deque<Tensor> extra_parameters_;  // learnable scalars of loss terms (signature latent scale), by term index
   std::vector<Tensor*> term_scale_;      // per term: its learnable scalar or null
   std::vector<std::pair<std::string, Tensor*>> trained_;  // what the optimiser updates: the model, then the scalars
-  std::vector<std::vector<Tensor>> talsr_targets_;  // per term: target diagrams (TALSR "target" reference)
+  std::vector<std::vector<Tensor>> talsr_targets_;        // per term: target diagrams (TALSR "target" reference)
   std::unique_ptr<nn::Optimizer> optimizer_;
   int64_t step_ = 0;
   int64_t last_checkpoint_step_ = -1;

@@ -43,7 +43,9 @@ cudaMemcpyKind copy_kind(Device dst, Device src) {
 
 }  // namespace
 
-bool compiled() { return true; }
+bool compiled() {
+  return true;
+}
 
 int device_count() {
   int count = 0;
@@ -59,8 +61,7 @@ std::string unavailable_reason() {
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
     cudaGetLastError();
-    return std::string("no usable CUDA device: ") + cudaGetErrorName(status) + " (" +
-           cudaGetErrorString(status) + ")";
+    return std::string("no usable CUDA device: ") + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")";
   }
   return count == 0 ? "no CUDA device present" : "";
 }
@@ -90,10 +91,9 @@ void* allocate(size_t bytes) {
     cudaGetLastError();
     size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
-    TL_FAIL(OutOfMemoryError, "out of CUDA memory: could not allocate ", bytes, " bytes (",
-            bytes / (1024.0 * 1024.0), " MiB); ", free_bytes / (1024.0 * 1024.0), " MiB free of ",
-            total_bytes / (1024.0 * 1024.0), " MiB, ", cache.stats.bytes_in_use / (1024.0 * 1024.0),
-            " MiB held by live tensors");
+    TL_FAIL(OutOfMemoryError, "out of CUDA memory: could not allocate ", bytes, " bytes (", bytes / (1024.0 * 1024.0),
+            " MiB); ", free_bytes / (1024.0 * 1024.0), " MiB free of ", total_bytes / (1024.0 * 1024.0), " MiB, ",
+            cache.stats.bytes_in_use / (1024.0 * 1024.0), " MiB held by live tensors");
   }
   if (status != cudaSuccess) {
     cudaGetLastError();
@@ -122,7 +122,9 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
   TL_CUDA_CHECK(cudaMemcpy(dst, src, bytes, copy_kind(dst_device, src_device)));
 }
 
-void synchronize() { TL_CUDA_CHECK(cudaDeviceSynchronize()); }
+void synchronize() {
+  TL_CUDA_CHECK(cudaDeviceSynchronize());
+}
 
 CacheStats cache_stats() {
   CachingAllocator& cache = allocator();

@@ -6,19 +6,32 @@ namespace tl::cuda_runtime {
 
 namespace {
 [[noreturn]] void fail_without_cuda(const char* what) {
-  TL_FAIL(DeviceError, what, " needs a CUDA device, but topolatent was built without CUDA "
+  TL_FAIL(DeviceError, what,
+          " needs a CUDA device, but topolatent was built without CUDA "
           "(reconfigure with -DTOPOLATENT_CUDA=ON on a machine with the CUDA toolkit)");
 }
 }  // namespace
 
-bool compiled() { return false; }
-int device_count() { return 0; }
-std::string unavailable_reason() { return "topolatent was built without CUDA"; }
-void* allocate(size_t) { fail_without_cuda("allocating device memory"); }
+bool compiled() {
+  return false;
+}
+int device_count() {
+  return 0;
+}
+std::string unavailable_reason() {
+  return "topolatent was built without CUDA";
+}
+void* allocate(size_t) {
+  fail_without_cuda("allocating device memory");
+}
 void deallocate(void*) {}
-void copy(void*, Device, const void*, Device, size_t) { fail_without_cuda("a device copy"); }
+void copy(void*, Device, const void*, Device, size_t) {
+  fail_without_cuda("a device copy");
+}
 void synchronize() {}
-CacheStats cache_stats() { return {}; }
+CacheStats cache_stats() {
+  return {};
+}
 void empty_cache() {}
 
 }  // namespace tl::cuda_runtime

@@ -13,12 +13,24 @@ class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-class ShapeError : public Error { using Error::Error; };       // incompatible or invalid shapes
-class DeviceError : public Error { using Error::Error; };      // device mismatch or device unavailable
-class OutOfMemoryError : public Error { using Error::Error; }; // an allocation could not be served
-class CudaError : public Error { using Error::Error; };        // CUDA runtime / cuBLAS / cuDNN status
-class ValueError : public Error { using Error::Error; };       // a bad argument value
-class LimitError : public Error { using Error::Error; };       // a caller-set guard (time, size) was hit
+class ShapeError : public Error {
+  using Error::Error;
+};  // incompatible or invalid shapes
+class DeviceError : public Error {
+  using Error::Error;
+};  // device mismatch or device unavailable
+class OutOfMemoryError : public Error {
+  using Error::Error;
+};  // an allocation could not be served
+class CudaError : public Error {
+  using Error::Error;
+};  // CUDA runtime / cuBLAS / cuDNN status
+class ValueError : public Error {
+  using Error::Error;
+};  // a bad argument value
+class LimitError : public Error {
+  using Error::Error;
+};  // a caller-set guard (time, size) was hit
 
 namespace detail {
 
@@ -41,14 +53,14 @@ template <class Kind, class... Parts>
 }  // namespace tl
 
 // TL_CHECK(cond, parts...): throws tl::Error with the concatenated parts when cond is false.
-#define TL_CHECK(cond, ...)                                                   \
-  do {                                                                        \
+#define TL_CHECK(cond, ...)                                                        \
+  do {                                                                             \
     if (!(cond)) ::tl::detail::fail<::tl::Error>(__FILE__, __LINE__, __VA_ARGS__); \
   } while (0)
 
 // TL_CHECK_AS(Kind, cond, parts...): the same with a specific error kind (ShapeError, DeviceError, ...).
-#define TL_CHECK_AS(Kind, cond, ...)                                          \
-  do {                                                                        \
+#define TL_CHECK_AS(Kind, cond, ...)                                              \
+  do {                                                                            \
     if (!(cond)) ::tl::detail::fail<::tl::Kind>(__FILE__, __LINE__, __VA_ARGS__); \
   } while (0)
 

@@ -11,12 +11,14 @@ namespace tl {
 void* cpu_allocate(size_t bytes) {
   const size_t rounded = ((bytes + kCpuAlignment - 1) / kCpuAlignment) * kCpuAlignment;
   void* ptr = std::aligned_alloc(kCpuAlignment, rounded == 0 ? kCpuAlignment : rounded);
-  TL_CHECK_AS(OutOfMemoryError, ptr != nullptr, "out of CPU memory: could not allocate ", bytes,
-              " bytes (", bytes / (1024.0 * 1024.0), " MiB)");
+  TL_CHECK_AS(OutOfMemoryError, ptr != nullptr, "out of CPU memory: could not allocate ", bytes, " bytes (",
+              bytes / (1024.0 * 1024.0), " MiB)");
   return ptr;
 }
 
-void cpu_free(void* ptr) { std::free(ptr); }
+void cpu_free(void* ptr) {
+  std::free(ptr);
+}
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;

@@ -21,17 +21,17 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 
 namespace cuda_runtime {
 
-bool compiled();                 // true when this build contains the CUDA backend
-int device_count();              // 0 when no usable GPU (or a CPU-only build)
+bool compiled();                   // true when this build contains the CUDA backend
+int device_count();                // 0 when no usable GPU (or a CPU-only build)
 std::string unavailable_reason();  // why device_count() is 0, for skip messages and errors
-void* allocate(size_t bytes);    // caching allocator; throws OutOfMemoryError naming the size
-void deallocate(void* ptr);      // returns the block to the cache
+void* allocate(size_t bytes);      // caching allocator; throws OutOfMemoryError naming the size
+void deallocate(void* ptr);        // returns the block to the cache
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 void synchronize();
 
 struct CacheStats {
-  size_t bytes_in_use = 0;      // handed out to tensors
-  size_t bytes_cached = 0;      // held by the cache, free for reuse
+  size_t bytes_in_use = 0;        // handed out to tensors
+  size_t bytes_cached = 0;        // held by the cache, free for reuse
   size_t device_allocations = 0;  // cudaMalloc calls so far
 };
 CacheStats cache_stats();

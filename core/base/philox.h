@@ -42,7 +42,9 @@ TL_HD Block block_at(uint64_t seed, uint64_t block_index) {
 }
 
 // 24 random bits to a float in [0, 1); exact in float32, so host and device agree bit for bit.
-TL_HD float to_unit_float(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
+TL_HD float to_unit_float(uint32_t bits) {
+  return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
+}
 
 // Uniform fill: element i takes lane i % 4 of block offset + i / 4.
 TL_HD float uniform_at(uint64_t seed, uint64_t offset, uint64_t i, float low, float high) {
@@ -64,7 +66,11 @@ TL_HD float normal_at(uint64_t seed, uint64_t offset, uint64_t i, float mean, fl
 }
 
 // Blocks a fill of n elements consumes, so a generator can advance its offset past them.
-TL_HD uint64_t uniform_blocks(uint64_t n) { return (n + 3) / 4; }
-TL_HD uint64_t normal_blocks(uint64_t n) { return (n + 1) / 2; }
+TL_HD uint64_t uniform_blocks(uint64_t n) {
+  return (n + 3) / 4;
+}
+TL_HD uint64_t normal_blocks(uint64_t n) {
+  return (n + 1) / 2;
+}
 
 }  // namespace tl::philox

@@ -9,23 +9,31 @@ namespace tl {
 
 size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::Float32: return 4;
-    case DType::Int32: return 4;
-    case DType::Int64: return 8;
+    case DType::Float32:
+      return 4;
+    case DType::Int32:
+      return 4;
+    case DType::Int64:
+      return 8;
   }
   TL_FAIL(ValueError, "unknown dtype");
 }
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::Float32: return "float32";
-    case DType::Int32: return "int32";
-    case DType::Int64: return "int64";
+    case DType::Float32:
+      return "float32";
+    case DType::Int32:
+      return "int32";
+    case DType::Int64:
+      return "int64";
   }
   return "unknown";
 }
 
-const char* device_name(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
+const char* device_name(Device device) {
+  return device == Device::CPU ? "cpu" : "cuda";
+}
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
@@ -47,8 +55,8 @@ std::string shape_str(const Shape& shape) {
 
 int normalize_axis(int axis, int rank) {
   const int normalized = axis < 0 ? axis + rank : axis;
-  TL_CHECK_AS(ValueError, normalized >= 0 && normalized < rank, "axis ", axis,
-              " is out of range for a tensor of rank ", rank);
+  TL_CHECK_AS(ValueError, normalized >= 0 && normalized < rank, "axis ", axis, " is out of range for a tensor of rank ",
+              rank);
   return normalized;
 }
 
@@ -58,8 +66,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   for (size_t i = 0; i < rank; ++i) {
     const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    TL_CHECK_AS(ShapeError, da == db || da == 1 || db == 1, "shapes ", shape_str(a), " and ",
-                shape_str(b), " cannot be broadcast together (dimension ", i, ": ", da, " vs ", db, ")");
+    TL_CHECK_AS(ShapeError, da == db || da == 1 || db == 1, "shapes ", shape_str(a), " and ", shape_str(b),
+                " cannot be broadcast together (dimension ", i, ": ", da, " vs ", db, ")");
     out[i] = da == 1 ? db : da;
   }
   return out;

@@ -41,16 +41,14 @@ void unary(const UnaryParams& p, const float* x, float* y, int64_t n) {
   });
 }
 
-void unary_backward(const UnaryParams& p, const float* x, const float* y, const float* gy, float* gx,
-                    int64_t n) {
+void unary_backward(const UnaryParams& p, const float* x, const float* y, const float* gy, float* gx, int64_t n) {
   with_unary_op(p.op, [&](auto op) {
     constexpr UnaryOp kOp = decltype(op)::value;
     const float a = p.a, b = p.b;
     const float *const in = x, *const out = y, *const grad_out = gy;
     float* const grad_in = gx;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-    for (int64_t i = 0; i < n; ++i)
-      grad_in[i] = grad_out[i] * unary_derivative(UnaryParams{kOp, a, b}, in[i], out[i]);
+    for (int64_t i = 0; i < n; ++i) grad_in[i] = grad_out[i] * unary_derivative(UnaryParams{kOp, a, b}, in[i], out[i]);
   });
 }
 

@@ -29,7 +29,9 @@ inline Vec8 load8(const float* p) {
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-inline void store8(float* p, Vec8 v) { std::memcpy(p, &v, sizeof(v)); }
+inline void store8(float* p, Vec8 v) {
+  std::memcpy(p, &v, sizeof(v));
+}
 
 // Element (row, col) of a row-major matrix, or of its transpose, through two strides.
 struct MatrixView {
@@ -61,8 +63,8 @@ void pack_b_panel(const MatrixView& b, int64_t p0, int64_t kc, int64_t j0, int64
 }
 
 // C[0:rows, 0:cols] += alpha * (A panel x B panel) over kc steps.
-void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, float alpha,
-                  int64_t rows, int64_t cols) {
+void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, float alpha, int64_t rows,
+                  int64_t cols) {
   Vec8 acc[kMr][2] = {};
   for (int64_t p = 0; p < kc; ++p) {
     const Vec8 b0 = load8(bp + p * kNr);
@@ -110,8 +112,8 @@ void scale_output(float* c, int64_t count, float beta) {
 
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          const float* b, float beta, float* c) {
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
+          float beta, float* c) {
   if (m == 0 || n == 0) return;
   scale_output(c, m * n, beta);
   if (k == 0 || alpha == 0.0f) return;
@@ -123,10 +125,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   thread_local std::unique_ptr<float, void (*)(void*)> b_buffer(nullptr, cpu_free);
   thread_local size_t a_capacity = 0, b_capacity = 0;
   const int64_t nc_max = std::min(n, kNc), mc_max = std::min(m, kMc), kc_max = std::min(k, kKc);
-  float* a_pack = packing_buffer(a_buffer, a_capacity,
-                                 static_cast<size_t>(((mc_max + kMr - 1) / kMr) * kMr * kc_max));
-  float* b_pack = packing_buffer(b_buffer, b_capacity,
-                                 static_cast<size_t>(((nc_max + kNr - 1) / kNr) * kNr * kc_max));
+  float* a_pack = packing_buffer(a_buffer, a_capacity, static_cast<size_t>(((mc_max + kMr - 1) / kMr) * kMr * kc_max));
+  float* b_pack = packing_buffer(b_buffer, b_capacity, static_cast<size_t>(((nc_max + kNr - 1) / kNr) * kNr * kc_max));
 
 #pragma omp parallel if (m * n * k >= kParallelFlops)
   for (int64_t jc = 0; jc < n; jc += kNc) {

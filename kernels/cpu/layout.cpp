@@ -23,8 +23,7 @@ void transpose(const float* x, float* y, int64_t rows, int64_t cols) {
 void copy_block(const float* src, float* dst, const AxisBlock& b) {
   const size_t bytes = static_cast<size_t>(b.count * b.inner) * sizeof(float);
   for (int64_t o = 0; o < b.outer; ++o) {
-    std::memcpy(dst + (o * b.dst_axis + b.dst_start) * b.inner, src + (o * b.src_axis + b.src_start) * b.inner,
-                bytes);
+    std::memcpy(dst + (o * b.dst_axis + b.dst_start) * b.inner, src + (o * b.src_axis + b.src_start) * b.inner, bytes);
   }
 }
 

@@ -68,7 +68,9 @@ void sum_all(const float* x, float* y, int64_t n) {
   y[0] = static_cast<float>(chunked_sum(x, n, [](double v) { return v; }));
 }
 
-double sum_squares(const float* x, int64_t n) { return chunked_sum(x, n, [](double v) { return v * v; }); }
+double sum_squares(const float* x, int64_t n) {
+  return chunked_sum(x, n, [](double v) { return v * v; });
+}
 
 void log_softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
 #pragma omp parallel for schedule(static) if (rows * cols >= kParallelGrain)

@@ -101,7 +101,8 @@ int32_t cloud_spanning_forest(const float* dist, int64_t n, float threshold, Wei
         next_index = index;
       }
     }
-    if (least != kNone) edges[count++] = WeightedEdge{Edge{std::max(next, parent[next]), std::min(next, parent[next])}, least};
+    if (least != kNone)
+      edges[count++] = WeightedEdge{Edge{std::max(next, parent[next]), std::min(next, parent[next])}, least};
     key[next] = kInTree;
     current = next;
   }
@@ -149,9 +150,9 @@ void h1_columns(const float* dist, const CloudBatch& batch, const float* thresho
                 const int32_t* forest_counts, H1Column* columns, int64_t* column_counts) {
 #pragma omp parallel for schedule(dynamic) if (batch.count > 1)
   for (int64_t c = 0; c < batch.count; ++c)
-    column_counts[c] = cloud_h1_columns(dist + batch.matrix_offsets[c], batch.points(c), thresholds[c],
-                                        forest + batch.point_offsets[c], forest_counts[c],
-                                        columns + batch.edge_offsets[c]);
+    column_counts[c] =
+        cloud_h1_columns(dist + batch.matrix_offsets[c], batch.points(c), thresholds[c],
+                         forest + batch.point_offsets[c], forest_counts[c], columns + batch.edge_offsets[c]);
 }
 
 void scatter_edge_gradients(const float* points, int64_t total_points, int64_t dim, const int64_t* offsets,

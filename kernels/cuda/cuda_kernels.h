@@ -27,8 +27,8 @@ void sum_axis(const float* x, float* y, int64_t outer, int64_t len, int64_t inne
 void sum_all(const float* x, float* y, int64_t n);
 void log_softmax_rows(const float* x, float* y, int64_t rows, int64_t cols);
 double sum_squares(const float* x, int64_t n);
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          const float* b, float beta, float* c);
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
+          float beta, float* c);
 void transpose(const float* x, float* y, int64_t rows, int64_t cols);
 void copy_block(const float* src, float* dst, const AxisBlock& block);
 void index_select(const float* x, const void* index, DType index_dtype, float* y, const IndexGeometry& g);

@@ -28,8 +28,7 @@ __global__ void unary_backward_kernel(UnaryParams p, const float* x, const float
 
 template <BinaryOp Op>
 __global__ void binary_kernel(const float* a, const float* b, float* out, BroadcastIndexer ix) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < ix.numel;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < ix.numel; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t oa, ob;
     ix.offsets(i, oa, ob);
     out[i] = binary_forward(Op, a[oa], b[ob]);
@@ -39,8 +38,7 @@ __global__ void binary_kernel(const float* a, const float* b, float* out, Broadc
 template <BinaryOp Op>
 __global__ void binary_backward_kernel(const float* a, const float* b, const float* gout, float* ga, float* gb,
                                        BroadcastIndexer ix) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < ix.numel;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < ix.numel; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t oa, ob;
     ix.offsets(i, oa, ob);
     if (ga != nullptr) ga[i] = gout[i] * binary_derivative_a(Op, a[oa], b[ob]);
@@ -49,8 +47,7 @@ __global__ void binary_backward_kernel(const float* a, const float* b, const flo
 }
 
 __global__ void expand_kernel(const float* x, float* y, BroadcastIndexer ix) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < ix.numel;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < ix.numel; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t oa, ob;
     ix.offsets(i, oa, ob);
     y[i] = x[ob];
@@ -88,9 +85,8 @@ void unary_backward(const UnaryParams& p, const float* x, const float* y, const 
 
 void binary(BinaryOp op, const float* a, const float* b, float* out, const BroadcastIndexer& ix) {
   if (ix.numel == 0) return;
-  with_binary_op(op, [&](auto tag) {
-    binary_kernel<decltype(tag)::value><<<grid_size(ix.numel), kBlockSize>>>(a, b, out, ix);
-  });
+  with_binary_op(
+      op, [&](auto tag) { binary_kernel<decltype(tag)::value><<<grid_size(ix.numel), kBlockSize>>>(a, b, out, ix); });
   TL_CUDA_CHECK_LAUNCH();
 }
 

@@ -29,8 +29,8 @@ cublasHandle_t cublas() {
 
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          const float* b, float beta, float* c) {
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
+          float beta, float* c) {
   if (m == 0 || n == 0) return;
   const int lda = static_cast<int>(trans_a ? m : k);  // row length of A as stored
   const int ldb = static_cast<int>(trans_b ? k : n);

@@ -64,7 +64,9 @@ __global__ void widen_kernel(const Index* index, int64_t* out, int64_t n) {
 // Thrust temporary storage from the caching allocator.
 struct ThrustAllocator {
   using value_type = char;
-  char* allocate(std::ptrdiff_t bytes) { return static_cast<char*>(cuda_runtime::allocate(static_cast<size_t>(bytes))); }
+  char* allocate(std::ptrdiff_t bytes) {
+    return static_cast<char*>(cuda_runtime::allocate(static_cast<size_t>(bytes)));
+  }
   void deallocate(char* ptr, size_t) { cuda_runtime::deallocate(ptr); }
 };
 
@@ -88,9 +90,8 @@ void copy_block(const float* src, float* dst, const AxisBlock& b) {
 void index_select(const float* x, const void* index, DType index_dtype, float* y, const IndexGeometry& g) {
   const int64_t total = g.outer * g.count * g.inner;
   if (total == 0) return;
-  with_index_type(index_dtype, index, [&](auto idx) {
-    index_select_kernel<<<grid_size(total), kBlockSize>>>(x, idx, y, g);
-  });
+  with_index_type(index_dtype, index,
+                  [&](auto idx) { index_select_kernel<<<grid_size(total), kBlockSize>>>(x, idx, y, g); });
   TL_CUDA_CHECK_LAUNCH();
 }
 
@@ -101,9 +102,8 @@ void index_add(const float* gy, const void* index, DType index_dtype, float* gx,
   ScratchBuffer sources(static_cast<size_t>(g.count) * sizeof(int64_t));
   int64_t* sorted_targets = static_cast<int64_t*>(targets.data());
   int64_t* source_positions = static_cast<int64_t*>(sources.data());
-  with_index_type(index_dtype, index, [&](auto idx) {
-    widen_kernel<<<grid_size(g.count), kBlockSize>>>(idx, sorted_targets, g.count);
-  });
+  with_index_type(index_dtype, index,
+                  [&](auto idx) { widen_kernel<<<grid_size(g.count), kBlockSize>>>(idx, sorted_targets, g.count); });
   TL_CUDA_CHECK_LAUNCH();
   ThrustAllocator allocator;
   thrust::sequence(thrust::cuda::par(allocator), source_positions, source_positions + g.count);

@@ -11,8 +11,7 @@ namespace {
 
 __global__ void sum_axis_kernel(const float* x, float* y, int64_t outer, int64_t len, int64_t inner) {
   const int64_t outputs = outer * inner;
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outputs;
-       t += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < outputs; t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t o = t / inner, i = t % inner;
     const float* column = x + o * len * inner + i;
     float total = 0.0f;

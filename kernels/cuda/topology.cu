@@ -45,8 +45,8 @@ int64_t largest_cloud(const CloudBatch& batch) {
 }
 
 // Thread (i, j) of cloud blockIdx.z writes D[i, j]; the direct form is symmetric by construction.
-__global__ void direct_distance_kernel(const float* points, const int64_t* point_offsets,
-                                       const int64_t* matrix_offsets, int64_t dim, float* dist) {
+__global__ void direct_distance_kernel(const float* points, const int64_t* point_offsets, const int64_t* matrix_offsets,
+                                       int64_t dim, float* dist) {
   const int64_t cloud = blockIdx.z;
   const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
   const int64_t i = int64_t(blockIdx.y) * kDistanceTile + threadIdx.y;
@@ -63,8 +63,8 @@ __global__ void squared_norm_kernel(const float* points, int64_t total, int64_t 
 }
 
 // dist holds each cloud's Gram matrix; thread (i, j), i < j, turns G[i, j] into D[i, j] and mirrors it.
-__global__ void gram_finish_kernel(const int64_t* point_offsets, const int64_t* matrix_offsets,
-                                   const float* norms, float* dist) {
+__global__ void gram_finish_kernel(const int64_t* point_offsets, const int64_t* matrix_offsets, const float* norms,
+                                   float* dist) {
   const int64_t cloud = blockIdx.z;
   const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
   const int64_t i = int64_t(blockIdx.y) * kDistanceTile + threadIdx.y;
@@ -270,8 +270,8 @@ void pairwise_distances(const float* points, const CloudBatch& batch, float* dis
     gemm(false, true, batch.points(c), batch.points(c), batch.dim, 1.0f, cloud, cloud, 0.0f,
          dist + batch.matrix_offsets[c]);
   }
-  gram_finish_kernel<<<grid, block>>>(point_offsets.get(), matrix_offsets.get(), static_cast<const float*>(norms.data()),
-                                      dist);
+  gram_finish_kernel<<<grid, block>>>(point_offsets.get(), matrix_offsets.get(),
+                                      static_cast<const float*>(norms.data()), dist);
   TL_CUDA_CHECK_LAUNCH();
 }
 

@@ -62,8 +62,8 @@ Dataset spheres_dataset(int64_t count, uint64_t seed) {
   Dataset data{"spheres", Tensor(), {}};
   std::vector<float> values;
   for (int64_t s = 0; s < kSmall; ++s) {
-    append_sphere(values, per_small, kDim, 5.0f, std::vector<float>(shifts.begin() + s * kDim,
-                                                                     shifts.begin() + (s + 1) * kDim), generator);
+    append_sphere(values, per_small, kDim, 5.0f,
+                  std::vector<float>(shifts.begin() + s * kDim, shifts.begin() + (s + 1) * kDim), generator);
     data.labels.insert(data.labels.end(), static_cast<size_t>(per_small), static_cast<int32_t>(s));
   }
   append_sphere(values, large, kDim, 25.0f, std::vector<float>(kDim, 0.0f), generator);
@@ -118,8 +118,8 @@ Dataset load_idx_dataset(const std::string& directory, Split split, int64_t limi
   const IdxArray labels = read_idx(label_path);
   TL_CHECK_AS(ValueError, images.dims.size() == 3, "'", image_path, "' holds a rank-", images.dims.size(),
               " array, expected [count, rows, cols] images");
-  TL_CHECK_AS(ValueError, labels.dims.size() == 1 && labels.dims[0] == images.dims[0], "'", label_path,
-              "' holds ", labels.dims[0], " labels for the ", images.dims[0], " images of '", image_path, "'");
+  TL_CHECK_AS(ValueError, labels.dims.size() == 1 && labels.dims[0] == images.dims[0], "'", label_path, "' holds ",
+              labels.dims[0], " labels for the ", images.dims[0], " images of '", image_path, "'");
   Dataset data{std::filesystem::path(directory).filename().string(), idx_images_as_points(images, limit), {}};
   for (int64_t i = 0; i < data.size(); ++i) data.labels.push_back(labels.values[static_cast<size_t>(i)]);
   return data;

@@ -10,7 +10,7 @@
 namespace tl::data {
 
 struct IdxArray {
-  std::vector<int64_t> dims;   // e.g. {10000, 28, 28} for images, {10000} for labels
+  std::vector<int64_t> dims;    // e.g. {10000, 28, 28} for images, {10000} for labels
   std::vector<uint8_t> values;  // row-major
 };
 

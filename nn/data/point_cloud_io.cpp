@@ -74,13 +74,14 @@ Tensor read_npy_points(const std::string& path) {
   uint32_t header_length = 0;
   unsigned char length_bytes[4] = {};
   in.read(reinterpret_cast<char*>(length_bytes), major == 1 ? 2 : 4);
-  header_length = length_bytes[0] | (length_bytes[1] << 8) | (major == 1 ? 0u : (length_bytes[2] << 16 | length_bytes[3] << 24));
+  header_length =
+      length_bytes[0] | (length_bytes[1] << 8) | (major == 1 ? 0u : (length_bytes[2] << 16 | length_bytes[3] << 24));
   std::string header(header_length, '\0');
   in.read(&header[0], header_length);
   TL_CHECK_AS(ValueError, in.good(), "'", path, "': truncated .npy header");
   const bool is_f4 = header.find("'<f4'") != std::string::npos, is_f8 = header.find("'<f8'") != std::string::npos;
-  TL_CHECK_AS(ValueError, is_f4 || is_f8, "'", path, "': only little-endian float32/float64 arrays are read, header: ",
-              header);
+  TL_CHECK_AS(ValueError, is_f4 || is_f8, "'", path,
+              "': only little-endian float32/float64 arrays are read, header: ", header);
   TL_CHECK_AS(ValueError, header.find("'fortran_order': False") != std::string::npos, "'", path,
               "': Fortran-ordered arrays are not read (save with C order)");
   const size_t open = header.find('(', header.find("'shape'")), close = header.find(')', open);
@@ -94,8 +95,8 @@ Tensor read_npy_points(const std::string& path) {
   const size_t width = is_f4 ? sizeof(float) : sizeof(double);
   std::vector<char> raw(count * width);
   in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
-  TL_CHECK_AS(ValueError, static_cast<size_t>(in.gcount()) == raw.size(), "'", path, "': truncated data: ",
-              in.gcount(), " of ", raw.size(), " bytes for a ", rows, " x ", columns, " array");
+  TL_CHECK_AS(ValueError, static_cast<size_t>(in.gcount()) == raw.size(), "'", path, "': truncated data: ", in.gcount(),
+              " of ", raw.size(), " bytes for a ", rows, " x ", columns, " array");
   std::vector<float> values(count);
   for (size_t i = 0; i < count; ++i) {
     if (is_f4) {

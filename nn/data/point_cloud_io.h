@@ -9,9 +9,10 @@
 
 namespace tl::data {
 
-Tensor read_csv_points(const std::string& path);      // [rows, columns]; a non-numeric first line is a header
-Tensor read_npy_points(const std::string& path);      // [rows, columns]
-Tensor read_lower_distance(const std::string& path);  // full symmetric [n, n] from the n(n-1)/2 entries below the diagonal
+Tensor read_csv_points(const std::string& path);  // [rows, columns]; a non-numeric first line is a header
+Tensor read_npy_points(const std::string& path);  // [rows, columns]
+Tensor read_lower_distance(
+    const std::string& path);  // full symmetric [n, n] from the n(n-1)/2 entries below the diagonal
 
 void write_npy_points(const std::string& path, const Tensor& points);  // float32 [rows, columns], C order
 

@@ -43,9 +43,13 @@ Tensor circles(int64_t n, float noise, Generator& generator, CentreOf centre_x) 
 
 }  // namespace
 
-Tensor uniform_cube(int64_t n, int64_t dim, Generator& generator) { return Tensor::uniform({n, dim}, generator); }
+Tensor uniform_cube(int64_t n, int64_t dim, Generator& generator) {
+  return Tensor::uniform({n, dim}, generator);
+}
 
-Tensor gaussian_cloud(int64_t n, int64_t dim, Generator& generator) { return Tensor::normal({n, dim}, generator); }
+Tensor gaussian_cloud(int64_t n, int64_t dim, Generator& generator) {
+  return Tensor::normal({n, dim}, generator);
+}
 
 Tensor noisy_circle(int64_t n, float radius, float noise, Generator& generator) {
   Tensor unit = circles(n, 0.0f, generator, [](int64_t) { return 0.0f; });
@@ -75,8 +79,8 @@ Tensor sphere(int64_t n, float noise, Generator& generator) {
 }
 
 Tensor torus(int64_t n, float major, float minor, float noise, Generator& generator) {
-  TL_CHECK_AS(ValueError, n > 0 && major > minor && minor > 0.0f, "torus sample: need n > 0 and major > minor > 0 (n = ",
-              n, ", major = ", major, ", minor = ", minor, ")");
+  TL_CHECK_AS(ValueError, n > 0 && major > minor && minor > 0.0f,
+              "torus sample: need n > 0 and major > minor > 0 (n = ", n, ", major = ", major, ", minor = ", minor, ")");
   const std::vector<float> u = uniform_values(n, generator), v = uniform_values(n, generator);
   std::vector<float> values(static_cast<size_t>(3 * n));
   for (int64_t i = 0; i < n; ++i) {
