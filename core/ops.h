@@ -39,7 +39,8 @@ Tensor softplus(const Tensor& x);
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 
 // 2-D convolution of x [N, C, H, W] by weight [O, C, kh, kw] (cross-correlation, as in PyTorch) with a square
-// stride and zero padding: [N, O, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1]. im2col + GEMM on every backend.
+// stride and zero padding: [N, O, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1]. CPU: im2col + one GEMM over the
+// batch; CUDA: cuDNN with deterministic algorithms.
 Tensor conv2d(const Tensor& x, const Tensor& weight, int64_t stride = 1, int64_t padding = 0);
 // Its adjoint with respect to x, as a layer: x [N, Cin, H, W], weight [Cin, Cout, kh, kw] (PyTorch's layout) ->
 // [N, Cout, (H - 1) s - 2p + kh + output_padding, ...], output_padding < stride.

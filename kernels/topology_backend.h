@@ -21,24 +21,35 @@ struct CloudBatch {
   int64_t points(int64_t c) const { return point_offsets[c + 1] - point_offsets[c]; }
 };
 
+// Each persistence kernel's signature, written once (see kernels/backend.h for the pattern).
+namespace topology_signature {
+// dist[c] = pairwise Euclidean distances of cloud c: exact zero diagonal, exactly symmetric.
+using pairwise_distances = void(const float* points, const CloudBatch& batch, float* dist);
+// For each cloud, the minimum spanning forest of the edges no longer than `threshold`, its edges written at
+// edges + point_offsets[c] (n_c - 1 slots) in the order Prim adds them, edge_counts[c] of them.
+// Ties follow the filtration order of kernels/persistence_impl.h, so the forest is unique.
+using minimum_spanning_forest = void(const float* dist, const CloudBatch& batch, float threshold,
+                                     WeightedEdge* edges, int32_t* edge_counts);
+// For each cloud, the columns of its degree-1 cohomology reduction: the edges no longer than thresholds[c]
+// (a host array) outside its spanning forest (as minimum_spanning_forest wrote it), latest in the filtration
+// first, each with its emergent cofacet and apparent flag (h1_column). Written at columns + edge_offsets[c];
+// column_counts[c] (a host array) says how many.
+using h1_columns = void(const float* dist, const CloudBatch& batch, const float* thresholds,
+                        const WeightedEdge* forest, const int32_t* forest_counts, H1Column* columns,
+                        int64_t* column_counts);
+// grad[p, k] = incident_gradient of point p (p < total_points) over incidence[offsets[p], offsets[p+1]):
+// offsets (total_points + 1 entries) and incidence are host arrays; points and grad on the table's device.
+using scatter_edge_gradients = void(const float* points, int64_t total_points, int64_t dim, const int64_t* offsets,
+                                    const IncidentEdge* incidence, float* grad);
+}  // namespace topology_signature
+
+// The persistence kernels by name, once (X-macro, as TL_BACKEND_KERNELS).
+#define TL_TOPOLOGY_KERNELS(X) X(pairwise_distances) X(minimum_spanning_forest) X(h1_columns) X(scatter_edge_gradients)
+
 struct TopologyBackend {
-  // dist[c] = pairwise Euclidean distances of cloud c: exact zero diagonal, exactly symmetric.
-  void (*pairwise_distances)(const float* points, const CloudBatch& batch, float* dist);
-  // For each cloud, the minimum spanning forest of the edges no longer than `threshold`, its edges written at
-  // edges + point_offsets[c] (n_c - 1 slots) in the order Prim adds them, edge_counts[c] of them.
-  // Ties follow the filtration order of kernels/persistence_impl.h, so the forest is unique.
-  void (*minimum_spanning_forest)(const float* dist, const CloudBatch& batch, float threshold, WeightedEdge* edges,
-                                  int32_t* edge_counts);
-  // For each cloud, the columns of its degree-1 cohomology reduction: the edges no longer than thresholds[c]
-  // (a host array) outside its spanning forest (as minimum_spanning_forest wrote it), latest in the filtration
-  // first, each with its emergent cofacet and apparent flag (h1_column). Written at columns + edge_offsets[c];
-  // column_counts[c] (a host array) says how many.
-  void (*h1_columns)(const float* dist, const CloudBatch& batch, const float* thresholds, const WeightedEdge* forest,
-                     const int32_t* forest_counts, H1Column* columns, int64_t* column_counts);
-  // grad[p, k] = incident_gradient of point p (p < total_points) over incidence[offsets[p], offsets[p+1]):
-  // offsets (total_points + 1 entries) and incidence are host arrays; points and grad on the table's device.
-  void (*scatter_edge_gradients)(const float* points, int64_t total_points, int64_t dim, const int64_t* offsets,
-                                 const IncidentEdge* incidence, float* grad);
+#define TL_TOPOLOGY_FIELD(name) topology_signature::name* name = nullptr;
+  TL_TOPOLOGY_KERNELS(TL_TOPOLOGY_FIELD)
+#undef TL_TOPOLOGY_FIELD
 };
 
 const TopologyBackend& cpu_topology_backend();

@@ -53,7 +53,7 @@ TEST_CASE("the MNIST test split loads with its 10000 images and balanced labels"
   const std::vector<float> pixels = mnist.inputs.to_vector<float>();
   CHECK(*std::max_element(pixels.begin(), pixels.end()) == 1.0f);
   CHECK(*std::min_element(pixels.begin(), pixels.end()) == 0.0f);
-  const std::string directory = std::string(TL_SOURCE_DIR) + "/../shared/data/mnist";
+  const std::string directory = TL_MNIST_DIR;
   CHECK(data::load_idx_dataset(directory, data::Split::Test, 100).size() == 100);
   CHECK(error_message([&] { data::load_idx_dataset(directory, data::Split::Train); }).find("train-images-idx3-ubyte") !=
         std::string::npos);

@@ -174,7 +174,7 @@ TEST_CASE("the VAE loss differentiates through every layer kind, and presets hav
   // conv 1->32 and 32->64 (4x4), FC 3136->256, heads 256->10 (x2), FC 10->256, FC 256->3136, deconv 64->32, 32->1.
   CHECK(conv.parameter_count() == (16 * 32 + 32) + (16 * 32 * 64 + 64) + (3136 * 256 + 256) + 2 * (256 * 10 + 10) +
                                       (10 * 256 + 256) + (256 * 3136 + 3136) + (16 * 64 * 32 + 32) + (16 * 32 + 1));
-  CHECK(conv.parameter_count() == 1683669);  // METHODS 3d: "about 1.68M parameters"
+  CHECK(conv.parameter_count() == 1683669);  // docs/methods.md §3d: "about 1.68 M parameters"
   Generator noise(3);
   const nn::AutoencoderOutput out = conv.run(random_tensor({2, 784}, 4, 0.0f, 1.0f), noise);
   CHECK(out.reconstruction.shape() == Shape{2, 784});

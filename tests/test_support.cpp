@@ -86,22 +86,45 @@ void check_close(const Tensor& actual, const Tensor& expected, double rtol, doub
   check_close(actual.to_vector<float>(), expected.to_vector<float>(), rtol, atol, what);
 }
 
-std::vector<float> numeric_gradient(const std::function<float(const std::vector<Tensor>&)>& f,
+namespace {
+
+// F(x with element i of inputs[which] moved by delta), the input restored afterwards.
+double value_at_offset(const std::function<double(const std::vector<Tensor>&)>& f, std::vector<Tensor>& inputs,
+                       size_t which, std::vector<float>& values, size_t i, float delta) {
+  const float original = values[i];
+  values[i] = original + delta;
+  inputs[which] = Tensor::from_vector(values, inputs[which].shape());
+  const double value = f(inputs);
+  values[i] = original;
+  return value;
+}
+
+}  // namespace
+
+std::vector<float> numeric_gradient(const std::function<double(const std::vector<Tensor>&)>& f,
                                     std::vector<Tensor> inputs, size_t which, float eps) {
   NoGradGuard no_grad;
-  Tensor& x = inputs[which];
-  std::vector<float> values = x.to_vector<float>();
+  std::vector<float> values = inputs[which].to_vector<float>();
   std::vector<float> gradient(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
-    const float original = values[i];
-    values[i] = original + eps;
-    x = Tensor::from_vector(values, x.shape());
-    const double plus = f(inputs);
-    values[i] = original - eps;
-    x = Tensor::from_vector(values, x.shape());
-    const double minus = f(inputs);
-    values[i] = original;
+    const double plus = value_at_offset(f, inputs, which, values, i, eps);
+    const double minus = value_at_offset(f, inputs, which, values, i, -eps);
     gradient[i] = static_cast<float>((plus - minus) / (2.0 * eps));
+  }
+  return gradient;
+}
+
+std::vector<double> numeric_gradient_fourth_order(const std::function<double(const std::vector<Tensor>&)>& f,
+                                                  std::vector<Tensor> inputs, size_t which, float eps) {
+  NoGradGuard no_grad;
+  std::vector<float> values = inputs[which].to_vector<float>();
+  std::vector<double> gradient(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double near = value_at_offset(f, inputs, which, values, i, eps) -
+                        value_at_offset(f, inputs, which, values, i, -eps);
+    const double far = value_at_offset(f, inputs, which, values, i, 2.0f * eps) -
+                       value_at_offset(f, inputs, which, values, i, -2.0f * eps);
+    gradient[i] = (8.0 * near - far) / (12.0 * eps);
   }
   return gradient;
 }
@@ -124,7 +147,7 @@ void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& los
 }
 
 std::optional<data::Dataset> shared_mnist_test_split() {
-  const std::string directory = std::string(TL_SOURCE_DIR) + "/../shared/data/mnist";
+  const std::string directory = TL_MNIST_DIR;
   if (!std::filesystem::exists(directory)) {
     MESSAGE("skipped: no MNIST test split at " << directory);
     return std::nullopt;

@@ -36,8 +36,13 @@ std::vector<float> tie_heavy_distances(int64_t n, int levels, Generator& generat
 std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float threshold);
 
 // dF/dx[i] for every element of inputs[which], by central differences of step eps (inputs on the CPU).
-std::vector<float> numeric_gradient(const std::function<float(const std::vector<Tensor>&)>& f,
+std::vector<float> numeric_gradient(const std::function<double(const std::vector<Tensor>&)>& f,
                                     std::vector<Tensor> inputs, size_t which, float eps);
+// The same by the fourth-order stencil (8 (F(x+h) - F(x-h)) - (F(x+2h) - F(x-2h))) / 12h: truncation error
+// O(h^4), so a step large enough to drown float rounding still gives an accurate reference. The inputs must stay
+// 2 eps away from kinks.
+std::vector<double> numeric_gradient_fourth_order(const std::function<double(const std::vector<Tensor>&)>& f,
+                                                  std::vector<Tensor> inputs, size_t which, float eps);
 
 // CHECKs the autograd gradient of loss(inputs) with respect to inputs[which] against central differences of
 // step eps (float losses: a loss of size L carries rounding noise of about L * 1e-7 / eps); also that the
@@ -45,8 +50,8 @@ std::vector<float> numeric_gradient(const std::function<float(const std::vector<
 void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& loss, const std::vector<Tensor>& inputs,
                     size_t which, const std::string& what, float eps = 1e-3f, double rtol = 2e-2, double atol = 2e-3);
 
-// MNIST's 10,000-image test split from ../shared/data/mnist beside the checkout; nothing (and a test MESSAGE
-// saying so) where that directory is absent.
+// MNIST's 10,000-image test split from TL_MNIST_DIR (CMake's TOPOLATENT_MNIST_DIR: ../shared/data/mnist beside
+// the checkout by default); nothing (and a test MESSAGE saying so) where that directory is absent.
 std::optional<data::Dataset> shared_mnist_test_split();
 
 // The message of the tl::Error that `body` throws (fails the test when it throws nothing or something else).

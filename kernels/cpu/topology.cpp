@@ -169,8 +169,13 @@ void scatter_edge_gradients(const float* points, int64_t total_points, int64_t d
 namespace tl::kernels {
 
 const TopologyBackend& cpu_topology_backend() {
-  static const TopologyBackend table{cpu::pairwise_distances, cpu::minimum_spanning_forest, cpu::h1_columns,
-                                     cpu::scatter_edge_gradients};
+  static const TopologyBackend table = [] {
+    TopologyBackend filled;
+#define TL_BIND_CPU_TOPOLOGY_KERNEL(name) filled.name = cpu::name;
+    TL_TOPOLOGY_KERNELS(TL_BIND_CPU_TOPOLOGY_KERNEL)
+#undef TL_BIND_CPU_TOPOLOGY_KERNEL
+    return filled;
+  }();
   return table;
 }
 

@@ -12,30 +12,13 @@ ScratchBuffer::~ScratchBuffer() {
 }  // namespace cuda
 
 const Backend& cuda_backend() {
-  static const Backend table{
-      cuda::fill,
-      cuda::unary,
-      cuda::unary_backward,
-      cuda::binary,
-      cuda::binary_backward,
-      cuda::expand,
-      cuda::sum_axis,
-      cuda::sum_all,
-      cuda::log_softmax_rows,
-      cuda::sum_squares,
-      cuda::gemm,
-      cuda::transpose,
-      cuda::copy_block,
-      cuda::index_select,
-      cuda::index_add,
-      cuda::index_range,
-      cuda::random_uniform,
-      cuda::random_normal,
-      cuda::conv_forward,
-      cuda::conv_backward_data,
-      cuda::conv_backward_filter,
-      cuda::optimizer_update,
-  };
+  static const Backend table = [] {
+    Backend filled;
+#define TL_BIND_CUDA_KERNEL(name) filled.name = cuda::name;
+    TL_BACKEND_KERNELS(TL_BIND_CUDA_KERNEL)
+#undef TL_BIND_CUDA_KERNEL
+    return filled;
+  }();
   return table;
 }
 

@@ -356,8 +356,13 @@ void scatter_edge_gradients(const float* points, int64_t total_points, int64_t d
 namespace tl::kernels {
 
 const TopologyBackend& cuda_topology_backend() {
-  static const TopologyBackend table{cuda::pairwise_distances, cuda::minimum_spanning_forest, cuda::h1_columns,
-                                     cuda::scatter_edge_gradients};
+  static const TopologyBackend table = [] {
+    TopologyBackend filled;
+#define TL_BIND_CUDA_TOPOLOGY_KERNEL(name) filled.name = cuda::name;
+    TL_TOPOLOGY_KERNELS(TL_BIND_CUDA_TOPOLOGY_KERNEL)
+#undef TL_BIND_CUDA_TOPOLOGY_KERNEL
+    return filled;
+  }();
   return table;
 }
 
