@@ -188,6 +188,121 @@ void cancel_pairs(std::vector<int32_t>& columns) {
 // Coboundaries of reduced columns, kept for reuse while they fit the memory budget.
 constexpr size_t kCoboundaryCacheBytes = size_t(128) << 20;
 
+// The coboundary lists of one cloud's columns: listed on first use and cached while the budget allows; lists that
+// did not fit live until the current column is done (release_uncached).
+class CoboundaryCache {
+ public:
+  CoboundaryCache(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns)
+      : coboundaries_(dist, n, threshold), columns_(columns) {}
+
+  // The coboundary of column j, from the cache or listed now (and cached while the budget allows).
+  CoboundaryList& of(int32_t j) {
+    const auto hit = cached_.find(j);
+    if (hit != cached_.end()) return hit->second;
+    CoboundaryList list;
+    coboundaries_.list(columns_[j].edge, columns_[j].diameter, list);
+    const size_t bytes = list.entries.capacity() * sizeof(Simplex);
+    if (cached_bytes_ + bytes <= kCoboundaryCacheBytes) {
+      cached_bytes_ += bytes;
+      return cached_.emplace(j, std::move(list)).first->second;
+    }
+    uncached_.push_back(std::move(list));
+    return uncached_.back();
+  }
+  void release_uncached() { uncached_.clear(); }
+
+ private:
+  const Coboundaries coboundaries_;
+  const kernels::H1Column* columns_;
+  std::unordered_map<int32_t, CoboundaryList> cached_;  // node-based: stable addresses
+  size_t cached_bytes_ = 0;
+  std::deque<CoboundaryList> uncached_;  // lists of the current column that did not fit the cache
+};
+
+// The reduction of one cloud's columns in the order given, with what carries from column to column: the column
+// that claimed each pivot, and for the columns that absorbed others the list of those (V).
+class ColumnReduction {
+ public:
+  ColumnReduction(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns, int64_t column_count)
+      : dist_(dist),
+        n_(n),
+        columns_(columns),
+        coboundaries_(dist, n, threshold, columns),
+        pivot_owner_(static_cast<size_t>(column_count)) {}
+
+  // True when column c is an apparent pair, or an emergent pair whose triangle no earlier column claimed: it
+  // claims that triangle with nothing to reduce, and the pair has length zero (nothing to report).
+  bool pairs_without_reduction(int32_t c) {
+    const kernels::H1Column& column = columns_[c];
+    if (column.cofacet_vertex < 0) return false;
+    const int64_t emergent = kernels::triangle_with(column.edge, column.cofacet_vertex);
+    if (!column.apparent && pivot_owner_.find(emergent) >= 0) return false;
+    pivot_owner_.insert(emergent, c);
+    return true;
+  }
+
+  // Reduces column c and adds what it gives to `diagram`: an essential bar when the column reduces to zero,
+  // otherwise it claims its pivot, and the pair counts when the pivot triangle is longer than the edge.
+  void reduce(int32_t c, Diagram& diagram) {
+    const kernels::H1Column& column = columns_[c];
+    Simplex pivot{};
+    if (!reduce_to_unclaimed_pivot(c, pivot)) {
+      diagram.essential.push_back(EssentialBar{column.diameter, column.edge});
+      return;
+    }
+    pivot_owner_.insert(pivot.index, c);
+    cancel_pairs(added_);
+    if (!added_.empty()) absorbed_.emplace(c, added_);
+    if (pivot.diameter > column.diameter) diagram.pairs.push_back(pair_of(column, pivot));
+  }
+
+ private:
+  // Adds to column c the reduced column that claimed its pivot, until the pivot is unclaimed (true, `pivot` set)
+  // or the column is zero (false); added_ lists the columns added, with repeats.
+  bool reduce_to_unclaimed_pivot(int32_t c, Simplex& pivot) {
+    working_.clear();
+    coboundaries_.release_uncached();
+    added_.clear();
+    working_.add(coboundaries_.of(c));
+    bool has_pivot = working_.pivot(pivot);
+    while (has_pivot) {
+      const int32_t owner = pivot_owner_.find(pivot.index);
+      if (owner < 0) break;
+      add_reduced_column(owner);
+      has_pivot = working_.pivot(pivot);
+    }
+    return has_pivot;
+  }
+
+  // Adds reduced column j: its own coboundary and those of the columns it absorbed.
+  void add_reduced_column(int32_t j) {
+    added_.push_back(j);
+    working_.add(coboundaries_.of(j));
+    const auto j_absorbed = absorbed_.find(j);
+    if (j_absorbed == absorbed_.end()) return;
+    for (int32_t k : j_absorbed->second) {
+      added_.push_back(k);
+      working_.add(coboundaries_.of(k));
+    }
+  }
+
+  // The pair of a column with its pivot triangle, which dies at the triangle's longest edge.
+  PersistencePair pair_of(const kernels::H1Column& column, const Simplex& pivot) const {
+    int32_t a, b, k;
+    kernels::triangle_vertices(pivot.index, n_ - 1, a, b, k);
+    return PersistencePair{column.diameter, pivot.diameter, column.edge, kernels::max_facet(dist_, n_, a, b, k)};
+  }
+
+  const float* dist_;
+  int32_t n_;
+  const kernels::H1Column* columns_;
+  CoboundaryCache coboundaries_;
+  PivotTable pivot_owner_;
+  std::unordered_map<int32_t, std::vector<int32_t>> absorbed_;  // V: columns added into column c (c itself implied)
+  WorkingColumn working_;
+  std::vector<int32_t> added_;
+};
+
 }  // namespace
 
 H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns,
@@ -196,28 +311,7 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
   outcome.diagram.dim = 1;
   if (n < 3) return outcome;
 
-  const Coboundaries coboundaries(dist, n, threshold);
-  PivotTable pivot_owner(static_cast<size_t>(column_count));
-  std::unordered_map<int32_t, std::vector<int32_t>> absorbed;  // V: columns added into column c (c itself implied)
-  std::unordered_map<int32_t, CoboundaryList> cached;          // node-based: stable addresses
-  size_t cached_bytes = 0;
-  std::deque<CoboundaryList> uncached;  // lists of the current column that did not fit the cache
-  // The coboundary of column j, from the cache or listed now (and cached while the budget allows).
-  auto coboundary_of = [&](int32_t j) -> CoboundaryList& {
-    const auto hit = cached.find(j);
-    if (hit != cached.end()) return hit->second;
-    CoboundaryList list;
-    coboundaries.list(columns[j].edge, columns[j].diameter, list);
-    const size_t bytes = list.entries.capacity() * sizeof(Simplex);
-    if (cached_bytes + bytes <= kCoboundaryCacheBytes) {
-      cached_bytes += bytes;
-      return cached.emplace(j, std::move(list)).first->second;
-    }
-    uncached.push_back(std::move(list));
-    return uncached.back();
-  };
-  WorkingColumn working;
-  std::vector<int32_t> added;
+  ColumnReduction reduction(dist, n, threshold, columns, column_count);
   for (int32_t c = 0; c < static_cast<int32_t>(column_count); ++c) {
     if ((c & 255) == 0 && deadline.passed()) {
       TL_CHECK_AS(LimitError, on_limit == OnLimit::Truncate, "H1 reduction of ", n, " points passed its time limit of ",
@@ -226,47 +320,7 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
       outcome.truncated = true;
       break;
     }
-    const kernels::H1Column& column = columns[c];
-    if (column.cofacet_vertex >= 0) {
-      const int64_t emergent = kernels::triangle_with(column.edge, column.cofacet_vertex);
-      if (column.apparent || pivot_owner.find(emergent) < 0) {
-        pivot_owner.insert(emergent, c);  // a zero-length pair: nothing to report
-        continue;
-      }
-    }
-    working.clear();
-    uncached.clear();
-    added.clear();
-    working.add(coboundary_of(c));
-    Simplex pivot{};
-    bool has_pivot = working.pivot(pivot);
-    while (has_pivot) {
-      const int32_t owner = pivot_owner.find(pivot.index);
-      if (owner < 0) break;
-      added.push_back(owner);
-      working.add(coboundary_of(owner));
-      const auto owner_absorbed = absorbed.find(owner);
-      if (owner_absorbed != absorbed.end()) {
-        for (int32_t j : owner_absorbed->second) {
-          added.push_back(j);
-          working.add(coboundary_of(j));
-        }
-      }
-      has_pivot = working.pivot(pivot);
-    }
-    if (!has_pivot) {
-      outcome.diagram.essential.push_back(EssentialBar{column.diameter, column.edge});
-      continue;
-    }
-    pivot_owner.insert(pivot.index, c);
-    cancel_pairs(added);
-    if (!added.empty()) absorbed.emplace(c, added);
-    if (pivot.diameter > column.diameter) {
-      int32_t a, b, k;
-      kernels::triangle_vertices(pivot.index, n - 1, a, b, k);
-      const kernels::Edge death_edge = kernels::max_facet(dist, n, a, b, k);
-      outcome.diagram.pairs.push_back(PersistencePair{column.diameter, pivot.diameter, column.edge, death_edge});
-    }
+    if (!reduction.pairs_without_reduction(c)) reduction.reduce(c, outcome.diagram);
   }
   // Reported in the filtration order of the birth edges: the reverse of the order columns were reduced in.
   std::reverse(outcome.diagram.pairs.begin(), outcome.diagram.pairs.end());

@@ -50,6 +50,13 @@ double power(double x, double p) {
   return p == 1.0 ? x : (p == 2.0 ? x * x : std::pow(x, p));
 }
 
+// power(cost to the diagonal, p) of each of the `count` points.
+std::vector<double> diagonal_powers(const float* points, int32_t count, double p, GroundMetric metric) {
+  std::vector<double> out(count);
+  for (int32_t i = 0; i < count; ++i) out[i] = power(matching_cost(points + 2 * i, nullptr, metric), p);
+  return out;
+}
+
 // Points on one line: sort both by death; an optimal matching is non-crossing (|x - y|^p is convex), so
 // best[i][j] over the first i points of A and j of B takes the last point of either to the diagonal or matches
 // the two.
@@ -61,9 +68,8 @@ DiagramMatching line_matching(const Diagrams& d, double p, GroundMetric metric) 
                    [&](int32_t x, int32_t y) { return d.a[2 * x + 1] < d.a[2 * y + 1]; });
   std::stable_sort(order_b.begin(), order_b.end(),
                    [&](int32_t x, int32_t y) { return d.b[2 * x + 1] < d.b[2 * y + 1]; });
-  std::vector<double> diagonal_a(d.n), diagonal_b(d.m);
-  for (int32_t i = 0; i < d.n; ++i) diagonal_a[i] = power(matching_cost(d.a + 2 * order_a[i], nullptr, metric), p);
-  for (int32_t j = 0; j < d.m; ++j) diagonal_b[j] = power(matching_cost(d.b + 2 * order_b[j], nullptr, metric), p);
+  const std::vector<double> diagonal_a = diagonal_powers(d.a, d.n, p, metric);
+  const std::vector<double> diagonal_b = diagonal_powers(d.b, d.m, p, metric);
   const size_t width = static_cast<size_t>(d.m) + 1;
   std::vector<double> best((static_cast<size_t>(d.n) + 1) * width);
   enum Step : uint8_t { kMatch, kDiagonalA, kDiagonalB };
@@ -77,11 +83,11 @@ DiagramMatching line_matching(const Diagrams& d, double p, GroundMetric metric) 
                 power(matching_cost(d.a + 2 * order_a[i - 1], d.b + 2 * order_b[j - 1], metric), p);
       }
       if (i > 0) {
-        const double to_diagonal = best[(i - 1) * width + j] + diagonal_a[i - 1];
+        const double to_diagonal = best[(i - 1) * width + j] + diagonal_a[order_a[i - 1]];
         if (to_diagonal < value) value = to_diagonal, choice = kDiagonalA;
       }
       if (j > 0) {
-        const double to_diagonal = best[i * width + j - 1] + diagonal_b[j - 1];
+        const double to_diagonal = best[i * width + j - 1] + diagonal_b[order_b[j - 1]];
         if (to_diagonal < value) value = to_diagonal, choice = kDiagonalB;
       }
       best[i * width + j] = value;
@@ -158,6 +164,97 @@ int32_t find_root(std::vector<int32_t>& parent, int32_t x) {
   return x;
 }
 
+// A pair worth matching: point i of A with point j of B gains diag(i) + diag(j) - c(i, j) > 0.
+struct Gain {
+  int32_t i, j;
+  double gain;
+};
+
+std::vector<Gain> positive_gains(const Diagrams& d, const std::vector<double>& diagonal_a,
+                                 const std::vector<double>& diagonal_b, double p, GroundMetric metric) {
+  std::vector<Gain> gains;
+  for (int32_t i = 0; i < d.n; ++i) {
+    for (int32_t j = 0; j < d.m; ++j) {
+      const double gain = diagonal_a[i] + diagonal_b[j] - power(matching_cost(d.a + 2 * i, d.b + 2 * j, metric), p);
+      if (gain <= 0.0) continue;
+      gains.push_back({i, j, gain});
+    }
+  }
+  return gains;
+}
+
+// The connected components of the pairs worth matching, over the nodes A's points, then B's.
+struct GainComponents {
+  std::vector<std::vector<Gain>> gains;            // per component
+  std::vector<std::pair<int32_t, int32_t>> sides;  // per component: (A points, B points)
+  std::vector<int32_t> local;                      // per node: its index within its side of its component
+};
+
+GainComponents connected_components(const std::vector<Gain>& gains, int32_t n, int32_t m) {
+  std::vector<int32_t> parent(static_cast<size_t>(n) + m);
+  std::iota(parent.begin(), parent.end(), 0);
+  for (const Gain& g : gains) parent[find_root(parent, g.i)] = find_root(parent, n + g.j);
+  // Each point's component and its index within its side of that component.
+  GainComponents out;
+  std::vector<int32_t> component(parent.size(), -1), id_of_root(parent.size(), -1);
+  out.local.resize(parent.size());
+  for (int32_t node = 0; node < static_cast<int32_t>(parent.size()); ++node) {
+    const int32_t root = find_root(parent, node);
+    if (id_of_root[root] < 0) {
+      id_of_root[root] = static_cast<int32_t>(out.sides.size());
+      out.sides.emplace_back(0, 0);
+    }
+    component[node] = id_of_root[root];
+    out.local[node] = node < n ? out.sides[component[node]].first++ : out.sides[component[node]].second++;
+  }
+  out.gains.resize(out.sides.size());
+  for (const Gain& g : gains) out.gains[component[g.i]].push_back(g);
+  return out;
+}
+
+// A partial matching under construction: the partner of each point of A (-1: the diagonal), which points of B
+// are matched, and the cost so far.
+struct PartialMatching {
+  std::vector<int32_t> partner_of_a;
+  std::vector<char> b_matched;
+  double total = 0.0;
+
+  DiagramMatching finish(double p) const {
+    DiagramMatching out;
+    for (int32_t i = 0; i < static_cast<int32_t>(partner_of_a.size()); ++i) out.pairs.emplace_back(i, partner_of_a[i]);
+    for (int32_t j = 0; j < static_cast<int32_t>(b_matched.size()); ++j)
+      if (!b_matched[j]) out.pairs.emplace_back(-1, j);
+    out.distance = std::pow(std::max(total, 0.0), 1.0 / p);
+    return out;
+  }
+};
+
+// Matches the points of one component (`sides` of them, with their `gains`) by an assignment problem of the
+// smaller side x the larger side, with gains as negative costs and 0 for "unmatched".
+void match_component(const std::vector<Gain>& gains, std::pair<int32_t, int32_t> sides,
+                     const std::vector<int32_t>& local, int32_t n, PartialMatching& matching) {
+  const bool a_rows = sides.first <= sides.second;  // rows are the smaller side
+  const int32_t rows = a_rows ? sides.first : sides.second;
+  const int32_t columns = a_rows ? sides.second : sides.first;
+  std::vector<double> cost(static_cast<size_t>(rows) * columns, 0.0);
+  std::vector<int32_t> point_a(sides.first), point_b(sides.second);
+  for (const Gain& g : gains) {
+    const int32_t li = local[g.i], lj = local[n + g.j];
+    point_a[li] = g.i;
+    point_b[lj] = g.j;
+    cost[a_rows ? static_cast<size_t>(li) * columns + lj : static_cast<size_t>(lj) * columns + li] = -g.gain;
+  }
+  const std::vector<int32_t> column_of_row = hungarian(cost, rows, columns);
+  for (int32_t r = 0; r < rows; ++r) {
+    const double value = cost[static_cast<size_t>(r) * columns + column_of_row[r]];
+    if (value >= 0.0) continue;  // assigned at no gain: both stay on the diagonal
+    matching.total += value;
+    const int32_t i = point_a[a_rows ? r : column_of_row[r]], j = point_b[a_rows ? column_of_row[r] : r];
+    matching.partner_of_a[i] = j;
+    matching.b_matched[j] = 1;
+  }
+}
+
 // W_p as a maximum-gain partial matching. Every point alone costs its distance to the diagonal; matching a of A
 // with b of B gains diag(a) + diag(b) - c(a, b). Only pairs with a positive gain can be in an optimal matching
 // (otherwise sending both to the diagonal is no worse), so the problem splits into the connected components of
@@ -165,72 +262,17 @@ int32_t find_root(std::vector<int32_t>& parent, int32_t x) {
 // "unmatched". On typical diagrams the components are small; at worst this is one n x m problem instead of the
 // textbook (n + m)-square one with diagonal slots.
 DiagramMatching assignment_matching(const Diagrams& d, double p, GroundMetric metric) {
-  std::vector<double> diagonal_a(d.n), diagonal_b(d.m);
-  double total = 0.0;
-  for (int32_t i = 0; i < d.n; ++i) total += diagonal_a[i] = power(matching_cost(d.a + 2 * i, nullptr, metric), p);
-  for (int32_t j = 0; j < d.m; ++j) total += diagonal_b[j] = power(matching_cost(d.b + 2 * j, nullptr, metric), p);
-  struct Gain {
-    int32_t i, j;
-    double gain;
-  };
-  std::vector<Gain> gains;
-  std::vector<int32_t> parent(static_cast<size_t>(d.n) + d.m);  // nodes: A's points, then B's
-  std::iota(parent.begin(), parent.end(), 0);
-  for (int32_t i = 0; i < d.n; ++i) {
-    for (int32_t j = 0; j < d.m; ++j) {
-      const double gain = diagonal_a[i] + diagonal_b[j] - power(matching_cost(d.a + 2 * i, d.b + 2 * j, metric), p);
-      if (gain <= 0.0) continue;
-      gains.push_back({i, j, gain});
-      parent[find_root(parent, i)] = find_root(parent, d.n + j);
-    }
-  }
-  // Each point's component and its index within its side of that component.
-  std::vector<int32_t> component(parent.size(), -1), local(parent.size());
-  std::vector<std::pair<int32_t, int32_t>> sides;  // per component: (A points, B points)
-  std::vector<int32_t> id_of_root(parent.size(), -1);
-  for (int32_t node = 0; node < static_cast<int32_t>(parent.size()); ++node) {
-    const int32_t root = find_root(parent, node);
-    if (id_of_root[root] < 0) {
-      id_of_root[root] = static_cast<int32_t>(sides.size());
-      sides.emplace_back(0, 0);
-    }
-    component[node] = id_of_root[root];
-    local[node] = node < d.n ? sides[component[node]].first++ : sides[component[node]].second++;
-  }
-  std::vector<std::vector<Gain>> gains_of(sides.size());
-  for (const Gain& g : gains) gains_of[component[g.i]].push_back(g);
-
-  std::vector<int32_t> partner_of_a(d.n, -1);
-  std::vector<char> b_matched(d.m, 0);
-  for (size_t c = 0; c < sides.size(); ++c) {
-    if (gains_of[c].empty()) continue;
-    const bool a_rows = sides[c].first <= sides[c].second;  // rows are the smaller side
-    const int32_t rows = a_rows ? sides[c].first : sides[c].second;
-    const int32_t columns = a_rows ? sides[c].second : sides[c].first;
-    std::vector<double> cost(static_cast<size_t>(rows) * columns, 0.0);
-    std::vector<int32_t> point_a(sides[c].first), point_b(sides[c].second);
-    for (const Gain& g : gains_of[c]) {
-      const int32_t li = local[g.i], lj = local[d.n + g.j];
-      point_a[li] = g.i;
-      point_b[lj] = g.j;
-      cost[a_rows ? static_cast<size_t>(li) * columns + lj : static_cast<size_t>(lj) * columns + li] = -g.gain;
-    }
-    const std::vector<int32_t> column_of_row = hungarian(cost, rows, columns);
-    for (int32_t r = 0; r < rows; ++r) {
-      const double value = cost[static_cast<size_t>(r) * columns + column_of_row[r]];
-      if (value >= 0.0) continue;  // assigned at no gain: both stay on the diagonal
-      total += value;
-      const int32_t i = point_a[a_rows ? r : column_of_row[r]], j = point_b[a_rows ? column_of_row[r] : r];
-      partner_of_a[i] = j;
-      b_matched[j] = 1;
-    }
-  }
-  DiagramMatching out;
-  for (int32_t i = 0; i < d.n; ++i) out.pairs.emplace_back(i, partner_of_a[i]);
-  for (int32_t j = 0; j < d.m; ++j)
-    if (!b_matched[j]) out.pairs.emplace_back(-1, j);
-  out.distance = std::pow(std::max(total, 0.0), 1.0 / p);
-  return out;
+  const std::vector<double> diagonal_a = diagonal_powers(d.a, d.n, p, metric);
+  const std::vector<double> diagonal_b = diagonal_powers(d.b, d.m, p, metric);
+  PartialMatching matching{std::vector<int32_t>(d.n, -1), std::vector<char>(d.m, 0)};
+  for (double cost : diagonal_a) matching.total += cost;
+  for (double cost : diagonal_b) matching.total += cost;
+  const GainComponents components =
+      connected_components(positive_gains(d, diagonal_a, diagonal_b, p, metric), d.n, d.m);
+  for (size_t c = 0; c < components.sides.size(); ++c)
+    if (!components.gains[c].empty())
+      match_component(components.gains[c], components.sides[c], components.local, d.n, matching);
+  return matching.finish(p);
 }
 
 // Hopcroft-Karp maximum matching of a bipartite graph with `size` vertices per side; true when perfect.

@@ -1,4 +1,4 @@
-// Distances between persistence diagrams with their optimal matchings (METHODS.md §2).
+// Distances between persistence diagrams with their optimal matchings (docs/methods.md §2).
 //
 // A matching pairs points of diagram A with points of diagram B; any point may instead go to the diagonal.
 // Ground metric L_inf (the default, as in the seeds): |p - q| = max(|b_p - b_q|, |d_p - d_q|), and a point's

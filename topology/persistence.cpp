@@ -109,99 +109,138 @@ void cloud_distances(const kernels::TopologyBackend& backend, const Tensor& poin
   backend.pairwise_distances(points.data<float>(), single, out);
 }
 
-std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool inputs_are_points,
-                                         const PersistenceOptions& options) {
-  check_options(options);
-  if (inputs.empty()) return {};
-  NoGradGuard no_grad;
+// Where each cloud's points, distance-matrix entries and edges start in the batch's concatenated buffers.
+struct BatchLayout {
+  std::vector<int64_t> point_offsets{0}, matrix_offsets{0}, edge_offsets{0};
+
+  size_t count() const { return point_offsets.size() - 1; }
+  int64_t points(size_t c) const { return point_offsets[c + 1] - point_offsets[c]; }
+  // The kernels' view of the batch; `dim` is the clouds' common dimension (0 for distance matrices).
+  kernels::CloudBatch view(int64_t dim) const {
+    return kernels::CloudBatch{static_cast<int64_t>(count()), dim, point_offsets.data(), matrix_offsets.data(),
+                               edge_offsets.data()};
+  }
+};
+
+// Checks the inputs cloud by cloud (one device for the whole batch, then `check_input`: check_points or
+// check_distances) and lays out the batch.
+BatchLayout check_and_lay_out(const std::vector<Tensor>& inputs, void (*check_input)(const Tensor&, size_t)) {
   const Device device = inputs[0].device();
-  const size_t count = inputs.size();
-  bool same_dimension = true;
-  std::vector<int64_t> point_offsets(count + 1, 0), matrix_offsets(count + 1, 0), edge_offsets(count + 1, 0);
-  for (size_t c = 0; c < count; ++c) {
+  BatchLayout layout;
+  for (size_t c = 0; c < inputs.size(); ++c) {
     TL_CHECK_AS(DeviceError, inputs[c].defined() && inputs[c].device() == device, "persistence: cloud ", c, " is on ",
                 inputs[c].defined() ? device_name(inputs[c].device()) : "no device", " but cloud 0 on ",
                 device_name(device), " (a batch lives on one device)");
-    if (inputs_are_points) {
-      check_points(inputs[c], c);
-      same_dimension = same_dimension && inputs[c].dim(1) == inputs[0].dim(1);
-    } else {
-      check_distances(inputs[c], c);
-    }
+    check_input(inputs[c], c);
     const int64_t n = inputs[c].dim(0);
-    point_offsets[c + 1] = point_offsets[c] + n;
-    matrix_offsets[c + 1] = matrix_offsets[c] + n * n;
-    edge_offsets[c + 1] = edge_offsets[c] + n * (n - 1) / 2;
+    layout.point_offsets.push_back(layout.point_offsets.back() + n);
+    layout.matrix_offsets.push_back(layout.matrix_offsets.back() + n * n);
+    layout.edge_offsets.push_back(layout.edge_offsets.back() + n * (n - 1) / 2);
   }
-  kernels::CloudBatch batch;
-  batch.count = static_cast<int64_t>(count);
-  batch.dim = inputs_are_points && same_dimension ? inputs[0].dim(1) : 0;
-  batch.point_offsets = point_offsets.data();
-  batch.matrix_offsets = matrix_offsets.data();
-  batch.edge_offsets = edge_offsets.data();
+  return layout;
+}
+
+// The concatenated distance matrices of checked point clouds: one backend call when they share a dimension
+// (batch.dim > 0).
+Tensor clouds_distances(const std::vector<Tensor>& clouds, const BatchLayout& layout,
+                        const kernels::CloudBatch& batch) {
+  const Device device = clouds[0].device();
   const kernels::TopologyBackend& backend = kernels::topology_backend_for(device);
-
-  Tensor distances;
-  if (inputs_are_points && same_dimension) {
-    const Tensor points = count == 1 ? inputs[0] : concat(inputs, 0);
-    distances = Tensor::empty({matrix_offsets[count]}, device);
-    backend.pairwise_distances(points.data<float>(), batch, distances.data<float>());
-  } else if (inputs_are_points) {
-    // Clouds of different dimensions (an input batch and its latent codes): one backend call per cloud, in
-    // parallel on the CPU, each writing its block of the batch's matrices.
-    distances = Tensor::empty({matrix_offsets[count]}, device);
-    float* out = distances.data<float>();
+  const size_t count = clouds.size();
+  Tensor distances = Tensor::empty({layout.matrix_offsets[count]}, device);
+  float* out = distances.data<float>();
+  if (batch.dim > 0) {
+    const Tensor points = count == 1 ? clouds[0] : concat(clouds, 0);
+    backend.pairwise_distances(points.data<float>(), batch, out);
+    return distances;
+  }
+  // Clouds of different dimensions (an input batch and its latent codes): one backend call per cloud, in
+  // parallel on the CPU, each writing its block of the batch's matrices.
 #pragma omp parallel for schedule(dynamic) if (device == Device::CPU && count > 1)
-    for (size_t c = 0; c < count; ++c) cloud_distances(backend, inputs[c], out + matrix_offsets[c]);
-  } else {
-    std::vector<Tensor> flat;
-    for (const Tensor& m : inputs) flat.push_back(reshape(m, {m.numel()}));
-    distances = count == 1 ? flat[0] : concat(flat, 0);
+  for (size_t c = 0; c < count; ++c) cloud_distances(backend, clouds[c], out + layout.matrix_offsets[c]);
+  return distances;
+}
+
+// The checked distance matrices of a batch, flattened and concatenated.
+Tensor stacked_matrices(const std::vector<Tensor>& matrices) {
+  std::vector<Tensor> flat;
+  for (const Tensor& m : matrices) flat.push_back(reshape(m, {m.numel()}));
+  return flat.size() == 1 ? flat[0] : concat(flat, 0);
+}
+
+// Every cloud's minimum spanning forest, on the batch's device (the H1 columns are listed from it there) and
+// copied to the host: cloud c's edges start at point_offsets[c].
+struct SpanningForests {
+  SpanningForests(const Tensor& distances, const BatchLayout& layout, const kernels::CloudBatch& batch, float threshold)
+      : edges(static_cast<size_t>(layout.point_offsets.back()) * sizeof(kernels::WeightedEdge), distances.device()),
+        edge_counts(layout.count() * sizeof(int32_t), distances.device()),
+        host_edges(static_cast<size_t>(layout.point_offsets.back())),
+        host_edge_counts(layout.count()) {
+    const Device device = distances.device();
+    kernels::topology_backend_for(device).minimum_spanning_forest(distances.data<float>(), batch, threshold,
+                                                                  static_cast<kernels::WeightedEdge*>(edges.data()),
+                                                                  static_cast<int32_t*>(edge_counts.data()));
+    copy_bytes(host_edges.data(), Device::CPU, edges.data(), device, edges.bytes());
+    copy_bytes(host_edge_counts.data(), Device::CPU, edge_counts.data(), device, edge_counts.bytes());
   }
+  const kernels::WeightedEdge* device_edges() const { return static_cast<const kernels::WeightedEdge*>(edges.data()); }
+  const int32_t* device_edge_counts() const { return static_cast<const int32_t*>(edge_counts.data()); }
 
-  const float forest_threshold = options.threshold;
-  Storage forest_buffer(static_cast<size_t>(point_offsets[count]) * sizeof(kernels::WeightedEdge), device);
-  Storage count_buffer(count * sizeof(int32_t), device);
-  auto* forest_edges = static_cast<kernels::WeightedEdge*>(forest_buffer.data());
-  backend.minimum_spanning_forest(distances.data<float>(), batch, forest_threshold, forest_edges,
-                                  static_cast<int32_t*>(count_buffer.data()));
-  std::vector<kernels::WeightedEdge> host_edges(static_cast<size_t>(point_offsets[count]));
-  std::vector<int32_t> edge_counts(count);
-  copy_bytes(host_edges.data(), Device::CPU, forest_edges, device, forest_buffer.bytes());
-  copy_bytes(edge_counts.data(), Device::CPU, count_buffer.data(), device, count_buffer.bytes());
-  const Tensor host_distances = device == Device::CPU ? distances : distances.to(Device::CPU);
-  const float* dist = host_distances.data<float>();
+  Storage edges, edge_counts;  // on the batch's device
+  std::vector<kernels::WeightedEdge> host_edges;
+  std::vector<int32_t> host_edge_counts;
+};
 
-  std::vector<PersistenceResult> results(count);
-  for (size_t c = 0; c < count; ++c) {
+// One result per cloud with its size, enclosing radius, H1 threshold and H0 diagram (from its spanning forest).
+std::vector<PersistenceResult> h0_results(const float* dist, const BatchLayout& layout, const SpanningForests& forests,
+                                          const PersistenceOptions& options) {
+  std::vector<PersistenceResult> results(layout.count());
+  for (size_t c = 0; c < layout.count(); ++c) {
     PersistenceResult& result = results[c];
-    result.points = point_offsets[c + 1] - point_offsets[c];
-    result.enclosing_radius = enclosing_radius(dist + matrix_offsets[c], result.points);
+    result.points = layout.points(c);
+    result.enclosing_radius = enclosing_radius(dist + layout.matrix_offsets[c], result.points);
     result.h1_threshold = options.max_dim >= 1 ? std::min(options.threshold, result.enclosing_radius) : 0.0f;
-    const auto first = host_edges.begin() + point_offsets[c];
+    const auto first = forests.host_edges.begin() + layout.point_offsets[c];
     result.diagrams.push_back(
-        h0_diagram(std::vector<kernels::WeightedEdge>(first, first + edge_counts[c]), result.points));
+        h0_diagram(std::vector<kernels::WeightedEdge>(first, first + forests.host_edge_counts[c]), result.points));
   }
-  if (options.max_dim == 0) return results;
+  return results;
+}
 
-  // H1: the backend lists every cloud's reduction columns and finds their apparent and emergent pairs; the
-  // remaining columns are reduced on the host, one cloud per OpenMP thread.
-  std::vector<float> thresholds(count);
-  for (size_t c = 0; c < count; ++c) thresholds[c] = results[c].h1_threshold;
-  Storage column_buffer(static_cast<size_t>(edge_offsets[count]) * sizeof(kernels::H1Column), device);
-  std::vector<int64_t> column_counts(count);
-  backend.h1_columns(distances.data<float>(), batch, thresholds.data(), forest_edges,
-                     static_cast<const int32_t*>(count_buffer.data()),
-                     static_cast<kernels::H1Column*>(column_buffer.data()), column_counts.data());
-  std::vector<kernels::H1Column> host_column_copy;
-  const kernels::H1Column* columns = static_cast<const kernels::H1Column*>(column_buffer.data());
-  if (device != Device::CPU) {
-    host_column_copy.resize(static_cast<size_t>(edge_offsets[count]));
-    for (size_t c = 0; c < count; ++c)
-      copy_bytes(host_column_copy.data() + edge_offsets[c], Device::CPU, columns + edge_offsets[c], device,
+// Every cloud's H1 reduction columns up to its H1 threshold, listed by the backend with their apparent and
+// emergent pairs found; readable on the host: cloud c's column_counts[c] columns start at edge_offsets[c].
+struct H1ColumnLists {
+  H1ColumnLists(const Tensor& distances, const BatchLayout& layout, const kernels::CloudBatch& batch,
+                const SpanningForests& forests, const std::vector<PersistenceResult>& results)
+      : buffer(static_cast<size_t>(layout.edge_offsets.back()) * sizeof(kernels::H1Column), distances.device()),
+        column_counts(layout.count()) {
+    const Device device = distances.device();
+    std::vector<float> thresholds(layout.count());
+    for (size_t c = 0; c < layout.count(); ++c) thresholds[c] = results[c].h1_threshold;
+    auto* device_columns = static_cast<kernels::H1Column*>(buffer.data());
+    kernels::topology_backend_for(device).h1_columns(distances.data<float>(), batch, thresholds.data(),
+                                                     forests.device_edges(), forests.device_edge_counts(),
+                                                     device_columns, column_counts.data());
+    columns = device_columns;
+    if (device == Device::CPU) return;
+    host_copy.resize(static_cast<size_t>(layout.edge_offsets.back()));
+    for (size_t c = 0; c < layout.count(); ++c)
+      copy_bytes(host_copy.data() + layout.edge_offsets[c], Device::CPU, columns + layout.edge_offsets[c], device,
                  static_cast<size_t>(column_counts[c]) * sizeof(kernels::H1Column));
-    columns = host_column_copy.data();
+    columns = host_copy.data();
   }
+
+  Storage buffer;                            // on the batch's device
+  std::vector<kernels::H1Column> host_copy;  // filled when that is not the CPU
+  std::vector<int64_t> column_counts;
+  const kernels::H1Column* columns = nullptr;  // on the host
+};
+
+// The rest of the H1 reduction on the host, one cloud per OpenMP thread: appends each cloud's H1 diagram to its
+// result and flags the results a time limit truncated.
+void reduce_h1_columns(const float* dist, const BatchLayout& layout, const H1ColumnLists& lists,
+                       const PersistenceOptions& options, std::vector<PersistenceResult>& results) {
+  const size_t count = layout.count();
   std::vector<std::exception_ptr> failures(count);
 #pragma omp parallel for schedule(dynamic) if (count > 1)
   for (size_t c = 0; c < count; ++c) {
@@ -209,9 +248,9 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
       PersistenceResult& result = results[c];
       detail::Deadline deadline;
       deadline.seconds = options.time_limit_seconds;
-      detail::H1Outcome h1 =
-          detail::h1_cohomology(dist + matrix_offsets[c], static_cast<int32_t>(result.points), result.h1_threshold,
-                                columns + edge_offsets[c], column_counts[c], deadline, options.on_limit);
+      detail::H1Outcome h1 = detail::h1_cohomology(dist + layout.matrix_offsets[c], static_cast<int32_t>(result.points),
+                                                   result.h1_threshold, lists.columns + layout.edge_offsets[c],
+                                                   lists.column_counts[c], deadline, options.on_limit);
       result.diagrams.push_back(std::move(h1.diagram));
       if (h1.truncated) {
         result.truncated = true;
@@ -224,6 +263,19 @@ std::vector<PersistenceResult> run_batch(const std::vector<Tensor>& inputs, bool
   }
   for (const std::exception_ptr& failure : failures)
     if (failure) std::rethrow_exception(failure);
+}
+
+// Persistence of a laid-out batch from its concatenated distance matrices (on the batch's device): spanning
+// forests and H0 diagrams, then H1, whose columns the backend lists before the host reduces them.
+std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const BatchLayout& layout,
+                                                 const kernels::CloudBatch& batch, const PersistenceOptions& options) {
+  const SpanningForests forests(distances, layout, batch, options.threshold);
+  const Tensor host_distances = distances.device() == Device::CPU ? distances : distances.to(Device::CPU);
+  const float* dist = host_distances.data<float>();
+  std::vector<PersistenceResult> results = h0_results(dist, layout, forests, options);
+  if (options.max_dim == 0) return results;
+  const H1ColumnLists lists(distances, layout, batch, forests, results);
+  reduce_h1_columns(dist, layout, lists, options, results);
   return results;
 }
 
@@ -237,20 +289,31 @@ Tensor pairwise_distances(const Tensor& points) {
 }
 
 PersistenceResult persistence(const Tensor& points, const PersistenceOptions& options) {
-  return std::move(run_batch({points}, true, options)[0]);
+  return std::move(persistence_batch({points}, options)[0]);
 }
 
 PersistenceResult persistence_from_distances(const Tensor& distances, const PersistenceOptions& options) {
-  return std::move(run_batch({distances}, false, options)[0]);
+  return std::move(persistence_batch_from_distances({distances}, options)[0]);
 }
 
 std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clouds, const PersistenceOptions& options) {
-  return run_batch(clouds, true, options);
+  check_options(options);
+  if (clouds.empty()) return {};
+  NoGradGuard no_grad;
+  const BatchLayout layout = check_and_lay_out(clouds, check_points);
+  const bool one_dimension =
+      std::all_of(clouds.begin(), clouds.end(), [&](const Tensor& cloud) { return cloud.dim(1) == clouds[0].dim(1); });
+  const kernels::CloudBatch batch = layout.view(one_dimension ? clouds[0].dim(1) : 0);
+  return batch_persistence(clouds_distances(clouds, layout, batch), layout, batch, options);
 }
 
 std::vector<PersistenceResult> persistence_batch_from_distances(const std::vector<Tensor>& matrices,
                                                                 const PersistenceOptions& options) {
-  return run_batch(matrices, false, options);
+  check_options(options);
+  if (matrices.empty()) return {};
+  NoGradGuard no_grad;
+  const BatchLayout layout = check_and_lay_out(matrices, check_distances);
+  return batch_persistence(stacked_matrices(matrices), layout, layout.view(0), options);
 }
 
 }  // namespace tl::topology

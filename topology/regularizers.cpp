@@ -60,67 +60,6 @@ Tensor diagram_distance(const Tensor& a, const Tensor& b, DiagramDistance distan
   }
 }
 
-Tensor pca_scores(const Tensor& points, int64_t k) {
-  check_cloud(points, "pca_scores", "points");
-  const int64_t n = points.dim(0), d = points.dim(1);
-  TL_CHECK_AS(ValueError, k >= 1 && k <= std::min(n, d), "pca_scores: ", k, " components asked of ",
-              shape_str(points.shape()), " points (1..", std::min(n, d), ")");
-  const std::vector<float> x = points.to_vector<float>();
-  std::vector<double> centred(x.begin(), x.end()), mean(static_cast<size_t>(d), 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < d; ++j) mean[j] += centred[i * d + j] / static_cast<double>(n);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < d; ++j) centred[i * d + j] -= mean[j];
-  std::vector<double> gram(static_cast<size_t>(n * n));
-  for (int64_t a = 0; a < n; ++a)
-    for (int64_t b = 0; b <= a; ++b) {
-      double dot = 0.0;
-      for (int64_t j = 0; j < d; ++j) dot += centred[a * d + j] * centred[b * d + j];
-      gram[a * n + b] = gram[b * n + a] = dot;
-    }
-  // Orthogonal iteration: V <- orthonormalise(G V), from a fixed start, until the subspace stops moving.
-  std::vector<double> basis(static_cast<size_t>(n * k)), product(basis.size());
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < k; ++c)
-      basis[i * k + c] = std::cos(0.7 * double(i + 1) * double(c + 1)) + (i == c ? 1.0 : 0.0);
-  auto orthonormalise = [&](std::vector<double>& v) {  // modified Gram-Schmidt over the k columns
-    for (int64_t c = 0; c < k; ++c) {
-      for (int64_t p = 0; p < c; ++p) {
-        double dot = 0.0;
-        for (int64_t i = 0; i < n; ++i) dot += v[i * k + c] * v[i * k + p];
-        for (int64_t i = 0; i < n; ++i) v[i * k + c] -= dot * v[i * k + p];
-      }
-      double norm = 0.0;
-      for (int64_t i = 0; i < n; ++i) norm += v[i * k + c] * v[i * k + c];
-      norm = std::sqrt(norm);
-      for (int64_t i = 0; i < n; ++i) v[i * k + c] = norm > 0.0 ? v[i * k + c] / norm : 0.0;
-    }
-  };
-  orthonormalise(basis);
-  for (int iteration = 0; iteration < 500; ++iteration) {
-    std::fill(product.begin(), product.end(), 0.0);
-    for (int64_t a = 0; a < n; ++a)
-      for (int64_t b = 0; b < n; ++b)
-        for (int64_t c = 0; c < k; ++c) product[a * k + c] += gram[a * n + b] * basis[b * k + c];
-    orthonormalise(product);
-    double change = 0.0;
-    for (size_t i = 0; i < basis.size(); ++i)
-      change = std::max(change, std::fabs(std::fabs(product[i]) - std::fabs(basis[i])));
-    basis.swap(product);
-    if (change < 1e-10) break;
-  }
-  // Scores = U_k Sigma_k = G U_k / sigma_k: the projection of each centred point on the principal directions.
-  std::vector<float> scores(static_cast<size_t>(n * k));
-  for (int64_t c = 0; c < k; ++c) {
-    double eigenvalue = 0.0;
-    for (int64_t a = 0; a < n; ++a)
-      for (int64_t b = 0; b < n; ++b) eigenvalue += basis[a * k + c] * gram[a * n + b] * basis[b * k + c];
-    const double sigma = std::sqrt(std::max(eigenvalue, 0.0));
-    for (int64_t i = 0; i < n; ++i) scores[i * k + c] = static_cast<float>(basis[i * k + c] * sigma);
-  }
-  return Tensor::from_vector(scores, {n, k}, points.device());
-}
-
 std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count) {
   check_cloud(points, "maxmin_landmarks", "points");
   const int64_t n = points.dim(0);

@@ -1,5 +1,6 @@
-// Topological loss terms of the seed systems as functions of tensors (METHODS.md §3-§4); each returns a rank-0
-// tensor whose gradient reaches the point coordinates through the persistence op.
+// Topological loss terms (TALSR, TGLML, homological AE, TopoGen, topological AE) as functions of tensors
+// (docs/methods.md §3); each returns a rank-0 tensor whose gradient reaches the point coordinates through the
+// persistence op.
 //
 //   TALSR (§3a):          lambda * sum_k w_k dist(PD_k(X*), PD_k(Z)), dist = W_1, W_2 or bottleneck,
 //                         X* = the raw batch, its PCA projection, a random projection, a max-min landmark
@@ -18,6 +19,7 @@
 
 #include "core/tensor.h"
 #include "topology/matching.h"
+#include "topology/pca.h"  // pca_scores, the TalsrReference::Pca projection
 
 namespace tl::topology {
 
@@ -47,10 +49,6 @@ struct TalsrOptions {
 // TALSR's term for the input batch X [B, D] and its latent codes Z [B, m] (X may be undefined with
 // TargetDiagrams). Gradients reach Z, and X where it requires them.
 Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options = {});
-
-// The [n, k] principal-component scores of the [n, d] points (centred; k <= min(n, d)), from the top-k
-// eigenvectors of the n x n Gram matrix by orthogonal iteration in double precision. A constant: no gradient.
-Tensor pca_scores(const Tensor& points, int64_t k);
 
 // The max-min (farthest point) subsample of `count` rows of the [n, d] points, starting from row 0.
 std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count);

@@ -1,4 +1,4 @@
-// Differentiable scalar summaries of a persistence diagram (METHODS.md §2), built from tensor ops so their
+// Differentiable scalar summaries of a persistence diagram (docs/methods.md §2), built from tensor ops so their
 // gradients flow back into the diagram's births and deaths. Diagrams are [m, 2] (birth, death) tensors of
 // finite pairs, as topology/differentiable.h returns them.
 #pragma once
@@ -30,7 +30,7 @@ Tensor betti_curve(const Tensor& diagram, const std::vector<float>& grid);
 // The smoothed Betti curve for losses: sum over bars of sigmoid((t_j - b) / tau) sigmoid((d - t_j) / tau).
 Tensor smoothed_betti_curve(const Tensor& diagram, const std::vector<float>& grid, float tau);
 
-// Reininghaus et al.'s scale-space kernel between diagrams F and G (TopoGen, METHODS.md §3d):
+// Reininghaus et al.'s scale-space kernel between diagrams F and G (Reininghaus et al., CVPR 2015; TopoGen, docs/methods.md §3d):
 // k(F, G) = 1/(8 pi sigma) sum_{p in F, q in G} exp(-|p - q|^2 / (8 sigma)) - exp(-|p - q'|^2 / (8 sigma)),
 // q' = q mirrored at the diagonal. Differentiable in both diagrams.
 Tensor reininghaus_kernel(const Tensor& f, const Tensor& g, float sigma = 0.05f);
