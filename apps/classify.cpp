@@ -1,11 +1,12 @@
 // tl_classify: trains the LeNet-style classifier (nn/models.h) on an IDX data set, reports its test accuracy and
 // saves it (the feature extractor of the evaluation metrics), as a checkpoint tl_train's format can read back.
 //
-//   tl_classify DATA_DIR [--epochs 2] [--batch 64] [--lr 0.001] [--seed 0] [--out runs/lenet]
+//   tl_classify DATA_DIR [--epochs 2] [--batch 64] [--lr 0.001] [--seed 0] [--out runs/lenet]   exit 0: saved, 1: error
 #include <algorithm>
 #include <cstdio>
 #include <string>
 
+#include "apps/cli/cli.h"
 #include "apps/trainer/checkpoint.h"
 #include "core/autograd.h"
 #include "core/ops.h"
@@ -34,34 +35,20 @@ double accuracy(tl::nn::Classifier& model, const tl::data::Dataset& data) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') {
-    std::fprintf(stderr, "usage: tl_classify DATA_DIR [--epochs 2] [--batch 64] [--lr 0.001] [--seed 0] [--out DIR]\n");
-    return 1;
-  }
-  const std::string data_dir = argv[1];
-  std::string out = "runs/lenet";
+  CLI::App app{"Trains the LeNet-style classifier on an IDX data set and saves it with its test accuracy.",
+               "tl_classify"};
+  std::string data_dir, out = "runs/lenet";
   int64_t epochs = 2, batch = 64;
   float lr = 1e-3f;
   uint64_t seed = 0;
-  try {
-    for (int i = 2; i < argc; i += 2) {
-      const std::string flag = argv[i];
-      TL_CHECK_AS(ValueError, i + 1 < argc, "option ", flag, " needs a value");
-      const std::string value = argv[i + 1];
-      if (flag == "--epochs")
-        epochs = std::stoll(value);
-      else if (flag == "--batch")
-        batch = std::stoll(value);
-      else if (flag == "--lr")
-        lr = std::stof(value);
-      else if (flag == "--seed")
-        seed = std::stoull(value);
-      else if (flag == "--out")
-        out = value;
-      else
-        TL_FAIL(ValueError, "unknown option ", flag);
-    }
-    TL_CHECK_AS(ValueError, epochs > 0 && batch > 0, "--epochs and --batch must be positive");
+  app.add_option("DATA_DIR", data_dir, "directory of MNIST-style IDX files (train and t10k)")->required();
+  app.add_option("--epochs", epochs, "training epochs")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
+  app.add_option("--seed", seed, "initialisation and shuffle seed")->capture_default_str();
+  app.add_option("--out", out, "output directory of lenet.tlc")->capture_default_str();
+
+  const auto body = [&] {
     const tl::data::Dataset train = tl::data::load_idx_dataset(data_dir, tl::data::Split::Train);
     const tl::data::Dataset test = tl::data::load_idx_dataset(data_dir, tl::data::Split::Test);
     tl::Generator init(seed);
@@ -95,9 +82,7 @@ int main(int argc, char** argv) {
     tl::train::write_checkpoint_atomically(out + "/lenet.tlc", checkpoint);
     std::printf("test accuracy %.4f (%lld images); classifier saved to %s/lenet.tlc\n", test_accuracy,
                 static_cast<long long>(test.size()), out.c_str());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return tl::cli::kExitOk;
+  };
+  return tl::cli::run_main(app, argc, argv, body);
 }

@@ -3,7 +3,7 @@
 // and the parameters after the last Adam step (.npy files plus steps.json). scripts/crosscheck_pytorch.py replays
 // them in PyTorch and compares.
 //
-//   tl_crosscheck_export DATA_DIR OUT_DIR [--steps K] [--batch B] [--seed S]
+//   tl_crosscheck_export DATA_DIR OUT_DIR [--steps K] [--batch B] [--seed S]     exit 0: written, 1: error
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/cli/cli.h"
 #include "core/ops.h"
 #include "nn/data/dataset.h"
 #include "nn/data/point_cloud_io.h"
@@ -31,27 +32,18 @@ void write_parameters(const std::string& directory, const std::string& prefix, t
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: tl_crosscheck_export DATA_DIR OUT_DIR [--steps K] [--batch B] [--seed S]\n");
-    return 1;
-  }
-  const std::string data_dir = argv[1], out = argv[2];
+  CLI::App app{"Writes a few reference-VAE training steps for scripts/crosscheck_pytorch.py to replay.",
+               "tl_crosscheck_export"};
+  std::string data_dir, out;
   int64_t steps = 3, batch = 32;
   uint64_t seed = 0;
-  try {
-    for (int i = 3; i < argc; i += 2) {
-      const std::string flag = argv[i];
-      TL_CHECK_AS(ValueError, i + 1 < argc, "option ", flag, " needs a value");
-      if (flag == "--steps")
-        steps = std::stoll(argv[i + 1]);
-      else if (flag == "--batch")
-        batch = std::stoll(argv[i + 1]);
-      else if (flag == "--seed")
-        seed = std::stoull(argv[i + 1]);
-      else
-        TL_FAIL(ValueError, "unknown option ", flag, " (expected --steps, --batch or --seed)");
-    }
-    TL_CHECK_AS(ValueError, steps > 0 && batch > 0, "--steps and --batch must be positive");
+  app.add_option("DATA_DIR", data_dir, "directory of MNIST-style IDX files (the test split is read)")->required();
+  app.add_option("OUT_DIR", out, "where the .npy files and steps.json go")->required();
+  app.add_option("--steps", steps, "Adam steps")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--seed", seed, "seed of the initial weights and the noise")->capture_default_str();
+
+  const auto body = [&] {
     std::filesystem::create_directories(out);
     const tl::data::Dataset data = tl::data::load_idx_dataset(data_dir, tl::data::Split::Test, steps * batch);
     TL_CHECK_AS(ValueError, data.size() == steps * batch, "'", data_dir, "' holds fewer than ", steps * batch,
@@ -82,9 +74,7 @@ int main(int argc, char** argv) {
     }
     write_parameters(out, "final.", model);
     std::ofstream(out + "/steps.json") << record.dump(2) << "\n";
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return tl::cli::kExitOk;
+  };
+  return tl::cli::run_main(app, argc, argv, body);
 }

@@ -1,31 +1,18 @@
 // tl_persistence: Vietoris-Rips persistence diagrams (H0, H1) of a point cloud or distance matrix file, printed in
 // ripser's text form or as JSON, with the critical edges of every pair on request.
+//
+//   tl_persistence FILE [--format F] [--dim K] [--threshold T] [--limit N] [--edges] [--json] [--time-limit S]
+//                  [--truncate]                                                      exit 0: printed, 1: error
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <string>
 
-#include "core/base/error.h"
+#include "apps/cli/cli.h"
 #include "nn/data/idx.h"
 #include "nn/data/point_cloud_io.h"
 #include "topology/persistence.h"
 
 namespace {
-
-const char* kUsage =
-    "usage: tl_persistence FILE [options]\n"
-    "  FILE                point cloud (.csv/.txt rows, .npy 2-D float array, IDX images such as\n"
-    "                      t10k-images-idx3-ubyte.gz) or, with --format lower-distance, ripser's\n"
-    "                      lower-triangular distance matrix\n"
-    "  --format F          csv | npy | idx | lower-distance (default: from the file name)\n"
-    "  --dim K             highest degree, 0 or 1 (default 1)\n"
-    "  --threshold T       leave out edges longer than T (default: none; H1 stops at the enclosing radius)\n"
-    "  --limit N           IDX input: use the first N images (default 512)\n"
-    "  --edges             print each pair's critical edges\n"
-    "  --json              JSON instead of ripser's text form\n"
-    "  --time-limit S      give up the H1 reduction after S seconds (default: no limit)\n"
-    "  --truncate          with --time-limit: print what was found instead of failing\n";
 
 struct Args {
   std::string path, format;
@@ -45,46 +32,29 @@ std::string guess_format(const std::string& path) {
   return "csv";
 }
 
-double number_arg(int argc, char** argv, int& i) {
-  TL_CHECK_AS(ValueError, i + 1 < argc, argv[i], " needs a value");
-  char* end = nullptr;
-  const double value = std::strtod(argv[++i], &end);
-  TL_CHECK_AS(ValueError, end != argv[i] && *end == '\0', argv[i - 1], ": '", argv[i], "' is not a number");
-  return value;
-}
-
-Args parse(int argc, char** argv) {
-  Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--format") {
-      TL_CHECK_AS(ValueError, i + 1 < argc, "--format needs a value");
-      args.format = argv[++i];
-    } else if (a == "--dim") {
-      args.options.max_dim = static_cast<int>(number_arg(argc, argv, i));
-    } else if (a == "--threshold") {
-      args.options.threshold = static_cast<float>(number_arg(argc, argv, i));
-    } else if (a == "--limit") {
-      args.limit = static_cast<long>(number_arg(argc, argv, i));
-    } else if (a == "--time-limit") {
-      args.options.time_limit_seconds = number_arg(argc, argv, i);
-    } else if (a == "--truncate") {
-      args.options.on_limit = tl::topology::OnLimit::Truncate;
-    } else if (a == "--edges") {
-      args.edges = true;
-    } else if (a == "--json") {
-      args.json = true;
-    } else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else {
-      TL_CHECK_AS(ValueError, a.rfind("--", 0) != 0 && args.path.empty(), "unknown argument '", a, "'\n", kUsage);
-      args.path = a;
-    }
-  }
-  TL_CHECK_AS(ValueError, !args.path.empty(), "no input file given\n", kUsage);
-  if (args.format.empty()) args.format = guess_format(args.path);
-  return args;
+// Declares the options into `app`; the format is guessed from the file name after parsing when not given.
+void add_options(CLI::App& app, Args& args) {
+  app.add_option("FILE", args.path,
+                 "point cloud (.csv/.txt rows, .npy 2-D float array, IDX images such as t10k-images-idx3-ubyte.gz) "
+                 "or, with --format lower-distance, ripser's lower-triangular distance matrix")
+      ->required();
+  app.add_option("--format", args.format, "input format (default: from the file name)")
+      ->check(CLI::IsMember({"csv", "npy", "idx", "lower-distance"}));
+  app.add_option("--dim", args.options.max_dim, "highest degree, 0 or 1")
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
+  app.add_option("--threshold", args.options.threshold,
+                 "leave out edges longer than T (default: none; H1 stops at the enclosing radius)")
+      ->type_name("T");
+  app.add_option("--limit", args.limit, "IDX input: use the first N images")->type_name("N")->capture_default_str();
+  app.add_flag("--edges", args.edges, "print each pair's critical edges");
+  app.add_flag("--json", args.json, "JSON instead of ripser's text form");
+  app.add_option("--time-limit", args.options.time_limit_seconds,
+                 "give up the H1 reduction after S seconds (default: no limit)")
+      ->type_name("S");
+  app.add_flag_callback(
+      "--truncate", [&args] { args.options.on_limit = tl::topology::OnLimit::Truncate; },
+      "with --time-limit: print what was found instead of failing");
 }
 
 void print_edge(const tl::topology::Edge& e) {
@@ -151,8 +121,12 @@ void print_json(const tl::topology::PersistenceResult& result, bool edges) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const Args args = parse(argc, argv);
+  CLI::App app{"Vietoris-Rips persistence diagrams (H0, H1) of a point cloud or distance matrix file.",
+               "tl_persistence"};
+  Args args;
+  add_options(app, args);
+  const auto body = [&] {
+    if (args.format.empty()) args.format = guess_format(args.path);
     tl::topology::PersistenceResult result;
     if (args.format == "lower-distance") {
       result = tl::topology::persistence_from_distances(tl::data::read_lower_distance(args.path), args.options);
@@ -162,10 +136,8 @@ int main(int argc, char** argv) {
         points = tl::data::read_csv_points(args.path);
       } else if (args.format == "npy") {
         points = tl::data::read_npy_points(args.path);
-      } else if (args.format == "idx") {
-        points = tl::data::idx_images_as_points(tl::data::read_idx(args.path), args.limit);
       } else {
-        TL_FAIL(ValueError, "unknown --format '", args.format, "' (csv, npy, idx or lower-distance)");
+        points = tl::data::idx_images_as_points(tl::data::read_idx(args.path), args.limit);
       }
       result = tl::topology::persistence(points, args.options);
     }
@@ -174,9 +146,7 @@ int main(int argc, char** argv) {
     } else {
       print_text(result, args.edges);
     }
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tl_persistence: %s\n", e.what());
-    return 1;
-  }
+    return tl::cli::kExitOk;
+  };
+  return tl::cli::run_main(app, argc, argv, body);
 }

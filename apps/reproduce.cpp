@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
-#include <vector>
 
+#include "apps/cli/cli.h"
 #include "apps/trainer/trainer.h"
 
 namespace {
+
+constexpr int kExitDiffer = 2;
 
 uint64_t run(nlohmann::json document, int64_t steps, const std::string& output, const std::string& resume_from) {
   using namespace tl::train;
@@ -28,29 +30,20 @@ uint64_t run(nlohmann::json document, int64_t steps, const std::string& output, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path;
+  CLI::App app{"Trains a config twice from scratch and once with a resume; the final states must be bit-identical.",
+               "tl_reproduce"};
+  tl::cli::ConfigArguments args;
   int64_t steps = 20;
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--steps" && i + 1 < argc) {
-      steps = std::stoll(argv[++i]);
-    } else if (arg.find('=') != std::string::npos) {
-      overrides.push_back(arg);
-    } else if (config_path.empty()) {
-      config_path = arg;
-    } else {
-      std::fprintf(stderr, "usage: tl_reproduce CONFIG.json [--steps N] [key.path=value ...]\n");
-      return 1;
-    }
-  }
-  if (config_path.empty() || steps < 2) {
-    std::fprintf(stderr, "usage: tl_reproduce CONFIG.json [--steps N >= 2] [key.path=value ...]\n");
-    return 1;
-  }
-  try {
-    nlohmann::json document = tl::train::read_config_file(config_path);
-    for (const std::string& o : overrides) tl::train::apply_override(document, o);
+  tl::cli::add_config_arguments(app, args, "the config, then overrides of its keys");
+  app.add_option("--steps", steps, "steps of each run; the resume starts at N/2")
+      ->check(tl::cli::at_least(2))
+      ->capture_default_str();
+  app.footer("Exit status: 0 the three states are identical, 2 they differ, 1 error.");
+
+  const auto body = [&] {
+    if (args.config.empty()) throw CLI::RequiredError("CONFIG.json");
+    nlohmann::json document = tl::train::read_config_file(args.config);
+    for (const std::string& o : args.overrides) tl::train::apply_override(document, o);
     const std::string base =
         (std::filesystem::temp_directory_path() / ("tl_reproduce_" + std::to_string(::getpid()))).string();
     const uint64_t first = run(document, steps, base + "/first", "");
@@ -64,9 +57,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(resumed));
     const bool same = first == second && first == resumed;
     std::printf("%s\n", same ? "reproducible: all three states are bit-identical" : "NOT reproducible");
-    return same ? 0 : 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+    return same ? tl::cli::kExitOk : kExitDiffer;
+  };
+  return tl::cli::run_main(app, argc, argv, body);
 }

@@ -4,10 +4,11 @@
 #include <omp.h>
 
 #include <cstdio>
-#include <cstring>
+#include <string>
 #include <vector>
 
-#include "apps/bench/timing.h"
+#include "apps/cli/cli.h"
+#include "bench/timing.h"
 #include "core/base/memory.h"
 #include "core/tensor.h"
 #include "kernels/backend.h"
@@ -40,65 +41,68 @@ double gflops(const GemmShape& s, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* csv_path = nullptr;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--csv") == 0) csv_path = argv[i + 1];
+  CLI::App app{"GFLOP/s of our CPU GEMM beside OpenBLAS and cuBLAS on the models' shapes.", "bench_gemm"};
+  std::string csv_path;
+  app.add_option("--csv", csv_path, "also write the table as CSV")->type_name("FILE");
 
-  const bool have_gpu = tl::cuda_runtime::device_count() > 0;
+  const auto body = [&] {
+    const bool have_gpu = tl::cuda_runtime::device_count() > 0;
 #ifdef TL_BENCH_OPENBLAS
-  const bool have_openblas = true;
+    const bool have_openblas = true;
 #else
-  const bool have_openblas = false;
+    const bool have_openblas = false;
 #endif
-  std::printf("GEMM GFLOP/s (median of repeated runs after warm-up); OpenBLAS %s; GPU %s\n",
-              have_openblas ? "timed in this run" : "not found at build time", have_gpu ? "present" : "absent");
-  std::printf("%-40s %7s %9s %9s %7s %9s\n", "shape", "threads", "ours", "openblas", "ratio", "cublas");
-  std::FILE* csv = csv_path ? std::fopen(csv_path, "w") : nullptr;
-  if (csv) std::fprintf(csv, "role,m,n,k,threads,ours_gflops,openblas_gflops,ours_over_openblas,cublas_gflops\n");
+    std::printf("GEMM GFLOP/s (median of repeated runs after warm-up); OpenBLAS %s; GPU %s\n",
+                have_openblas ? "timed in this run" : "not found at build time", have_gpu ? "present" : "absent");
+    std::printf("%-40s %7s %9s %9s %7s %9s\n", "shape", "threads", "ours", "openblas", "ratio", "cublas");
+    std::FILE* csv = csv_path.empty() ? nullptr : std::fopen(csv_path.c_str(), "w");
+    if (csv) std::fprintf(csv, "role,m,n,k,threads,ours_gflops,openblas_gflops,ours_over_openblas,cublas_gflops\n");
 
-  tl::Generator generator(1);
-  for (const GemmShape& s : kShapes) {
-    const tl::Tensor a = tl::Tensor::uniform({s.m * s.k}, generator, -1.0f, 1.0f);
-    const tl::Tensor b = tl::Tensor::uniform({s.k * s.n}, generator, -1.0f, 1.0f);
-    tl::Tensor c = tl::Tensor::zeros({s.m * s.n});
-    double cublas = 0.0;
-    if (have_gpu) {
-      const tl::Tensor ag = a.to(tl::Device::CUDA), bg = b.to(tl::Device::CUDA);
-      tl::Tensor cg = c.to(tl::Device::CUDA);
-      cublas = gflops(s, tl::bench::median_seconds([&] {
-                        tl::kernels::cuda_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, ag.data<float>(),
-                                                         bg.data<float>(), 0.0f, cg.data<float>());
-                        tl::cuda_runtime::synchronize();
-                      }));
-    }
-    for (int threads : {1, 2}) {
-      omp_set_num_threads(threads);
-      const double ours =
-          gflops(s, tl::bench::median_seconds([&] {
-                   tl::kernels::cpu_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data<float>(),
-                                                   b.data<float>(), 0.0f, c.data<float>());
-                 }));
-      double reference = 0.0;
+    tl::Generator generator(1);
+    for (const GemmShape& s : kShapes) {
+      const tl::Tensor a = tl::Tensor::uniform({s.m * s.k}, generator, -1.0f, 1.0f);
+      const tl::Tensor b = tl::Tensor::uniform({s.k * s.n}, generator, -1.0f, 1.0f);
+      tl::Tensor c = tl::Tensor::zeros({s.m * s.n});
+      double cublas = 0.0;
+      if (have_gpu) {
+        const tl::Tensor ag = a.to(tl::Device::CUDA), bg = b.to(tl::Device::CUDA);
+        tl::Tensor cg = c.to(tl::Device::CUDA);
+        cublas = gflops(s, tl::bench::median_seconds([&] {
+                          tl::kernels::cuda_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, ag.data<float>(),
+                                                           bg.data<float>(), 0.0f, cg.data<float>());
+                          tl::cuda_runtime::synchronize();
+                        }));
+      }
+      for (int threads : {1, 2}) {
+        omp_set_num_threads(threads);
+        const double ours =
+            gflops(s, tl::bench::median_seconds([&] {
+                     tl::kernels::cpu_backend().gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data<float>(),
+                                                     b.data<float>(), 0.0f, c.data<float>());
+                   }));
+        double reference = 0.0;
 #ifdef TL_BENCH_OPENBLAS
-      openblas_set_num_threads(threads);
-      reference = gflops(
-          s, tl::bench::median_seconds([&] {
-            cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans,
-                        static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data<float>(),
-                        static_cast<int>(s.trans_a ? s.m : s.k), b.data<float>(),
-                        static_cast<int>(s.trans_b ? s.k : s.n), 0.0f, c.data<float>(), static_cast<int>(s.n));
-          }));
+        openblas_set_num_threads(threads);
+        reference = gflops(
+            s, tl::bench::median_seconds([&] {
+              cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans,
+                          static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a.data<float>(),
+                          static_cast<int>(s.trans_a ? s.m : s.k), b.data<float>(),
+                          static_cast<int>(s.trans_b ? s.k : s.n), 0.0f, c.data<float>(), static_cast<int>(s.n));
+            }));
 #endif
-      char cublas_text[32] = "n/a";
-      if (have_gpu) std::snprintf(cublas_text, sizeof(cublas_text), "%.1f", cublas);
-      std::printf("%-40s %7d %9.1f %9.1f %7.2f %9s\n", s.role, threads, ours, reference,
-                  reference > 0 ? ours / reference : 0.0, cublas_text);
-      if (csv)
-        std::fprintf(csv, "\"%s\",%lld,%lld,%lld,%d,%.2f,%.2f,%.3f,%s\n", s.role, static_cast<long long>(s.m),
-                     static_cast<long long>(s.n), static_cast<long long>(s.k), threads, ours, reference,
-                     reference > 0 ? ours / reference : 0.0, have_gpu ? cublas_text : "");
+        char cublas_text[32] = "n/a";
+        if (have_gpu) std::snprintf(cublas_text, sizeof(cublas_text), "%.1f", cublas);
+        std::printf("%-40s %7d %9.1f %9.1f %7.2f %9s\n", s.role, threads, ours, reference,
+                    reference > 0 ? ours / reference : 0.0, cublas_text);
+        if (csv)
+          std::fprintf(csv, "\"%s\",%lld,%lld,%lld,%d,%.2f,%.2f,%.3f,%s\n", s.role, static_cast<long long>(s.m),
+                       static_cast<long long>(s.n), static_cast<long long>(s.k), threads, ours, reference,
+                       reference > 0 ? ours / reference : 0.0, have_gpu ? cublas_text : "");
+      }
     }
-  }
-  if (csv) std::fclose(csv);
-  return 0;
+    if (csv) std::fclose(csv);
+    return tl::cli::kExitOk;
+  };
+  return tl::cli::run_main(app, argc, argv, body);
 }

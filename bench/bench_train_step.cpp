@@ -1,7 +1,7 @@
 // Training-step benchmark: the reference VAE of pytorch/examples (784-400-20) on Fashion-MNIST, batch 128 by
 // default, timed as tl_train runs it (batch gather, forward, loss terms, backward, Adam), without and with a
 // TALSR term (W_1 between the H0+H1 diagrams of the input batch and of the latent batch). Prints one CSV row
-// per configuration: medians after the warm-up steps. bench/train_step_compare.sh times PyTorch beside it.
+// per configuration: medians after the warm-up steps. bench/train_step_compare.py times PyTorch beside it.
 //
 //   bench_train_step [--data DIR] [--batch B] [--steps N] [--warmup W] [--device cpu|cuda]
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli/cli.h"
 #include "apps/trainer/trainer.h"
 
 namespace {
@@ -23,36 +24,27 @@ double median_after(std::vector<double> values, size_t warmup) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"Median training-step times of the reference VAE, plain and with TALSR H0 / H0+H1 terms.",
+               "bench_train_step"};
   std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu";
   int64_t batch = 128, steps = 60, warmup = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--data")
-      data = value;
-    else if (flag == "--batch")
-      batch = std::stoll(value);
-    else if (flag == "--steps")
-      steps = std::stoll(value);
-    else if (flag == "--warmup")
-      warmup = std::stoll(value);
-    else if (flag == "--device")
-      device = value;
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
-      return 1;
-    }
-  }
-  struct Variant {
-    const char* name;
-    const char* topology;
-  };
-  const Variant variants[] = {
-      {"plain", "[]"},
-      {"talsr_h0", R"([{"term": "talsr", "dims": [0], "distance": "w1"}])"},
-      {"talsr_h0h1", R"([{"term": "talsr", "dims": [0, 1], "distance": "w1"}])"},
-  };
-  std::printf("variant,device,batch,steps_timed,median_step_ms,median_topology_ms\n");
-  try {
+  app.add_option("--data", data, "directory of MNIST-style IDX files")->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--steps", steps, "timed steps")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--warmup", warmup, "untimed steps first")->check(tl::cli::at_least(0))->capture_default_str();
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+
+  const auto body = [&] {
+    struct Variant {
+      const char* name;
+      const char* topology;
+    };
+    const Variant variants[] = {
+        {"plain", "[]"},
+        {"talsr_h0", R"([{"term": "talsr", "dims": [0], "distance": "w1"}])"},
+        {"talsr_h0h1", R"([{"term": "talsr", "dims": [0, 1], "distance": "w1"}])"},
+    };
+    std::printf("variant,device,batch,steps_timed,median_step_ms,median_topology_ms\n");
     for (const Variant& v : variants) {
       nlohmann::json config = {
           {"model", "reference_vae"},
@@ -70,9 +62,7 @@ int main(int argc, char** argv) {
                   median_after(trainer.topology_milliseconds(), warmup));
       std::fflush(stdout);
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return tl::cli::kExitOk;
+  };
+  return tl::cli::run_main(app, argc, argv, body);
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Times topolatent's persistence beside ripser (ripser.py) and gudhi on the same clouds in the same run.
 
-Runs build/apps/bench_persistence (which writes every cloud as .npy and its own medians as JSON lines), then times
+Runs build/bench/bench_persistence (which writes every cloud as .npy and its own medians as JSON lines), then times
 ripser (H0 and H0+H1, in process, one thread) and gudhi (H0+H1, small n only: it takes seconds) on those files,
 and prints a Markdown table with the ratios. A comparison tool only: topolatent never depends on these packages.
-usage: python3 bench/compare_persistence.py [--bench build/apps/bench_persistence] [--max-n 512] [--out FILE]
+usage: python3 bench/compare_persistence.py [--bench build/bench/bench_persistence] [--max-n 512] [--out FILE]
 """
 import argparse
 import json
@@ -29,7 +29,7 @@ def median_time(fn, runs):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bench", default="build/apps/bench_persistence")
+    parser.add_argument("--bench", default="build/bench/bench_persistence")
     parser.add_argument("--max-n", type=int, default=512)
     parser.add_argument("--gudhi-max-n", type=int, default=256)
     parser.add_argument("--out")

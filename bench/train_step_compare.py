@@ -33,7 +33,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ours_runs, torch_runs = [], []
     for _ in range(args.repeat):  # alternate the two sides so that drifts in machine load hit both alike
-        ours_runs.append(run_csv([os.path.join(args.build, "apps", "bench_train_step"), "--batch", str(args.batch),
+        ours_runs.append(run_csv([os.path.join(args.build, "bench", "bench_train_step"), "--batch", str(args.batch),
                                   "--steps", str(args.steps), "--device", args.device], env))
         torch_runs.append(run_csv([sys.executable, os.path.join(here, "train_step_torch.py"), "--batch",
                                    str(args.batch), "--steps", str(args.steps), "--threads", str(args.threads)], env))

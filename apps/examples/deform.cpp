@@ -2,17 +2,16 @@
 // target-diagram term alone (W_1 between its diagram and the target, topology/regularizers.h) and every few
 // steps a PNG frame is written: the cloud on the left, its H0 (blue) and H1 (red) diagram on the right.
 //   tl_deform --out frames [--task open|close|split|merge] [--steps 300] [--every 10] [--rate 0.01] [--seed 5]
+//   exit 0: frames written, 1: error
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <exception>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "apps/cli/cli.h"
 #include "core/autograd.h"
 #include "core/base/error.h"
 #include "core/ops.h"
@@ -108,34 +107,23 @@ float longest_bar(const tl::topology::Diagram& d, float* birth) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"Moves a 2-D cloud by gradient descent on a target-diagram term, writing PNG frames.", "tl_deform"};
   std::string out_dir, task = "open";
   int steps = 300, every = 10;
   float rate = 0.01f;
   uint64_t seed = 5;
-  try {
-    for (int i = 1; i < argc; ++i) {
-      const std::string flag = argv[i];
-      TL_CHECK_AS(ValueError, i + 1 < argc, flag, " needs a value");
-      const char* value = argv[++i];
-      if (flag == "--out")
-        out_dir = value;
-      else if (flag == "--task")
-        task = value;
-      else if (flag == "--steps")
-        steps = std::atoi(value);
-      else if (flag == "--every")
-        every = std::atoi(value);
-      else if (flag == "--rate")
-        rate = std::strtof(value, nullptr);
-      else if (flag == "--seed")
-        seed = std::strtoull(value, nullptr, 10);
-      else
-        TL_FAIL(ValueError, "unknown option ", flag);
-    }
-    TL_CHECK_AS(ValueError, !out_dir.empty(), "--out DIR is required");
-    TL_CHECK_AS(ValueError, task == "open" || task == "close" || task == "split" || task == "merge",
-                "--task must be open, close, split or merge, got ", task);
-    TL_CHECK_AS(ValueError, steps > 0 && every > 0 && rate > 0.0f, "--steps, --every and --rate must be > 0");
+  app.add_option("--out", out_dir, "directory of the frames")->required()->type_name("DIR");
+  app.add_option("--task", task,
+                 "open: a blob opens into a ring; close: a ring closes; split: a blob splits in two; "
+                 "merge: two clusters merge")
+      ->check(CLI::IsMember({"open", "close", "split", "merge"}))
+      ->capture_default_str();
+  app.add_option("--steps", steps, "gradient steps")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--every", every, "steps between frames")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--rate", rate, "step size")->check(tl::cli::positive())->capture_default_str();
+  app.add_option("--seed", seed, "seed of the start cloud")->capture_default_str();
+
+  const auto body = [&] {
     std::filesystem::create_directories(out_dir);
 
     // The start cloud and the target diagram of each task (the same constructions as the deformation test).
@@ -192,9 +180,7 @@ int main(int argc, char** argv) {
       cloud = tl::sub(cloud, tl::mul(leaf.grad(), rate));
     }
     std::printf("frames in %s\n", out_dir.c_str());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tl_deform: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return tl::cli::kExitOk;
+  };
+  return tl::cli::run_main(app, argc, argv, body);
 }
