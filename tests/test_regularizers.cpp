@@ -1,7 +1,7 @@
-// Summaries and regularizers: hand-computed values on tiny inputs, and central finite differences of every loss
-// with respect to the latent coordinates (clouds in general position, so no pairing changes within the step),
-// and TopoGen's synthetic experiment: gradient descent under a target-diagram term alone reaches that topology
-// (a blob opens into a ring, a ring closes, a cluster splits, two clusters merge).
+// Summaries and regularizers: hand-computed values on tiny inputs, finite differences of the summaries, and
+// TopoGen's synthetic experiment: gradient descent under a target-diagram term alone reaches that topology (a blob
+// opens into a ring, a ring closes, a cluster splits, two clusters merge). The regularizers' gradients are checked
+// case by case in test_loss_terms.cpp.
 #include <algorithm>
 #include <cmath>
 
@@ -103,98 +103,6 @@ TEST_CASE("the homological-AE penalty equals a hand count under both conventions
   topology::HomologicalAeOptions ball;
   ball.ball_only = true;
   CHECK(topology::homological_ae_penalty(codes, ball).item() == doctest::Approx(5.0));
-}
-
-TEST_CASE("every regularizer's gradient matches finite differences in the latent coordinates") {
-  Generator generator(31);
-  const Tensor batch = data::gaussian_cloud(16, 5, generator);
-  // Latent distances larger than the batch's, so that the bottleneck pairs involve the latent diagrams.
-  const Tensor latent = mul(data::gaussian_cloud(16, 2, generator), 4.0f);
-  using topology::TalsrReference;
-  for (TalsrReference reference :
-       {TalsrReference::RawBatch, TalsrReference::Pca, TalsrReference::RandomProjection, TalsrReference::Landmarks}) {
-    for (topology::DiagramDistance distance :
-         {topology::DiagramDistance::Wasserstein1, topology::DiagramDistance::Wasserstein2,
-          topology::DiagramDistance::Bottleneck}) {
-      topology::TalsrOptions options;
-      options.reference = reference;
-      options.distance = distance;
-      options.landmarks = 12;
-      options.weights = {1.0f, 0.5f};
-      options.lambda = 2.0f;
-      check_gradient(
-          [&](const std::vector<Tensor>& v) { return topology::talsr_loss(v[0], v[1], options); }, {batch, latent}, 1,
-          "TALSR reference " + std::to_string(int(reference)) + " distance " + std::to_string(int(distance)));
-    }
-  }
-  topology::TalsrOptions target;
-  target.reference = TalsrReference::TargetDiagrams;
-  target.target_diagrams = {Tensor::from_vector(std::vector<float>{0, 1, 0, 2}, {2, 2}),
-                            Tensor::from_vector(std::vector<float>{0.2f, 1.5f}, {1, 2})};
-  check_gradient([&](const std::vector<Tensor>& v) { return topology::talsr_loss(Tensor(), v[0], target); }, {latent},
-                 0, "TALSR target diagram");
-
-  using topology::TopoGenTerm;
-  // Points with several H1 bars of their own, against a reference at a smaller scale (so that the bottleneck is
-  // attained by a pair of the points' diagram, not of the reference's).
-  const Tensor ring = mul(data::uniform_cube(24, 2, generator), 3.0f);
-  const Tensor small = mul(latent, 0.1f);
-  // (The bottleneck term is bottleneck_distance, checked on its own in test_matching.cpp and
-  // test_diagram_gradients.cpp; here its optimum sits on a tie between pairs, where finite differences mix sides.)
-  for (TopoGenTerm term : {TopoGenTerm::Push, TopoGenTerm::Reininghaus, TopoGenTerm::Sgde4, TopoGenTerm::Entropy}) {
-    for (int dim : {0, 1}) {
-      if (term == TopoGenTerm::Sgde4 && dim == 1) continue;
-      topology::TopoGenOptions options;
-      options.term = term;
-      options.dim = dim;
-      options.sigma = term == TopoGenTerm::Reininghaus ? 0.5f : 0.0f;  // a bandwidth at the diagrams' scale
-      options.sgde_max = 8.0f;
-      check_gradient([&](const std::vector<Tensor>& v) { return topology::topogen_term(v[0], small, options); }, {ring},
-                     0, "TopoGen term " + std::to_string(int(term)) + " H" + std::to_string(dim));
-    }
-  }
-  for (topology::TopoVae variant : {topology::TopoVae::T2, topology::TopoVae::T3, topology::TopoVae::T4})
-    check_gradient([&](const std::vector<Tensor>& v) { return topology::topovae_loss(v[0], small, variant); }, {ring},
-                   0, "TopoVAE " + std::to_string(int(variant)));
-
-  {  // T1 is the thesis-weighted sum of the two bottleneck terms, divided by the batch size.
-    const auto a = topology::persistence_diagrams(ring), b = topology::persistence_diagrams(small);
-    const float expected = (5.0f * topology::bottleneck_distance(a.diagrams[0], b.diagrams[0]).item() +
-                            5.0f * topology::bottleneck_distance(a.diagrams[1], b.diagrams[1]).item()) /
-                           24.0f;
-    CHECK(topology::topovae_loss(ring, small, topology::TopoVae::T1).item() == doctest::Approx(expected));
-    // Z1: the same on the latent side, against the input diagrams scaled by s (here 0.1).
-    const auto scaled_0 = mul(a.diagrams[0], 0.1f), scaled_1 = mul(a.diagrams[1], 0.1f);
-    const float z1 = (5.0f * topology::bottleneck_distance(b.diagrams[0], scaled_0).item() +
-                      5.0f * topology::bottleneck_distance(b.diagrams[1], scaled_1).item()) /
-                     16.0f;  // B = 16 codes
-    CHECK(topology::topovae_z1_loss(small, ring, 0.1f).item() == doctest::Approx(z1));
-    CHECK(error_message([&] { topology::topovae_z1_loss(small, ring, 0.0f); }).find("scale must be > 0") !=
-          std::string::npos);
-  }
-
-  topology::LandscapeLossOptions landscape;
-  landscape.grid_points = 23;
-  check_gradient([&](const std::vector<Tensor>& v) { return topology::landscape_loss(v[0], v[1], landscape); },
-                 {batch, latent}, 1, "TGLML landscape loss");
-
-  topology::HomologicalAeOptions authors;
-  authors.squared_norm = true;
-  authors.death_cap = 0.5f;
-  for (const topology::HomologicalAeOptions& options : {topology::HomologicalAeOptions{}, authors})
-    check_gradient([&](const std::vector<Tensor>& v) { return topology::homological_ae_penalty(v[0], options); },
-                   {latent}, 0, "homological AE", 1e-2f);  // a loss of about 400
-
-  topology::SignatureOptions signature;
-  signature.halve = true;
-  signature.divide_by_batch = true;
-  const Tensor scale = Tensor::from_vector(std::vector<float>{1.3f}, {1});
-  check_gradient(
-      [&](const std::vector<Tensor>& v) { return topology::topological_signature_loss(v[0], v[1], signature); },
-      {batch, latent}, 1, "signature loss");
-  check_gradient(
-      [&](const std::vector<Tensor>& v) { return topology::topological_signature_loss(v[0], v[1], {}, v[2]); },
-      {batch, latent, scale}, 2, "signature loss latent scale");
 }
 
 TEST_CASE("the signature loss vanishes when the latent space is the input rescaled") {

@@ -1,6 +1,7 @@
-// The trainer: config validation names every bad key and value, overrides reach nested keys, checkpoints round
-// trip and refuse corrupt files, a fixed seed reproduces the final state bit for bit (and so does a resume from
-// the middle), and a diverging run stops naming the loss term and the step with its last checkpoint intact.
+// The trainer: config validation names every bad key and value, overrides reach nested keys, repeated loss terms
+// get numbered names, checkpoints round trip and refuse corrupt files, a fixed seed reproduces the final state bit for
+// bit (and so does a resume from the middle), and a diverging run stops naming the loss term and the step with its last
+// checkpoint intact.
 #include <filesystem>
 #include <fstream>
 
@@ -68,11 +69,20 @@ TEST_CASE("config validation rejects unknown keys and bad values by their full n
   train::apply_override(d, "model.activation=elu");
   const train::TrainConfig parsed = train::parse_config(d);
   CHECK(parsed.optimizer.lr == 0.5f);
-  CHECK(parsed.topology[0].talsr.dims == std::vector<int>{1});
+  CHECK(parsed.source.at("topology").at(0).at("dims") == json::array({1}));
   CHECK(parsed.model.activation == nn::ActivationKind::Elu);
   CHECK(error_message([&] { train::apply_override(d, "topology.3.weight=1"); }).find("'topology.3'") !=
         std::string::npos);
   CHECK(error_message([&] { train::apply_override(d, "no_equals_sign"); }).find("key.path=value") != std::string::npos);
+}
+
+TEST_CASE("repeated loss terms are numbered in logs by their exact config name") {
+  json c = small_config("unused");
+  c["topology"] = json::parse(R"([{"term": "topovae_z1"}, {"term": "topovae"}, {"term": "topovae_z1"},
+                                  {"term": "talsr"}, {"term": "talsr"}, {"term": "talsr"}])");
+  std::vector<std::string> names;
+  for (const train::TopologyTermConfig& term : train::parse_config(c).topology) names.push_back(term.name);
+  CHECK(names == std::vector<std::string>{"topovae_z1", "topovae", "topovae_z1_2", "talsr", "talsr_2", "talsr_3"});
 }
 
 TEST_CASE("checkpoints round-trip and corrupt or truncated files are refused") {

@@ -5,47 +5,41 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/ops.h"
 #include "nn/models.h"
 #include "nn/optim.h"
-#include "topology/regularizers.h"
 
 namespace tl::train {
 
+class LossTerm;  // apps/trainer/loss_term.h
+
+// Mixed into the seed for the VAE's sampling noise (a stream per training step; one fixed stream in evaluation).
+constexpr uint64_t kNoiseSeedKey = 0x9E3779B97F4A7C15ull;
+
+enum class DataSource { Idx, Synthetic };
+
 struct DataConfig {
-  std::string source = "idx";  // "idx" (a directory of IDX files) or "synthetic"
-  std::string path;            // idx: the directory
-  std::string name;            // synthetic: the set's name (nn/data/dataset.h)
-  int64_t count = 10000;       // synthetic: training points (the test set draws count / 10 more)
-  float noise = 0.0f;          // synthetic
-  int64_t limit = 0;           // idx: keep the first `limit` training samples (0: all)
-  int64_t test_limit = 0;      // idx: likewise for the test split
+  DataSource source = DataSource::Idx;
+  std::string path;        // Idx: a directory of IDX files
+  std::string name;        // Synthetic: the set's name (nn/data/dataset.h)
+  int64_t count = 10000;   // Synthetic: training points (the test set draws count / 10 more)
+  float noise = 0.0f;      // Synthetic
+  int64_t limit = 0;       // Idx: keep the first `limit` training samples (0: all)
+  int64_t test_limit = 0;  // Idx: likewise for the test split
 };
 
-enum class TermKind { Talsr, HomologicalAe, Signature, Landscape, TopoVae, TopoVaeZ1, TopoGen };
-
 // One topological loss term, weighted and optionally ramped in: weight * min(1, step / ramp_steps) (TGLML's
-// gamma(t) for any term). Only the options of `kind` are read from the file.
+// gamma(t) for any term).
 struct TopologyTermConfig {
-  TermKind kind = TermKind::Talsr;
-  std::string name;  // the term's name in logs ("talsr", or "talsr_2" for a second one)
+  std::string term;  // the registered config name ("talsr")
+  std::string name;  // the term's name in logs: its config name, "talsr_2" for a second term of that name, ...
   float weight = 1.0f;
   int64_t ramp_steps = 0;
-  topology::TalsrOptions talsr;
-  topology::HomologicalAeOptions homological;
-  topology::SignatureOptions signature;
-  bool learnable_latent_scale = false;  // signature: D_Z divided by a trained scalar
-  topology::LandscapeLossOptions landscape;
-  topology::TopoVae topovae = topology::TopoVae::T1;
-  float w0 = 0.0f, w1 = 0.0f;  // TopoVae and TopoVaeZ1 term weights (0: the thesis defaults)
-  bool divide_by_batch = true;
-  float z1_scale = 1.0f;  // TopoVaeZ1: the input diagrams' rescaling factor
-  topology::TopoGenOptions topogen;
-  bool on_reconstruction = true;  // TopoGen: the term's cloud is the reconstruction batch (else the latent)
-  int64_t target_points = 1024;   // TALSR target: diagrams of this many training points, computed once
+  std::shared_ptr<const LossTerm> parsed;  // the term with its own options read, not yet built
 };
 
 struct EvaluationConfig {
@@ -54,12 +48,23 @@ struct EvaluationConfig {
   int knn = 5;
 };
 
+enum class ReconstructionLoss {
+  Bce,  // binary cross-entropy; the decoder outputs logits
+  Mse,
+};
+
+// The reconstruction loss of the decoder's output (logits under BCE) against the batch.
+Tensor reconstruction_loss(ReconstructionLoss loss, const Tensor& output, const Tensor& batch, Reduction reduction);
+
+// The decoder's output in the data's range: the sigmoid of its logits under BCE, the output itself under MSE.
+Tensor reconstruction_values(ReconstructionLoss loss, const Tensor& output);
+
 struct TrainConfig {
   nlohmann::json source;  // the validated file with overrides applied (stored in checkpoints and reports)
   std::string model_name;
   nn::AutoencoderSpec model;
   DataConfig data;
-  std::string reconstruction = "bce";  // "bce" (the decoder outputs logits) or "mse"
+  ReconstructionLoss reconstruction = ReconstructionLoss::Bce;
   Reduction reduction = Reduction::BatchMean;
   float beta = 1.0f;  // the KL weight of a VAE
   std::vector<TopologyTermConfig> topology;

@@ -1,17 +1,18 @@
 // The training loop behind tl_train: builds data, model, optimiser and loss terms from a TrainConfig, trains
 // with a progress bar, a JSONL log of every step and atomic checkpoints, resumes bit-identically from a
-// checkpoint, stops on a non-finite loss or gradient naming the term and the step, and evaluates the model on
-// the test split (reconstruction, k-NN label accuracy in the latent space, input-vs-latent diagram distances)
-// into report.json and report.md.
+// checkpoint, and stops on a non-finite loss or gradient naming the term and the step. evaluate() and
+// write_report() hand the trained model to evaluation.h and report.h.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/trainer/config.h"
+#include "apps/trainer/loss_term.h"
+#include "apps/trainer/report.h"
 #include "nn/data/dataset.h"
 
 namespace tl::train {
@@ -29,6 +30,7 @@ class Trainer {
   void load_checkpoint(const std::string& path);
   // Trains until config.epochs epochs (or config.max_steps steps) are done. Throws TrainingDiverged.
   void train();
+  // The model's metrics on the test split (evaluate_model).
   nlohmann::json evaluate();
   // Writes report.json and report.md into the output directory.
   void write_report(const nlohmann::json& evaluation) const;
@@ -49,22 +51,34 @@ class Trainer {
     std::string name;
     Tensor value;
   };
-  std::vector<TermValue> loss_terms(const Tensor& batch, double& topology_ms);
-  Tensor topology_term(const TopologyTermConfig& term, size_t index, const Tensor& batch, const Tensor& latent,
-                       const Tensor& reconstruction);
+  // What one step measured: each term's value, the gradient norm (before clipping) and the wall times.
+  struct StepResult {
+    std::vector<std::pair<std::string, double>> values;
+    double grad_norm = 0.0;
+    double step_ms = 0.0, topology_ms = 0.0;
+  };
+
+  void build_loss_terms();
+  int64_t total_steps() const;
+  StepResult run_step(const std::vector<int64_t>& order, int64_t epoch, std::ostream& log);
+  std::vector<TermValue> forward_losses(const Tensor& batch, double& topology_ms);
+  std::vector<std::pair<std::string, double>> checked_values(const std::vector<TermValue>& terms, std::ostream& log,
+                                                             int64_t epoch) const;
+  double backward_and_update(const std::vector<TermValue>& terms, std::ostream& log, int64_t epoch);
+  void write_log_record(std::ostream& log, int64_t epoch, const StepResult& result) const;
   std::vector<std::pair<std::string, Tensor*>> state_tensors();
   void save_checkpoint();
   // Logs and throws TrainingDiverged: "step S (epoch E): <what>; training stopped", naming the last checkpoint.
   [[noreturn]] void stop_diverged(std::ostream& log, int64_t epoch, const std::string& what) const;
   void open_log(bool resuming);
+  RunSummary run_summary() const;
 
   TrainConfig config_;
   data::Dataset train_set_, test_set_;
   std::unique_ptr<nn::Autoencoder> model_;
-  std::deque<Tensor> extra_parameters_;  // learnable scalars of loss terms (signature latent scale), by term index
-  std::vector<Tensor*> term_scale_;      // per term: its learnable scalar or null
-  std::vector<std::pair<std::string, Tensor*>> trained_;  // what the optimiser updates: the model, then the scalars
-  std::vector<std::vector<Tensor>> talsr_targets_;        // per term: target diagrams (TALSR "target" reference)
+  std::vector<std::unique_ptr<LossTerm>> loss_terms_;     // built from config_.topology, in its order
+  bool terms_need_reconstruction_ = false;                // some term reads the reconstruction batch's values
+  std::vector<std::pair<std::string, Tensor*>> trained_;  // what the optimiser updates: the model, then term scalars
   std::unique_ptr<nn::Optimizer> optimizer_;
   int64_t step_ = 0;
   int64_t last_checkpoint_step_ = -1;

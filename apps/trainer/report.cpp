@@ -1,0 +1,56 @@
+// report.json and report.md of a training run.
+#include "apps/trainer/report.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "apps/trainer/progress.h"
+
+namespace tl::train {
+namespace {
+
+using nlohmann::json;
+
+json report_json(const TrainConfig& config, const RunSummary& run, const json& evaluation) {
+  json train = {{"steps", run.steps},
+                {"epochs_completed", static_cast<double>(run.steps) / static_cast<double>(run.steps_per_epoch)},
+                {"median_step_ms", median(run.step_ms)},
+                {"median_topology_ms", median(run.topology_ms)},
+                {"wall_seconds_this_run", run.wall_seconds}};
+  for (const auto& [name, value] : run.last_epoch_means) train["last_epoch_mean"][name] = value;
+  return {{"config", config.source},
+          {"device", device_name(config.device)},
+          {"model_parameters", run.model_parameters},
+          {"train", train},
+          {"test", evaluation}};
+}
+
+void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummary& run, const json& evaluation) {
+  md << "# topolatent training report\n\n";
+  md << "Model `" << config.model_name << "` (" << run.model_parameters << " parameters), data `" << run.data_name
+     << "` (" << run.train_samples << " training, " << run.test_samples << " test samples), device "
+     << device_name(config.device) << ", seed " << config.seed << ".\n\n";
+  md << "## Training\n\n| quantity | value |\n| --- | --- |\n";
+  md << "| steps | " << run.steps << " |\n| median step (ms) | " << median(run.step_ms) << " |\n"
+     << "| median topology forward (ms) | " << median(run.topology_ms) << " |\n";
+  for (const auto& [name, value] : run.last_epoch_means) md << "| last-epoch mean " << name << " | " << value << " |\n";
+  md << "\n## Test set\n\n| metric | value |\n| --- | --- |\n";
+  for (const auto& [key, value] : evaluation.items()) md << "| " << key << " | " << value.dump() << " |\n";
+  md << "\nMetric notes: reconstruction_per_sample is the training reconstruction loss summed over one sample's "
+        "features; knn_accuracy_* is leave-one-out "
+     << config.evaluation.knn
+     << "-NN label accuracy in the latent and the input space; h*_w1_scaled is the 1-Wasserstein distance between "
+        "the input's and the latent's diagrams, each divided by its cloud's diameter.\n\nConfig:\n\n```json\n"
+     << config.source.dump(2) << "\n```\n";
+}
+
+}  // namespace
+
+void write_report(const TrainConfig& config, const RunSummary& run, const json& evaluation) {
+  std::filesystem::create_directories(config.output);
+  std::ofstream(config.output + "/report.json") << report_json(config, run, evaluation).dump(2) << "\n";
+  std::ofstream md(config.output + "/report.md");
+  write_markdown(md, config, run, evaluation);
+}
+
+}  // namespace tl::train

@@ -1,0 +1,31 @@
+// The report of a training run: report.json (the config, the training summary, the test metrics) and report.md
+// (the same as tables, with notes on the metrics), written into the run's output directory.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "apps/trainer/config.h"
+
+namespace tl::train {
+
+// What the report says about the run beside its config and its test metrics.
+struct RunSummary {
+  int64_t model_parameters = 0;
+  std::string data_name;
+  int64_t train_samples = 0, test_samples = 0;
+  int64_t steps = 0;
+  int64_t steps_per_epoch = 1;
+  std::vector<double> step_ms, topology_ms;  // each step of this run, and its topology terms' forward
+  double wall_seconds = 0.0;                 // of this run's training
+  std::vector<std::pair<std::string, double>> last_epoch_means;  // each loss term over the last (partial) epoch
+};
+
+// Writes report.json and report.md into config.output; `evaluation` is evaluate_model's result.
+void write_report(const TrainConfig& config, const RunSummary& run, const nlohmann::json& evaluation);
+
+}  // namespace tl::train
