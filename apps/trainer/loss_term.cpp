@@ -3,14 +3,20 @@
 
 namespace tl::train {
 
-// The factories, defined in apps/trainer/loss_terms/ (both TopoVAE terms in topovae.cpp).
-std::unique_ptr<LossTerm> make_talsr_term();
-std::unique_ptr<LossTerm> make_homological_ae_term();
-std::unique_ptr<LossTerm> make_signature_term();
-std::unique_ptr<LossTerm> make_landscape_term();
-std::unique_ptr<LossTerm> make_topovae_term();
-std::unique_ptr<LossTerm> make_topovae_z1_term();
-std::unique_ptr<LossTerm> make_topogen_term();
+// The registered terms, one line each: X(config name). The factory make_<name>_term() of each is defined in its
+// file of apps/trainer/loss_terms/ (both TopoVAE terms in topovae.cpp).
+#define TL_LOSS_TERMS(X) \
+  X(talsr)               \
+  X(homological_ae)      \
+  X(signature)           \
+  X(landscape)           \
+  X(topovae)             \
+  X(topovae_z1)          \
+  X(topogen)
+
+#define TL_DECLARE_LOSS_TERM_FACTORY(name) std::unique_ptr<LossTerm> make_##name##_term();
+TL_LOSS_TERMS(TL_DECLARE_LOSS_TERM_FACTORY)
+#undef TL_DECLARE_LOSS_TERM_FACTORY
 
 namespace {
 
@@ -19,12 +25,10 @@ struct RegisteredTerm {
   std::unique_ptr<LossTerm> (*make)();
 };
 
-// One line per term.
 constexpr RegisteredTerm kRegistry[] = {
-    {"talsr", make_talsr_term},         {"homological_ae", make_homological_ae_term},
-    {"signature", make_signature_term}, {"landscape", make_landscape_term},
-    {"topovae", make_topovae_term},     {"topovae_z1", make_topovae_z1_term},
-    {"topogen", make_topogen_term},
+#define TL_LOSS_TERM_ENTRY(name) {#name, make_##name##_term},
+    TL_LOSS_TERMS(TL_LOSS_TERM_ENTRY)
+#undef TL_LOSS_TERM_ENTRY
 };
 
 }  // namespace

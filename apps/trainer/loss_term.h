@@ -1,7 +1,7 @@
 // The topological loss terms of the trainer, and their registry. A term parses its own options from its config
 // object (parse_config reads "term", "weight" and "ramp_steps"), is built once before training (learnable scalars,
 // diagrams of the training set), and computes its unweighted loss from each batch. Each term lives in one file of
-// apps/trainer/loss_terms/ and is registered by one line in loss_term.cpp.
+// apps/trainer/loss_terms/ and is registered by one line of TL_LOSS_TERMS in loss_term.cpp.
 #pragma once
 
 #include <memory>
