@@ -117,6 +117,18 @@ struct Backend {
 #undef TL_BACKEND_FIELD
 };
 
+// A kernel table built once by `fill`, which assigns the entries by name: each backend's table function returns
+// kernel_table<Backend>([](Backend& t) { TL_BACKEND_KERNELS(BIND) }), BIND(name) being t.name = ns::name;.
+template <class Table, class Fill>
+const Table& kernel_table(Fill fill) {
+  static const Table table = [&] {
+    Table t;
+    fill(t);
+    return t;
+  }();
+  return table;
+}
+
 const Backend& cpu_backend();
 const Backend& cuda_backend();
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/base/types.h"
+#include "kernels/backend.h"
 #include "kernels/diagram_gradient_impl.h"
 #include "kernels/persistence_impl.h"
 

@@ -3,15 +3,10 @@
 
 namespace tl::kernels {
 
+#define TL_BIND_CPU_KERNEL(name) t.name = cpu::name;
 const Backend& cpu_backend() {
-  static const Backend table = [] {
-    Backend filled;
-#define TL_BIND_CPU_KERNEL(name) filled.name = cpu::name;
-    TL_BACKEND_KERNELS(TL_BIND_CPU_KERNEL)
-#undef TL_BIND_CPU_KERNEL
-    return filled;
-  }();
-  return table;
+  return kernel_table<Backend>([](Backend& t) { TL_BACKEND_KERNELS(TL_BIND_CPU_KERNEL) });
 }
+#undef TL_BIND_CPU_KERNEL
 
 }  // namespace tl::kernels

@@ -11,15 +11,10 @@ ScratchBuffer::~ScratchBuffer() {
 }
 }  // namespace cuda
 
+#define TL_BIND_CUDA_KERNEL(name) t.name = cuda::name;
 const Backend& cuda_backend() {
-  static const Backend table = [] {
-    Backend filled;
-#define TL_BIND_CUDA_KERNEL(name) filled.name = cuda::name;
-    TL_BACKEND_KERNELS(TL_BIND_CUDA_KERNEL)
-#undef TL_BIND_CUDA_KERNEL
-    return filled;
-  }();
-  return table;
+  return kernel_table<Backend>([](Backend& t) { TL_BACKEND_KERNELS(TL_BIND_CUDA_KERNEL) });
 }
+#undef TL_BIND_CUDA_KERNEL
 
 }  // namespace tl::kernels
