@@ -19,7 +19,7 @@ enum class UnaryOp {
   Sqrt,
   Pow,  // x^a
   Abs,
-  Clamp,  // min(max(x, a), b)
+  Clamp,  // min(max(x, a), b); NaN stays NaN
   Relu,
   LeakyRelu,  // x > 0 ? x : a x
   Elu,        // x > 0 ? x : a (e^x - 1)
@@ -62,10 +62,10 @@ TL_HD float unary_forward(const UnaryParams& p, float x) {
       return powf(x, p.a);
     case UnaryOp::Abs:
       return fabsf(x);
-    case UnaryOp::Clamp:
-      return fminf(fmaxf(x, p.a), p.b);
-    case UnaryOp::Relu:
-      return x > 0.0f ? x : 0.0f;
+    case UnaryOp::Clamp:  // comparisons, not fminf/fmaxf: a NaN passes through instead of becoming a bound
+      return x < p.a ? p.a : (x > p.b ? p.b : x);
+    case UnaryOp::Relu:  // NaN propagates (as in PyTorch); + 0.0f turns -0 into +0
+      return x < 0.0f ? 0.0f : x + 0.0f;
     case UnaryOp::LeakyRelu:
       return x > 0.0f ? x : p.a * x;
     case UnaryOp::Elu:

@@ -1,5 +1,8 @@
 // Forward values of the ops against results worked out by hand, including numerically hard inputs.
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/test_support.h"
 
@@ -78,6 +81,23 @@ TEST_CASE("activations stay finite at extreme inputs") {
   // BCE with logits of confident predictions: log(1 + e^-100) is ~0, not inf.
   CHECK(bce_with_logits(t({100.0f, -100.0f}, {2}), t({1.0f, 0.0f}, {2}), Reduction::Sum).item() ==
         doctest::Approx(0.0).epsilon(1e-6));
+}
+
+TEST_CASE("a NaN input stays NaN through every activation and clamp, as in other frameworks") {
+  // A NaN weight must not train on unnoticed: relu and clamp used to map NaN to 0 and to the lower bound.
+  const Tensor x = t({std::nanf(""), -0.0f}, {2});
+  for (const auto& [name, y] : std::vector<std::pair<std::string, Tensor>>{
+           {"relu", relu(x)},
+           {"leaky_relu", leaky_relu(x, 0.1f)},
+           {"elu", elu(x)},
+           {"clamp", clamp(x, -0.5f, 0.5f)},
+           {"sigmoid", sigmoid(x)},
+           {"tanh", tanh(x)},
+           {"softplus", softplus(x)},
+           {"abs", abs(x)}}) {
+    CHECK_MESSAGE(std::isnan(v(y)[0]), name, "(NaN) is ", v(y)[0]);
+  }
+  CHECK(!std::signbit(v(relu(x))[1]));  // relu(-0) = +0, as before
 }
 
 TEST_CASE("losses") {
