@@ -128,8 +128,10 @@ AutoencoderOutput Autoencoder::run(const Tensor& x, Generator& noise) {
   if (spec_.variational) {
     out.mu = out.latent;
     out.logvar = logvar_->forward(hidden);
-    const Tensor eps = Tensor::normal(out.mu.shape(), noise, 0.0f, 1.0f, x.device());
-    out.sample = out.mu + exp(out.logvar * 0.5f) * eps;
+    if (training()) {  // in eval mode the posterior mean is decoded (sample = mu) and `noise` is left untouched
+      const Tensor eps = Tensor::normal(out.mu.shape(), noise, 0.0f, 1.0f, x.device());
+      out.sample = out.mu + exp(out.logvar * 0.5f) * eps;
+    }
   }
   out.reconstruction = decoder_->forward(out.sample);
   return out;

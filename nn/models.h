@@ -48,7 +48,9 @@ class Autoencoder : public Module {
   Tensor forward(const Tensor& x) override { return decode(encode(x)); }
   Tensor encode(const Tensor& x);  // the latent code; the posterior mean for a VAE
   Tensor decode(const Tensor& z);
-  // One training pass; a VAE draws eps from `noise`.
+  // One pass with every output. In training mode a VAE draws eps from `noise` and decodes mu + sigma eps; in eval
+  // mode it decodes the posterior mean (sample = mu, no draw), as pytorch/examples' reference VAE evaluates, so
+  // the test-set reconstruction loss is that of the mean's decoding.
   AutoencoderOutput run(const Tensor& x, Generator& noise);
   const AutoencoderSpec& spec() const { return spec_; }
 

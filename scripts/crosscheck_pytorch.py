@@ -23,9 +23,11 @@ except ImportError as missing:
 LAYERS = {"encoder.0": "fc1", "mu": "fc21", "logvar": "fc22", "decoder.0": "fc3", "decoder.2": "fc4"}
 RTOL, ATOL = 1e-4, 1e-6
 # Adam divides by sqrt(v) + eps: where a gradient is within float32 noise of zero (the border pixels' weights),
-# a rounding-level gradient difference moves the update by up to lr * |g| / (|g| + eps). Parameters after a step
-# are therefore compared with an absolute tolerance of 1 % of the learning rate.
-PARAMETER_ATOL_OF_LR = 1e-2
+# a rounding-level gradient difference moves the update by up to lr * |g| / (|g| + eps). With PyTorch 2.15 one
+# such weight (a gradient of 6.0e-8 here, 7.2e-8 there) ends 2.0 % of lr apart after three steps. Parameters are
+# therefore compared with an absolute tolerance of 5 % of the learning rate; a wrong update rule moves whole
+# tensors by a multiple of lr, and the gradients themselves are compared to RTOL above.
+PARAMETER_ATOL_OF_LR = 5e-2
 
 
 def load(directory, name, shape=None):

@@ -175,6 +175,19 @@ TEST_CASE("the VAE loss differentiates through every layer kind, and presets hav
   CHECK(conv.parameter_count() == (16 * 32 + 32) + (16 * 32 * 64 + 64) + (3136 * 256 + 256) + 2 * (256 * 10 + 10) +
                                       (10 * 256 + 256) + (256 * 3136 + 3136) + (16 * 64 * 32 + 32) + (16 * 32 + 1));
   CHECK(conv.parameter_count() == 1683669);  // docs/methods.md §3d: "about 1.68 M parameters"
+  // Eval mode decodes the posterior mean: run() equals forward() and draws no noise.
+  {
+    const Tensor images = random_tensor({3, 784}, 5, 0.0f, 1.0f);
+    reference.eval();
+    Generator a(7), b(8);
+    const nn::AutoencoderOutput first = reference.run(images, a), second = reference.run(images, b);
+    CHECK(first.sample.to_vector<float>() == first.mu.to_vector<float>());
+    CHECK(first.reconstruction.to_vector<float>() == second.reconstruction.to_vector<float>());
+    CHECK(first.reconstruction.to_vector<float>() == reference.forward(images).to_vector<float>());
+    reference.train();
+    Generator c(7);
+    CHECK(reference.run(images, c).reconstruction.to_vector<float>() != first.reconstruction.to_vector<float>());
+  }
   Generator noise(3);
   const nn::AutoencoderOutput out = conv.run(random_tensor({2, 784}, 4, 0.0f, 1.0f), noise);
   CHECK(out.reconstruction.shape() == Shape{2, 784});
