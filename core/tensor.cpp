@@ -12,7 +12,7 @@ Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(shape_bytes(shape, dtype), device);
   return Tensor(std::move(impl));
 }
 

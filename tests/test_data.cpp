@@ -1,6 +1,7 @@
-// Data sets: the MNIST test split read from ../shared (counts and labels against the IDX header and the known
-// class balance), errors for missing, truncated and mismatched files, a CIFAR-10 fixture written here, the
-// geometry of the synthetic sets, and the epoch shuffle.
+// Data sets and file readers: the MNIST test split read from ../shared (counts and labels against the IDX header and
+// the known class balance), errors for missing, truncated, oversized, overflowing and mismatched IDX files, the CSV,
+// .npy and lower-distance readers on well-formed and crafted files, a CIFAR-10 fixture written here, the geometry of
+// the synthetic sets, and the epoch shuffle.
 #include <zlib.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <numeric>
 
 #include "nn/data/dataset.h"
+#include "nn/data/idx.h"
+#include "nn/data/point_cloud_io.h"
 #include "tests/test_support.h"
 
 namespace tl::testing {
@@ -27,6 +30,25 @@ void write_gz(const std::filesystem::path& path, const std::vector<unsigned char
   REQUIRE(file != nullptr);
   REQUIRE(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
   gzclose(file);
+}
+
+void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+// A .npy file: version 1.0, `header` padded with spaces to a 64-byte boundary, then `data`.
+std::string npy_bytes(const std::string& header, const std::string& data) {
+  std::string text = header;
+  text.append(63 - (10 + text.size()) % 64, ' ');
+  text.push_back('\n');
+  const std::string length{static_cast<char>(text.size() & 0xff), static_cast<char>(text.size() >> 8)};
+  return std::string("\x93NUMPY\x01\x00", 8) + length + text + data;
+}
+
+std::string float_bytes(const std::vector<float>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
 }
 
 // An IDX byte array: magic 0 0 8 rank, big-endian dims, then `payload` values.
@@ -80,6 +102,132 @@ TEST_CASE("corrupt, truncated and mismatched IDX files raise errors naming the f
   write_gz(dir / "t10k-labels-idx1-ubyte.gz", not_idx);
   CHECK(error_message([&] { data::load_idx_dataset(dir.string(), data::Split::Test); }).find("not unsigned byte") !=
         std::string::npos);
+}
+
+TEST_CASE("IDX files whose dimensions overflow, outgrow the file or fall short of it raise errors naming the file") {
+  const std::filesystem::path dir = scratch_directory("idx_claims");
+  const std::string path = (dir / "crafted-idx3-ubyte").string();
+  // 2^16 x 2^16 x 2^16 x 2^16 elements: 2^64, which wrapped to an empty array read as a huge one.
+  write_gz(path, idx_bytes({1u << 16, 1u << 16, 1u << 16, 1u << 16}, 0));
+  CHECK(error_message([&] { data::read_idx(path); }).find("more elements than a 64-bit count") != std::string::npos);
+  // 2^62 bytes claimed by a 24-byte file: the reader fails at the file's end instead of allocating the claim.
+  write_gz(path, idx_bytes({(1u << 28) - 1, (1u << 28) - 1, 64}, 8));
+  const std::string message = error_message([&] { data::read_idx(path); });
+  CHECK(message.find("crafted-idx3-ubyte") != std::string::npos);
+  CHECK(message.find("ends early after 8 of") != std::string::npos);
+  write_gz(path, idx_bytes({3, 2, 2}, 13));  // one byte more than the dimensions account for
+  CHECK(error_message([&] { data::read_idx(path); }).find("more data than its dimensions [3, 2, 2]") !=
+        std::string::npos);
+  write_gz(path, idx_bytes({3, 2, 2}, 12));
+  const data::IdxArray images = data::read_idx(path);
+  CHECK(data::idx_images_as_points(images, 2).shape() == Shape{2, 4});
+  CHECK(data::idx_images_as_points(images, 0).shape() == Shape{3, 4});
+  CHECK_THROWS_AS(data::idx_images_as_points(images, -5), ValueError);
+}
+
+TEST_CASE("a gzip CRC error in an IDX file is reported as corrupt data, not as a short header") {
+  const std::filesystem::path dir = scratch_directory("idx_crc");
+  const std::filesystem::path path = dir / "t10k-labels-idx1-ubyte.gz";
+  write_gz(path, idx_bytes({3}, 3));
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bytes[bytes.size() - 8] ^= 0x01;  // the gzip trailer: CRC-32, then the length
+  write_file(path, bytes);
+  const std::string message = error_message([&] { data::read_idx(path.string()); });
+  CHECK(message.find("corrupt gzip data (incorrect data check)") != std::string::npos);
+  CHECK(message.find("ends early") == std::string::npos);
+  write_file(path, bytes.substr(0, bytes.size() / 2));  // a cut gzip stream
+  CHECK(error_message([&] { data::read_idx(path.string()); }).find("cut short") != std::string::npos);
+}
+
+TEST_CASE("shape sizes are overflow-checked: a wrapped element or byte count raises ShapeError") {
+  const int64_t big = int64_t{1} << 40;
+  CHECK_THROWS_AS(shape_numel({big, big}), ShapeError);
+  CHECK(shape_numel({big, big, 0}) == 0);
+  CHECK(!checked_numel({big, big}).has_value());
+  CHECK(!checked_numel({-1, 2}).has_value());
+  CHECK(*checked_numel({3, 4}) == 12);
+  CHECK_THROWS_AS(Tensor::empty({int64_t{1} << 60, 4}), ShapeError);  // 2^62 elements, 2^64 bytes of float32
+}
+
+TEST_CASE("npy headers: version, header length, integer shapes and data size are checked before allocating") {
+  const std::filesystem::path dir = scratch_directory("npy");
+  const std::string path = (dir / "cloud.npy").string();
+  const std::string data = float_bytes({1, 2, 3, 4, 5, 6});
+  write_file(path, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", data));
+  CHECK(data::read_npy_points(path).to_vector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6});
+  const auto rejected = [&](const std::string& bytes, const std::string& expected) {
+    write_file(path, bytes);
+    const std::string message = error_message([&] { data::read_npy_points(path); });
+    CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
+    CHECK(message.find("cloud.npy") != std::string::npos);
+  };
+  rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1.5, 2), }", data), "non-negative integers");
+  rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }", data),
+           "not the 4-byte values of a [4611686018427387904, 8] array");
+  rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (100000000, 1000), }", data),
+           "holds 24 data bytes");
+  rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", data), "holds 24 data bytes");
+  rejected(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12) + "{}", "header length of 4294967295");
+  rejected(std::string("\x93NUMPY\x09\x00\x10\x00", 10), "version 9.0");
+  rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), 'shape': (6, 1)}", data), "repeated");
+  rejected(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (3, 2), }", data), "'>f4'");
+  rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", float_bytes({1, 2, NAN, 4, 5, 6})),
+           "row 1 column 0");
+}
+
+TEST_CASE(
+    "CSV lines: empty fields, NUL bytes and glued numbers are errors; headers, blanks and mixed separators read") {
+  const std::filesystem::path dir = scratch_directory("csv");
+  const std::string path = (dir / "cloud.csv").string();
+  write_file(path, "x, y\n1,2\n\n3 ;4\r\n5\t6\n");
+  CHECK(data::read_csv_points(path).to_vector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6});
+  const auto rejected = [&](const std::string& bytes, const std::string& expected) {
+    write_file(path, bytes);
+    const std::string message = error_message([&] { data::read_csv_points(path); });
+    CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
+    CHECK(message.find("cloud.csv") != std::string::npos);
+  };
+  rejected("1,,2\n3,4\n", "line 1: field 2 is empty");
+  rejected("1,2\n3,4,\n", "line 2: field 3 is empty");
+  rejected(std::string("1,2\n3,4\0,5\n", 11), "line 2: field 2 '4\\x00' is not a number");
+  rejected("1,2\n3-4,5\n", "field 1 '3-4' is not a number");
+  rejected("1,2\nnan,5\n", "line 2 field 1: nan is not a finite float32 value");
+  rejected("1,2\n1e300,5\n", "not a finite float32 value");
+}
+
+TEST_CASE("lower-distance files: ripser's rows are read; a diagonal, a full matrix, ragged rows, an empty file fail") {
+  const std::filesystem::path dir = scratch_directory("lower_distance");
+  const std::string path = (dir / "dist.txt").string();
+  const std::vector<float> expected{0, 1, 2, 1, 0, 3, 2, 3, 0};
+  for (const char* text : {"1\n2 3\n", "\n1\n2,3\n\n\n", "1\r\n2, 3\r\n"}) {
+    write_file(path, text);
+    CHECK(data::read_lower_distance(path).to_vector<float>() == expected);
+  }
+  write_file(path, "0\n");  // two points at distance 0
+  CHECK(data::read_lower_distance(path).shape() == Shape{2, 2});
+  const auto rejected = [&](const std::string& text, const std::string& message_part) {
+    write_file(path, text);
+    const std::string message = error_message([&] { data::read_lower_distance(path); });
+    CHECK_MESSAGE(message.find(message_part) != std::string::npos, message);
+    CHECK(message.find("dist.txt") != std::string::npos);
+  };
+  rejected("0\n1 0\n2 3 0\n", "with its zero diagonal");
+  std::string full;  // 6 x 6: 36 numbers, as many as a 9-point triangle
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 6; ++j) full += std::to_string(std::abs(i - j)) + (j == 5 ? "\n" : " ");
+  rejected(full, "a full 6 x 6 matrix");
+  rejected("1 2\n3\n4 5 6\n", "line 1 holds 2 distances where row 1");
+  rejected("\n1\n2 3\n\n4 5 6 7\n", "line 4 holds 0 distances where row 3");
+  rejected("1 2 3\n", "line 1 holds 3 distances");
+  rejected("", "holds no distances");
+  rejected("\n\n", "holds no distances");
+  rejected("1\n-2 3\n", "line 2 entry 1: the distance -2 is negative");
+  rejected("1\n2 nan\n", "line 2 entry 2: nan is not a finite");
+  rejected("1\n2,,3\n", "line 2: field 2 is empty");
 }
 
 TEST_CASE("CIFAR-10 batches read labels and channel-major pixels, and reject partial records") {

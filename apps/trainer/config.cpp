@@ -180,7 +180,7 @@ json read_config_file(const std::string& path) {
   TL_CHECK_AS(ValueError, file.good(), "cannot open config file '", path, "'");
   try {
     return json::parse(file);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number beyond double (out_of_range)
     TL_FAIL(ValueError, "config file '", path, "' is not valid JSON: ", e.what());
   }
 }
@@ -189,12 +189,17 @@ void apply_override(json& document, const std::string& assignment) {
   const size_t equals = assignment.find('=');
   TL_CHECK_AS(ValueError, equals != std::string::npos && equals > 0, "override '", assignment,
               "' must look like key.path=value");
+  try {
+    json(assignment).dump();  // its keys and value are quoted in JSON and in messages, which needs UTF-8 text
+  } catch (const json::type_error&) {
+    TL_FAIL(ValueError, "override '", assignment, "' is not UTF-8 text");
+  }
   const std::string path = assignment.substr(0, equals);
   const std::string text = assignment.substr(equals + 1);
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {
     value = text;  // a bare word: a string
   }
   json* node = &document;
@@ -207,7 +212,7 @@ void apply_override(json& document, const std::string& assignment) {
     walked += (walked.empty() ? "" : ".") + key;
     json* next = nullptr;
     if (node->is_array()) {
-      const bool numeric = !key.empty() && key.find_first_not_of("0123456789") == std::string::npos;
+      const bool numeric = !key.empty() && key.size() < 10 && key.find_first_not_of("0123456789") == std::string::npos;
       TL_CHECK_AS(ValueError, numeric && std::stoul(key) < node->size(), "override '", assignment, "': '", walked,
                   "' is not an element of a list of ", node->size());
       next = &(*node)[std::stoul(key)];

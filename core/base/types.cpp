@@ -35,13 +35,29 @@ const char* device_name(Device device) {
   return device == Device::CPU ? "cpu" : "cuda";
 }
 
-int64_t shape_numel(const Shape& shape) {
+std::optional<int64_t> checked_numel(const Shape& shape) {
+  if (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; })) return std::nullopt;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;  // however large the other dimensions
   int64_t n = 1;
   for (int64_t d : shape) {
-    TL_CHECK_AS(ShapeError, d >= 0, "negative dimension in shape ", shape_str(shape));
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
   }
   return n;
+}
+
+int64_t shape_numel(const Shape& shape) {
+  for (int64_t d : shape) TL_CHECK_AS(ShapeError, d >= 0, "negative dimension in shape ", shape_str(shape));
+  const std::optional<int64_t> n = checked_numel(shape);
+  TL_CHECK_AS(ShapeError, n.has_value(), "shape ", shape_str(shape), " has more elements than a 64-bit count holds");
+  return *n;
+}
+
+size_t shape_bytes(const Shape& shape, DType dtype) {
+  size_t bytes = 0;
+  TL_CHECK_AS(ShapeError, !__builtin_mul_overflow(static_cast<size_t>(shape_numel(shape)), dtype_size(dtype), &bytes),
+              "a ", dtype_name(dtype), " tensor of shape ", shape_str(shape),
+              " has more bytes than memory can address");
+  return bytes;
 }
 
 std::string shape_str(const Shape& shape) {

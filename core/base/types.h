@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,12 @@ constexpr DType dtype_of<int64_t>() {
   return DType::Int64;
 }
 
+// The number of elements of a shape; throws ShapeError for a negative dimension or a count beyond int64.
 int64_t shape_numel(const Shape& shape);
+// The same without throwing, for sizes read from files: nullopt for a negative dimension or a count beyond int64.
+std::optional<int64_t> checked_numel(const Shape& shape);
+// The bytes of a tensor of that shape and dtype; throws ShapeError where they do not fit in size_t.
+size_t shape_bytes(const Shape& shape, DType dtype);
 std::string shape_str(const Shape& shape);  // "[128, 784]"
 
 // Normalises a possibly negative axis against a rank; throws ValueError naming the axis and rank.

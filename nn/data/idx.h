@@ -15,10 +15,12 @@ struct IdxArray {
 };
 
 // Reads an unsigned-byte IDX file, gzip-compressed or not. A bad magic number, an unsupported element type,
-// or a file shorter than its header promises raises ValueError naming the file and the problem.
+// dimensions beyond a 64-bit count, a file shorter or longer than its header promises, or corrupt gzip data (a
+// failed CRC) raises ValueError naming the file and the problem.
 IdxArray read_idx(const std::string& path);
 
-// The first `limit` images (all when limit <= 0) as float32 [count, rows * cols] rows scaled to [0, 1].
+// The first `limit` images (every image when limit is 0; a negative limit raises ValueError) as float32
+// [count, rows * cols] rows scaled to [0, 1].
 Tensor idx_images_as_points(const IdxArray& images, int64_t limit = 0);
 
 }  // namespace tl::data

@@ -1,14 +1,16 @@
-// Text and .npy readers for point clouds and distance matrices (see point_cloud_io.h).
+// Text and .npy readers for point clouds and distance matrices (see point_cloud_io.h). Every size a file states is
+// checked against the bytes the file holds before anything of that size is allocated.
 #include "nn/data/point_cloud_io.h"
 
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <optional>
 #include <vector>
 
 #include "core/base/error.h"
@@ -16,27 +18,283 @@
 namespace tl::data {
 namespace {
 
+// NumPy's own bound on the header of a file it does not trust (numpy.lib.format, max_header_size).
+constexpr uint32_t kMaxNpyHeaderLength = 10000;
+
 std::ifstream open_or_fail(const std::string& path, std::ios::openmode mode = std::ios::in) {
   std::ifstream in(path, mode);
   TL_CHECK_AS(ValueError, in.good(), "cannot open '", path, "': ", std::strerror(errno));
   return in;
 }
 
-// Parses the numbers of one text line separated by commas, semicolons or whitespace; false if any token is not a
-// number.
-bool parse_numbers(const std::string& line, std::vector<double>& out) {
-  out.clear();
-  const char* p = line.c_str();
-  while (*p) {
-    while (*p == ',' || *p == ';' || std::isspace(static_cast<unsigned char>(*p))) ++p;
-    if (!*p) break;
-    char* end = nullptr;
-    const double value = std::strtod(p, &end);
-    if (end == p) return false;
-    out.push_back(value);
-    p = end;
+// Up to 80 characters of `text` for an error message, control bytes (a NUL, say) written as \xNN.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < 80; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    char escaped[5];
+    std::snprintf(escaped, sizeof(escaped), "\\x%02X", c);
+    out += c >= 0x20 && c < 0x7f ? std::string(1, static_cast<char>(c)) : std::string(escaped);
   }
-  return true;
+  return text.size() > 80 ? out + "..." : out;
+}
+
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+bool is_separator(char c) {
+  return c == ',' || c == ';';
+}
+
+// One text line read as numbers.
+struct ParsedLine {
+  std::vector<double> numbers;
+  std::string error;        // empty when every field is a number
+  bool text_first = false;  // the first field is a word, not a number: a header line
+};
+
+// Fields are separated by one comma or semicolon (blanks around it allowed) or by blanks alone; an empty field
+// ("1,,2", "1,2,") and a field that is not wholly a number (a NUL byte inside, "1-2") are errors. A blank line holds
+// no numbers.
+ParsedLine parse_numbers(const std::string& line) {
+  ParsedLine parsed;
+  size_t i = 0;
+  const auto skip_blanks = [&] {
+    while (i < line.size() && is_blank(line[i])) ++i;
+  };
+  skip_blanks();
+  while (i < line.size()) {
+    const size_t start = i;
+    while (i < line.size() && !is_separator(line[i]) && !is_blank(line[i])) ++i;
+    const std::string field = line.substr(start, i - start);
+    const size_t index = parsed.numbers.size() + 1;
+    if (field.empty()) {
+      parsed.error = "field " + std::to_string(index) + " is empty";
+      return parsed;
+    }
+    char* end = nullptr;
+    const double value = std::strtod(field.c_str(), &end);
+    if (end != field.c_str() + field.size()) {
+      parsed.error = "field " + std::to_string(index) + " '" + printable(field) + "' is not a number";
+      parsed.text_first = index == 1;
+      return parsed;
+    }
+    parsed.numbers.push_back(value);
+    skip_blanks();
+    if (i < line.size() && is_separator(line[i])) {
+      ++i;
+      skip_blanks();
+      if (i == line.size()) parsed.error = "field " + std::to_string(index + 1) + " is empty";
+    }
+  }
+  return parsed;
+}
+
+// `value` as a float32, which must be finite (NaN or infinite coordinates and distances have no persistence);
+// `where` names the value in the error message and is only formatted when it is raised.
+template <class... Where>
+float finite_float(double value, const std::string& path, const Where&... where) {
+  const float narrowed = static_cast<float>(value);
+  TL_CHECK_AS(ValueError, std::isfinite(narrowed), "'", path, "' ", where..., ": ", value,
+              " is not a finite float32 value");
+  return narrowed;
+}
+
+// The shape and element type a .npy header states.
+struct NpyHeader {
+  bool float64 = false;
+  std::vector<int64_t> shape;
+};
+
+// Reads the literal dict of a .npy header, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }.
+class NpyHeaderParser {
+ public:
+  NpyHeaderParser(const std::string& text, const std::string& path) : text_(text), path_(path) {}
+
+  NpyHeader parse() {
+    NpyHeader header;
+    bool descr = false, order = false, shape = false;
+    expect('{');
+    while (!accept('}')) {
+      const std::string key = quoted();
+      expect(':');
+      if (key == "descr" && !descr) {
+        descr = true;
+        const std::string type = quoted();
+        header.float64 = type == "<f8";
+        check(type == "<f4" || type == "<f8", "element type '" + type + "' is not little-endian float32 or float64");
+      } else if (key == "fortran_order" && !order) {
+        order = true;
+        check(accept_word("False"), "Fortran-ordered arrays are not read (save with C order)");
+      } else if (key == "shape" && !shape) {
+        shape = true;
+        header.shape = integer_tuple();
+      } else {
+        fail("unexpected or repeated key '" + key + "'");
+      }
+      if (!accept(',')) {
+        check(accept('}'), "expected ',' or '}' after the value of '" + key + "'");
+        break;
+      }
+    }
+    check(descr && order && shape, "the header lacks one of 'descr', 'fortran_order' and 'shape'");
+    skip_blanks();
+    check(position_ == text_.size(), "text after the header's closing brace");
+    return header;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& problem) const {
+    TL_FAIL(ValueError, "'", path_, "': bad .npy header (", problem, "): ", printable(text_));
+  }
+  void check(bool condition, const std::string& problem) const {
+    if (!condition) fail(problem);
+  }
+  void skip_blanks() {
+    while (position_ < text_.size() && (is_blank(text_[position_]) || text_[position_] == '\n')) ++position_;
+  }
+  bool accept(char c) {
+    skip_blanks();
+    if (position_ == text_.size() || text_[position_] != c) return false;
+    ++position_;
+    return true;
+  }
+  void expect(char c) { check(accept(c), std::string("expected '") + c + "' at offset " + std::to_string(position_)); }
+  bool accept_word(const std::string& word) {
+    skip_blanks();
+    if (text_.compare(position_, word.size(), word) != 0) return false;
+    position_ += word.size();
+    return true;
+  }
+  std::string quoted() {
+    skip_blanks();
+    const char quote = position_ < text_.size() ? text_[position_] : '\0';
+    check(quote == '\'' || quote == '"', "expected a quoted string at offset " + std::to_string(position_));
+    const size_t close = text_.find(quote, position_ + 1);
+    check(close != std::string::npos, "unterminated string");
+    const std::string value = text_.substr(position_ + 1, close - position_ - 1);
+    position_ = close + 1;
+    return value;
+  }
+  // "(3, 2)", "(3,)", "()": non-negative integers written in digits.
+  std::vector<int64_t> integer_tuple() {
+    std::vector<int64_t> values;
+    expect('(');
+    while (!accept(')')) {
+      skip_blanks();
+      int64_t value = 0;
+      const size_t start = position_;
+      for (; position_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[position_])); ++position_) {
+        const int digit = text_[position_] - '0';
+        check(!__builtin_mul_overflow(value, 10, &value) && !__builtin_add_overflow(value, digit, &value),
+              "a dimension beyond int64");
+      }
+      check(position_ > start, "the shape holds something other than non-negative integers");
+      values.push_back(value);
+      if (!accept(',')) {
+        check(accept(')'), "the shape holds something other than non-negative integers");
+        break;
+      }
+    }
+    return values;
+  }
+
+  const std::string& text_;
+  const std::string& path_;
+  size_t position_ = 0;
+};
+
+// Reads the magic string, version and header of a .npy file and leaves `in` at the first data byte.
+NpyHeader read_npy_header(std::istream& in, const std::string& path, uint64_t file_size) {
+  unsigned char magic[8] = {}, length[4] = {};
+  in.read(reinterpret_cast<char*>(magic), 8);
+  TL_CHECK_AS(ValueError, in.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0, "'", path,
+              "' is not a .npy file (bad magic)");
+  const int major = magic[6];
+  TL_CHECK_AS(ValueError, major >= 1 && major <= 3, "'", path, "': .npy format version ", major, ".", int(magic[7]),
+              " is not 1, 2 or 3");
+  const int length_bytes = major == 1 ? 2 : 4;  // little-endian
+  in.read(reinterpret_cast<char*>(length), length_bytes);
+  TL_CHECK_AS(ValueError, in.gcount() == length_bytes, "'", path, "': the .npy header length is cut short");
+  const uint32_t header_length = length[0] | length[1] << 8 | uint32_t{length[2]} << 16 | uint32_t{length[3]} << 24;
+  const uint64_t header_end = 8 + length_bytes + uint64_t{header_length};
+  TL_CHECK_AS(ValueError, header_length <= kMaxNpyHeaderLength && header_end <= file_size, "'", path,
+              "': a .npy header length of ", header_length, " bytes (", file_size,
+              " bytes in the file; NumPy reads at most ", kMaxNpyHeaderLength, ")");
+  std::string text(header_length, '\0');
+  in.read(text.data(), header_length);
+  TL_CHECK_AS(ValueError, in.gcount() == header_length, "'", path, "': truncated .npy header");
+  return NpyHeaderParser(text, path).parse();
+}
+
+double npy_value(const char* bytes, bool float64) {
+  if (float64) {
+    double value;
+    std::memcpy(&value, bytes, sizeof(value));
+    return value;
+  }
+  float value;
+  std::memcpy(&value, bytes, sizeof(value));
+  return value;
+}
+
+uint64_t file_size(std::istream& in) {
+  const std::streampos start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(start);
+  return size < 0 ? 0 : static_cast<uint64_t>(size);
+}
+
+// The rows of a lower-distance file without trailing blank lines; row i holds the distances from point i to 0..i-1.
+struct DistanceRows {
+  std::vector<std::vector<double>> rows;
+  int64_t first_line = 1;  // the line of rows[0], or of rows[1] when the first point's empty row is left out
+};
+
+DistanceRows read_distance_rows(const std::string& path) {
+  std::ifstream in = open_or_fail(path);
+  DistanceRows read;
+  int64_t line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    ParsedLine parsed = parse_numbers(line);
+    TL_CHECK_AS(ValueError, parsed.error.empty(), "'", path, "' line ", line_number, ": ", parsed.error);
+    read.rows.push_back(std::move(parsed.numbers));
+  }
+  while (!read.rows.empty() && read.rows.back().empty()) read.rows.pop_back();
+  TL_CHECK_AS(ValueError, !read.rows.empty(), "'", path,
+              "' holds no distances (a lower-distance file of n >= 2 points ",
+              "has a row per point, row i holding the i distances to points 0..i-1; the first row may be left out)");
+  if (!read.rows.front().empty()) {
+    read.rows.insert(read.rows.begin(), std::vector<double>());
+    read.first_line = 0;
+  }
+  return read;
+}
+
+// Rejects the usual mistakes by name (a full matrix, a triangle with its zero diagonal), then any other row whose
+// length is not its index.
+void check_lower_triangle(const DistanceRows& read, const std::string& path) {
+  const std::vector<std::vector<double>>& rows = read.rows;
+  const size_t given = rows.size() - 1 + static_cast<size_t>(read.first_line);  // rows in the file
+  bool square = given >= 2 && read.first_line == 0, zero_diagonal = read.first_line == 0, nonzero = false;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    square = square && rows[r].size() == given;
+    zero_diagonal = zero_diagonal && rows[r].size() == r && rows[r].back() == 0.0;
+    for (double d : rows[r]) nonzero = nonzero || d != 0.0;
+  }
+  TL_CHECK_AS(ValueError, !square, "'", path, "' holds a full ", given, " x ", given,
+              " matrix; a lower-distance file holds only the entries below the diagonal (row i: the i distances to "
+              "points 0..i-1)");
+  TL_CHECK_AS(ValueError, !(zero_diagonal && nonzero), "'", path,
+              "' holds a lower triangle with its zero diagonal (every row ends in 0); leave the diagonal out (row i: "
+              "the i distances to points 0..i-1)");
+  for (size_t r = 1; r < rows.size(); ++r) {
+    TL_CHECK_AS(ValueError, rows[r].size() == r, "'", path, "' line ", static_cast<int64_t>(r) + read.first_line,
+                " holds ", rows[r].size(), " distances where row ", r, " of a lower-distance file holds ", r,
+                " (the distances to points 0..", r - 1, ")");
+  }
 }
 
 }  // namespace
@@ -44,20 +302,20 @@ bool parse_numbers(const std::string& line, std::vector<double>& out) {
 Tensor read_csv_points(const std::string& path) {
   std::ifstream in = open_or_fail(path);
   std::vector<float> values;
-  std::vector<double> row;
   int64_t rows = 0, columns = -1, line_number = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_number;
-    if (!parse_numbers(line, row)) {
-      TL_CHECK_AS(ValueError, line_number == 1, "'", path, "' line ", line_number, ": not a row of numbers: '",
-                  line.substr(0, 80), "'");
-      continue;  // header
-    }
-    if (row.empty()) continue;
-    if (columns < 0) columns = static_cast<int64_t>(row.size());
-    TL_CHECK_AS(ValueError, static_cast<int64_t>(row.size()) == columns, "'", path, "' line ", line_number, " has ",
-                row.size(), " values but earlier rows have ", columns);
-    for (double v : row) values.push_back(static_cast<float>(v));
+    if (line_number == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // a UTF-8 byte order mark
+    const ParsedLine parsed = parse_numbers(line);
+    if (line_number == 1 && parsed.text_first) continue;  // a header
+    TL_CHECK_AS(ValueError, parsed.error.empty(), "'", path, "' line ", line_number, ": ", parsed.error, " in '",
+                printable(line), "'");
+    if (parsed.numbers.empty()) continue;
+    if (columns < 0) columns = static_cast<int64_t>(parsed.numbers.size());
+    TL_CHECK_AS(ValueError, static_cast<int64_t>(parsed.numbers.size()) == columns, "'", path, "' line ", line_number,
+                " has ", parsed.numbers.size(), " values but earlier rows have ", columns);
+    for (size_t k = 0; k < parsed.numbers.size(); ++k)
+      values.push_back(finite_float(parsed.numbers[k], path, "line ", line_number, " field ", k + 1));
     ++rows;
   }
   TL_CHECK_AS(ValueError, rows > 0, "'", path, "' holds no rows of numbers");
@@ -66,68 +324,42 @@ Tensor read_csv_points(const std::string& path) {
 
 Tensor read_npy_points(const std::string& path) {
   std::ifstream in = open_or_fail(path, std::ios::binary);
-  char magic[8] = {};
-  in.read(magic, 8);
-  TL_CHECK_AS(ValueError, in.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0, "'", path,
-              "' is not a .npy file (bad magic)");
-  const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t header_length = 0;
-  unsigned char length_bytes[4] = {};
-  in.read(reinterpret_cast<char*>(length_bytes), major == 1 ? 2 : 4);
-  header_length =
-      length_bytes[0] | (length_bytes[1] << 8) | (major == 1 ? 0u : (length_bytes[2] << 16 | length_bytes[3] << 24));
-  std::string header(header_length, '\0');
-  in.read(&header[0], header_length);
-  TL_CHECK_AS(ValueError, in.good(), "'", path, "': truncated .npy header");
-  const bool is_f4 = header.find("'<f4'") != std::string::npos, is_f8 = header.find("'<f8'") != std::string::npos;
-  TL_CHECK_AS(ValueError, is_f4 || is_f8, "'", path,
-              "': only little-endian float32/float64 arrays are read, header: ", header);
-  TL_CHECK_AS(ValueError, header.find("'fortran_order': False") != std::string::npos, "'", path,
-              "': Fortran-ordered arrays are not read (save with C order)");
-  const size_t open = header.find('(', header.find("'shape'")), close = header.find(')', open);
-  TL_CHECK_AS(ValueError, open != std::string::npos && close != std::string::npos, "'", path, "': no shape in header");
-  std::vector<double> dims;
-  parse_numbers(header.substr(open + 1, close - open - 1), dims);
-  TL_CHECK_AS(ValueError, dims.size() == 2, "'", path, "': expected a 2-D array, shape is (",
-              header.substr(open + 1, close - open - 1), ")");
-  const int64_t rows = static_cast<int64_t>(dims[0]), columns = static_cast<int64_t>(dims[1]);
-  const size_t count = static_cast<size_t>(rows * columns);
-  const size_t width = is_f4 ? sizeof(float) : sizeof(double);
-  std::vector<char> raw(count * width);
+  const uint64_t size = file_size(in);
+  const NpyHeader header = read_npy_header(in, path, size);
+  const std::string shape = shape_str(header.shape);
+  TL_CHECK_AS(ValueError, header.shape.size() == 2, "'", path, "': expected a 2-D array, the shape is ", shape);
+  const int64_t rows = header.shape[0], columns = header.shape[1];
+  TL_CHECK_AS(ValueError, rows > 0 && columns > 0, "'", path, "' holds an empty ", shape, " array");
+  const uint64_t width = header.float64 ? sizeof(double) : sizeof(float);
+  const uint64_t data_bytes = size - static_cast<uint64_t>(in.tellg());
+  const std::optional<int64_t> claimed = checked_numel(header.shape);
+  TL_CHECK_AS(ValueError, claimed && data_bytes % width == 0 && uint64_t(*claimed) == data_bytes / width, "'", path,
+              "' holds ", data_bytes, " data bytes, not the ", width, "-byte values of a ", shape, " array");
+  const int64_t count = *claimed;
+  std::vector<char> raw(static_cast<size_t>(data_bytes));
   in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
-  TL_CHECK_AS(ValueError, static_cast<size_t>(in.gcount()) == raw.size(), "'", path, "': truncated data: ", in.gcount(),
-              " of ", raw.size(), " bytes for a ", rows, " x ", columns, " array");
-  std::vector<float> values(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (is_f4) {
-      std::memcpy(&values[i], raw.data() + i * width, width);
-    } else {
-      double wide;
-      std::memcpy(&wide, raw.data() + i * width, width);
-      values[i] = static_cast<float>(wide);
-    }
+  TL_CHECK_AS(ValueError, static_cast<uint64_t>(in.gcount()) == data_bytes, "'", path, "': reading the data failed");
+  std::vector<float> values(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    values[i] = finite_float(npy_value(raw.data() + i * width, header.float64), path, "row ", i / columns, " column ",
+                             i % columns);
   }
   return Tensor::from_vector(values, {rows, columns});
 }
 
 Tensor read_lower_distance(const std::string& path) {
-  std::ifstream in = open_or_fail(path);
-  std::vector<double> entries, row;
-  int64_t line_number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_number;
-    TL_CHECK_AS(ValueError, parse_numbers(line, row), "'", path, "' line ", line_number, ": not numbers: '",
-                line.substr(0, 80), "'");
-    entries.insert(entries.end(), row.begin(), row.end());
-  }
-  const int64_t m = static_cast<int64_t>(entries.size());
-  const int64_t n = static_cast<int64_t>(std::llround((1.0 + std::sqrt(1.0 + 8.0 * m)) / 2.0));
-  TL_CHECK_AS(ValueError, n * (n - 1) / 2 == m && n >= 1, "'", path, "' holds ", m,
-              " numbers, not n(n-1)/2 for any n: not a lower-triangular distance matrix");
+  const DistanceRows read = read_distance_rows(path);
+  check_lower_triangle(read, path);
+  const int64_t n = static_cast<int64_t>(read.rows.size());
   std::vector<float> full(static_cast<size_t>(n * n), 0.0f);
-  int64_t k = 0;
-  for (int64_t i = 1; i < n; ++i)
-    for (int64_t j = 0; j < i; ++j, ++k) full[i * n + j] = full[j * n + i] = static_cast<float>(entries[k]);
+  for (int64_t i = 1; i < n; ++i) {
+    for (int64_t j = 0; j < i; ++j) {
+      const float d = finite_float(read.rows[i][j], path, "line ", i + read.first_line, " entry ", j + 1);
+      TL_CHECK_AS(ValueError, d >= 0.0f, "'", path, "' line ", i + read.first_line, " entry ", j + 1, ": the distance ",
+                  d, " is negative");
+      full[i * n + j] = full[j * n + i] = d;
+    }
+  }
   return Tensor::from_vector(full, {n, n});
 }
 
