@@ -46,7 +46,10 @@ void add_options(CLI::App& app, Args& args) {
   app.add_option("--threshold", args.options.threshold,
                  "leave out edges longer than T (default: none; H1 stops at the enclosing radius)")
       ->type_name("T");
-  app.add_option("--limit", args.limit, "IDX input: use the first N images")->type_name("N")->capture_default_str();
+  app.add_option("--limit", args.limit, "IDX input: use the first N images (N >= 1)")
+      ->type_name("N")
+      ->check(tl::cli::positive())
+      ->capture_default_str();
   app.add_flag("--edges", args.edges, "print each pair's critical edges");
   app.add_flag("--json", args.json, "JSON instead of ripser's text form");
   app.add_option("--time-limit", args.options.time_limit_seconds,
