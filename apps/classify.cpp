@@ -1,13 +1,17 @@
 // tl_classify: trains the LeNet-style classifier (nn/models.h) on an IDX data set, reports its test accuracy and
 // saves it (the feature extractor of the evaluation metrics), as a checkpoint tl_train's format can read back.
+// A batch larger than the training set is refused; a NaN or infinite loss or weight stops it without saving.
 //
-//   tl_classify DATA_DIR [--epochs 2] [--batch 64] [--lr 0.001] [--seed 0] [--out runs/lenet]   exit 0: saved, 1: error
+//   tl_classify DATA_DIR [--epochs 2] [--batch 64] [--lr 0.001] [--seed 0] [--out runs/lenet]
+//   exit 0: saved, 1: error, 3: training diverged
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
 #include "apps/cli/cli.h"
 #include "apps/trainer/checkpoint.h"
+#include "apps/trainer/trainer.h"
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "nn/data/dataset.h"
@@ -32,6 +36,33 @@ double accuracy(tl::nn::Classifier& model, const tl::data::Dataset& data) {
   return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
+// One epoch of Adam steps over `batch`-sized batches of a shuffle; returns the mean cross-entropy. Throws
+// TrainingDiverged on a loss that is not finite.
+double train_epoch(tl::nn::Classifier& model, tl::nn::Optimizer& optimizer, const tl::data::Dataset& train,
+                   uint64_t seed, int64_t epoch, int64_t batch) {
+  const std::vector<int64_t> order = tl::data::epoch_permutation(train.size(), seed, epoch);
+  double loss_sum = 0.0;
+  const int64_t batches = train.size() / batch;
+  for (int64_t b = 0; b < batches; ++b) {
+    const std::vector<int64_t> rows(order.begin() + b * batch, order.begin() + (b + 1) * batch);
+    std::vector<int32_t> labels;
+    for (int64_t r : rows) labels.push_back(train.labels[r]);
+    const tl::Tensor loss = tl::cross_entropy(model(tl::data::gather_rows(train, rows, tl::Device::CPU)),
+                                              tl::Tensor::from_vector(labels, {batch}));
+    const double value = loss.item();
+    if (!std::isfinite(value)) {
+      throw tl::train::TrainingDiverged("epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) +
+                                        ": the cross-entropy is " + std::to_string(value) +
+                                        "; training stopped, nothing saved (try a smaller --lr)");
+    }
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    loss_sum += value;
+  }
+  return loss_sum / static_cast<double>(batches);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,28 +82,20 @@ int main(int argc, char** argv) {
   const auto body = [&] {
     const tl::data::Dataset train = tl::data::load_idx_dataset(data_dir, tl::data::Split::Train);
     const tl::data::Dataset test = tl::data::load_idx_dataset(data_dir, tl::data::Split::Test);
+    TL_CHECK_AS(ValueError, batch <= train.size(), "--batch ", batch, " exceeds the ", train.size(),
+                " training images of '", data_dir, "'");
     tl::Generator init(seed);
     tl::nn::Classifier model(10, init);
     tl::nn::OptimizerOptions options;
     options.lr = lr;
     tl::nn::Optimizer optimizer(model.named_parameters(), options);
     for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-      const std::vector<int64_t> order = tl::data::epoch_permutation(train.size(), seed, epoch);
-      double loss_sum = 0.0;
-      const int64_t batches = train.size() / batch;
-      for (int64_t b = 0; b < batches; ++b) {
-        const std::vector<int64_t> rows(order.begin() + b * batch, order.begin() + (b + 1) * batch);
-        std::vector<int32_t> labels;
-        for (int64_t r : rows) labels.push_back(train.labels[r]);
-        const tl::Tensor loss = tl::cross_entropy(model(tl::data::gather_rows(train, rows, tl::Device::CPU)),
-                                                  tl::Tensor::from_vector(labels, {batch}));
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        loss_sum += loss.item();
-      }
-      std::fprintf(stderr, "epoch %lld: mean cross-entropy %.4f\n", static_cast<long long>(epoch + 1),
-                   loss_sum / static_cast<double>(batches));
+      const double mean_loss = train_epoch(model, optimizer, train, seed, epoch, batch);
+      std::fprintf(stderr, "epoch %lld: mean cross-entropy %.4f\n", static_cast<long long>(epoch + 1), mean_loss);
+    }
+    for (auto& [name, tensor] : model.named_parameters()) {
+      if (!tl::train::all_finite(*tensor))
+        throw tl::train::TrainingDiverged("weight '" + name + "' is not finite after training; nothing saved");
     }
     const double test_accuracy = accuracy(model, test);
     tl::train::Checkpoint checkpoint;
@@ -84,5 +107,6 @@ int main(int argc, char** argv) {
                 static_cast<long long>(test.size()), out.c_str());
     return tl::cli::kExitOk;
   };
-  return tl::cli::run_main(app, argc, argv, body);
+  return tl::cli::run_main(app, argc, argv, body,
+                           {tl::cli::exit_on<tl::train::TrainingDiverged>(3, "training diverged")});
 }

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
           {"device", device},
           {"progress", false},
           {"output", std::string("/tmp/bench_train_step_") + v.name}};
-      tl::train::Trainer trainer(tl::train::parse_config(config));
+      tl::train::Trainer trainer(tl::train::parse_config(config), tl::train::EarlierRun::Replace);
       trainer.train();
       std::printf("%s,%s,%lld,%lld,%.3f,%.3f\n", v.name, device.c_str(), static_cast<long long>(batch),
                   static_cast<long long>(steps), median_after(trainer.step_milliseconds(), warmup),

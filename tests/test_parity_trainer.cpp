@@ -23,7 +23,7 @@ TEST_CASE("a short training run on CUDA stays within tolerance of the CPU run an
   for (const char* device : {"cpu", "cuda", "cuda"}) {
     config["device"] = device;
     config["output"] = base + "/" + device + std::to_string(states.size());
-    train::Trainer trainer(train::parse_config(config));
+    train::Trainer trainer(train::parse_config(config), train::EarlierRun::Replace);  // reruns reuse the directory
     trainer.train();
     if (std::string(device) == "cuda") cuda_hashes.push_back(trainer.state_hash());
     std::vector<Tensor> parameters;

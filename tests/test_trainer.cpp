@@ -1,9 +1,18 @@
 // The trainer: config validation names every bad key and value, overrides reach nested keys, repeated loss terms
 // get numbered names, checkpoints round trip and refuse corrupt files, a fixed seed reproduces the final state bit for
 // bit (and so does a resume from the middle), and a diverging run stops naming the loss term and the step with its last
-// checkpoint intact.
+// checkpoint intact. Run safety: an output directory holding a run is refused unless replaced and is locked while a
+// run uses it; no checkpoint with NaN or infinity is written or called good; a resume writes beside its checkpoint,
+// keeps a cosine schedule's length and refuses a run with nothing left to do or too many steps; failed writes stop
+// the run naming the file and leave no partial file; crafted checkpoints with a valid CRC are refused field by field.
+#include <sys/resource.h>
+#include <zlib.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <optional>
 
 #include "apps/trainer/checkpoint.h"
 #include "apps/trainer/trainer.h"
@@ -37,6 +46,68 @@ json small_config(const std::string& output) {
 std::string config_error(json document) {
   return error_message([&] { train::parse_config(document); });
 }
+
+// The message of the error that making a trainer of `document` raises.
+std::string trainer_error(const json& document) {
+  return error_message([&] { train::Trainer trainer(train::parse_config(document)); });
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Trains a fresh run of `config` for `steps` steps (all of it when 0); returns the trainer's final state hash.
+uint64_t train_fresh(json config, int64_t steps = 0) {
+  if (steps > 0) config["max_steps"] = steps;
+  train::Trainer trainer(train::parse_config(config));
+  trainer.train();
+  return trainer.state_hash();
+}
+
+// The message of the TrainingDiverged that training `trainer` throws; empty when it does not diverge.
+std::string divergence(train::Trainer& trainer) {
+  try {
+    trainer.train();
+  } catch (const train::TrainingDiverged& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A checkpoint file with a valid CRC around whatever header and payload a hostile writer chose; `header_size` is the
+// stored header length (the true one when absent).
+std::string crafted_checkpoint(const std::string& header, const std::string& payload,
+                               std::optional<uint64_t> header_size = std::nullopt) {
+  const uint64_t size = header_size.value_or(header.size());
+  std::string bytes =
+      std::string("TLCKPT1\n") + std::string(reinterpret_cast<const char*>(&size), 8) + header + payload;
+  const uint32_t crc =
+      static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+  return bytes + std::string(reinterpret_cast<const char*>(&crc), 4);
+}
+
+// Limits the size of every file this process writes (RLIMIT_FSIZE) while in scope: a write beyond it fails with
+// EFBIG, as on a full disk (SIGXFSZ is ignored meanwhile).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) : previous_handler_(std::signal(SIGXFSZ, SIG_IGN)) {
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    rlimit limited = saved_;
+    limited.rlim_cur = bytes;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    std::signal(SIGXFSZ, previous_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit saved_{};
+  void (*previous_handler_)(int);
+};
 
 }  // namespace
 
@@ -74,6 +145,23 @@ TEST_CASE("config validation rejects unknown keys and bad values by their full n
   CHECK(error_message([&] { train::apply_override(d, "topology.3.weight=1"); }).find("'topology.3'") !=
         std::string::npos);
   CHECK(error_message([&] { train::apply_override(d, "no_equals_sign"); }).find("key.path=value") != std::string::npos);
+}
+
+TEST_CASE("config files and overrides the fuzzer found crashing are refused with ValueError") {
+  // A number beyond double (nlohmann's out_of_range, not a parse_error), in the file and in an override value.
+  const std::filesystem::path file = std::filesystem::temp_directory_path() / "tl_config_huge_number.json";
+  std::ofstream(file) << "{\"epochs\": 1e999}";
+  CHECK(error_message([&] { train::read_config_file(file.string()); }).find("is not valid JSON") != std::string::npos);
+  std::filesystem::remove(file);
+  json d = small_config("unused");
+  CHECK_NOTHROW(train::apply_override(d, "optimizer.lr=1e999"));  // read as the string "1e999"...
+  CHECK(config_error(d).find("'optimizer.lr'") != std::string::npos);  // ...which validation then names
+  // An override that is not UTF-8 text (its key could not be quoted in the error message).
+  d = small_config("unused");
+  CHECK(error_message([&] { train::apply_override(d, "optim\xffizer.lr=1"); }).find("not UTF-8") != std::string::npos);
+  // A list index too long for an integer.
+  CHECK(error_message([&] { train::apply_override(d, "topology.99999999999999999999.weight=1"); })
+            .find("is not an element of a list") != std::string::npos);
 }
 
 TEST_CASE("repeated loss terms are numbered in logs by their exact config name") {
@@ -161,6 +249,255 @@ TEST_CASE("a diverging run stops naming the loss term and the step, keeping its 
   const train::Checkpoint last = train::read_checkpoint(dir + "/checkpoint.tlc");
   CHECK(last.meta.at("step") == trainer.step());
   CHECK(message.find("(step " + std::to_string(trainer.step()) + ")") != std::string::npos);
+}
+
+TEST_CASE("a fresh run refuses an output directory that holds an earlier run, unless told to replace it") {
+  const std::string dir = scratch("used_directory");
+  train_fresh(small_config(dir), 5);
+  const std::string checkpoint = file_bytes(dir + "/checkpoint.tlc"), log = file_bytes(dir + "/log.jsonl");
+  json other = small_config(dir);
+  other["seed"] = 9;
+  const std::string message = error_message([&] { train_fresh(other, 3); });
+  CHECK(message.find("output directory '" + dir + "' holds an earlier run (log.jsonl, checkpoint.tlc)") !=
+        std::string::npos);
+  CHECK(message.find("--resume " + dir + "/checkpoint.tlc") != std::string::npos);
+  CHECK(message.find("--force") != std::string::npos);
+  CHECK(file_bytes(dir + "/checkpoint.tlc") == checkpoint);
+  CHECK(file_bytes(dir + "/log.jsonl") == log);
+
+  train::Trainer replacing(train::parse_config(other), train::EarlierRun::Replace);
+  replacing.train();
+  CHECK(train::read_checkpoint(dir + "/checkpoint.tlc").meta.at("config").at("seed") == 9);
+}
+
+TEST_CASE("an output directory in use by a run is locked against a second run") {
+  const std::string dir = scratch("locked_directory");
+  json config = small_config(dir);
+  config["max_steps"] = 2;
+  train::Trainer first(train::parse_config(config));
+  first.train();  // the lock is held until the trainer ends (after its report)
+  train::Trainer second(train::parse_config(config), train::EarlierRun::Replace);
+  const std::string message = error_message([&] { second.train(); });
+  CHECK(message.find("output directory '" + dir + "' is in use by another run") != std::string::npos);
+  CHECK(message.find("'" + dir + "/run.lock'") != std::string::npos);
+}
+
+TEST_CASE("no checkpoint holding NaN or infinity is written, loaded or called the last good one") {
+  const std::string dir = scratch("nonfinite_state");
+  for (const char* optimizer : {"sgd", "adam"}) {
+    std::filesystem::remove_all(dir);
+    json c = small_config(dir);
+    c["topology"] = json::array();
+    c["optimizer"] = {{"type", optimizer}, {"lr", 3e38}};  // the first update overflows the weights
+    c["checkpoint_every"] = 1;
+    train::Trainer trainer(train::parse_config(c));
+    const std::string message = divergence(trainer);
+    CAPTURE(optimizer);
+    CHECK(message.find("is not finite after the update") != std::string::npos);
+    if (std::filesystem::exists(dir + "/checkpoint.tlc")) {
+      for (const auto& [name, tensor] : train::read_checkpoint(dir + "/checkpoint.tlc").tensors)
+        CHECK_MESSAGE(train::all_finite(tensor), name);
+    } else {
+      CHECK(message.find("No checkpoint was written yet") != std::string::npos);
+    }
+  }
+
+  std::filesystem::remove_all(dir);
+  train_fresh(small_config(dir), 2);
+  train::Checkpoint poisoned = train::read_checkpoint(dir + "/checkpoint.tlc");
+  poisoned.tensors.back().second = poisoned.tensors.back().second * std::numeric_limits<float>::infinity();
+  train::write_checkpoint_atomically(dir + "/checkpoint.tlc", poisoned);
+  train::Trainer trainer(train::parse_config(small_config(dir)));
+  const std::string message = error_message([&] { trainer.load_checkpoint(dir + "/checkpoint.tlc"); });
+  CHECK(message.find("tensor '" + poisoned.tensors.back().first + "' holds NaN or infinite values") !=
+        std::string::npos);
+}
+
+TEST_CASE("a resume writes beside its checkpoint, names only checkpoints it wrote, and needs steps left to take") {
+  const std::string dir = scratch("resume_directory");
+  json sgd = small_config(dir + "/first");
+  sgd["topology"] = json::array();
+  sgd["optimizer"] = {{"type", "sgd"}, {"lr", 0.01}};
+  train_fresh(sgd, 8);
+  std::filesystem::rename(dir + "/first", dir + "/moved");  // the stored output no longer exists
+
+  const json document = train::resume_document(dir + "/moved/checkpoint.tlc", {"max_steps=12"});
+  CHECK(document.at("output") == dir + "/moved");
+  CHECK(train::resume_document(dir + "/moved/checkpoint.tlc", {"output=elsewhere"}).at("output") == "elsewhere");
+  const std::string refused = error_message([&] { train::resume_document(dir + "/moved/checkpoint.tlc", {"seed=3"}); });
+  CHECK(refused.find("'seed' cannot change when resuming") != std::string::npos);
+  train::Trainer resumed(train::parse_config(document));
+  resumed.load_checkpoint(dir + "/moved/checkpoint.tlc");
+  resumed.train();
+  CHECK(train::read_checkpoint(dir + "/moved/checkpoint.tlc").meta.at("step") == 12);
+  CHECK_FALSE(std::filesystem::exists(dir + "/first"));
+
+  // Diverging into a new directory before its first checkpoint: the last good checkpoint is the one resumed from.
+  json wild = sgd;
+  wild["output"] = dir + "/new";
+  wild["optimizer"]["lr"] = 1e30;
+  train::Trainer diverging(train::parse_config(wild));
+  diverging.load_checkpoint(dir + "/moved/checkpoint.tlc");
+  const std::string message = divergence(diverging);
+  CHECK(message.find("The last good checkpoint (step 12) is " + dir + "/moved/checkpoint.tlc") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/new/checkpoint.tlc"));
+
+  json ended = sgd;
+  ended["output"] = dir + "/moved";
+  ended["max_steps"] = 12;
+  train::Trainer nothing_left(train::parse_config(ended));
+  nothing_left.load_checkpoint(dir + "/moved/checkpoint.tlc");
+  CHECK(error_message([&] { nothing_left.train(); }).find("nothing is left to train: the run is at step 12") !=
+        std::string::npos);
+
+  json absurd = sgd;
+  absurd["epochs"] = std::numeric_limits<int64_t>::max();
+  CHECK(trainer_error(absurd).find("epochs=9223372036854775807 of 8 steps each exceeds") != std::string::npos);
+  absurd = sgd;
+  absurd["max_steps"] = train::kMaxSteps + 1;
+  CHECK(trainer_error(absurd).find("max_steps=4294967297 exceeds") != std::string::npos);
+}
+
+TEST_CASE("a resume keeps a cosine schedule's length, and stopping early keeps the trajectory") {
+  const std::string dir = scratch("cosine");
+  json cosine = small_config(dir + "/a");
+  cosine["schedule"] = {{"type", "cosine"}};
+  const uint64_t straight = train_fresh(cosine);  // 2 epochs of 8 steps
+
+  json stopped = cosine;
+  stopped["output"] = dir + "/b";
+  {
+    train::Trainer first_half(train::parse_config(stopped));
+    first_half.train_until(5);
+  }
+  train::Trainer second_half(train::parse_config(stopped));
+  second_half.load_checkpoint(dir + "/b/checkpoint.tlc");
+  second_half.train();
+  CHECK(second_half.state_hash() == straight);
+
+  json longer = stopped;
+  longer["epochs"] = 3;
+  train::Trainer extended(train::parse_config(longer));
+  const std::string message = error_message([&] { extended.load_checkpoint(dir + "/b/checkpoint.tlc"); });
+  CHECK(message.find("the cosine schedule decays the learning rate over the run's length") != std::string::npos);
+  CHECK(message.find("trained toward step 16, this run (epochs=3, max_steps=0) would decay toward step 24") !=
+        std::string::npos);
+}
+
+TEST_CASE("a failed write stops the run naming the file, and leaves no partial file") {
+  const std::string dir = scratch("failed_writes");
+  train::Checkpoint small, large;
+  small.tensors.emplace_back("a", Tensor::from_vector(std::vector<float>{1.0f, 2.0f}, {2}));
+  large.tensors.emplace_back("a", Tensor::zeros({4096}));
+  train::write_checkpoint_atomically(dir + "/c.tlc", small);
+  const std::string before = file_bytes(dir + "/c.tlc");
+  {
+    FileSizeLimit disk(1024);
+    const std::string message = error_message([&] { train::write_checkpoint_atomically(dir + "/c.tlc", large); });
+    CHECK(message.find("writing '" + dir + "/c.tlc' failed") != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir + "/c.tlc.tmp"));
+  CHECK(file_bytes(dir + "/c.tlc") == before);
+
+  {
+    FileSizeLimit disk(1024);  // the first epoch's log lines (8 of about 250 bytes) do not fit
+    train::Trainer trainer(train::parse_config(small_config(dir + "/run")));
+    const std::string message = error_message([&] { trainer.train(); });
+    CHECK(message.find("writing the log '" + dir + "/run/log.jsonl' failed") != std::string::npos);
+    CHECK(message.find("No checkpoint was written yet") != std::string::npos);
+  }
+
+  json short_run = small_config(dir + "/report");
+  short_run["max_steps"] = 2;
+  train::Trainer trainer(train::parse_config(short_run));
+  trainer.train();
+  std::filesystem::create_directories(dir + "/report/report.md");  // where the report should go
+  CHECK(error_message([&] { trainer.write_report(json::object()); }).find("writing '" + dir + "/report/report.md'") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/report/report.md.tmp"));
+}
+
+TEST_CASE("crafted checkpoints with a valid CRC are refused field by field") {
+  const std::string dir = scratch("hostile");
+  const std::string path = dir + "/c.tlc";
+  const std::string two_floats(8, '\0');
+  const auto header = [](const std::string& tensors) { return R"({"meta": {"step": 1}, "tensors": )" + tensors + "}"; };
+  struct Case {
+    const char* what;
+    std::string bytes;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"a header size that wraps the bounds test", crafted_checkpoint(header("[]"), "", ~uint64_t(0) - 8),
+       "header overruns the file"},
+      {"an offset that wraps",
+       crafted_checkpoint(header(R"([{"name": "a", "shape": [2], "offset": 18446744073709551612}])"), two_floats),
+       "starts at byte 18446744073709551612 of the payload, expected 0"},
+      {"a negative extent",
+       crafted_checkpoint(header(R"([{"name": "a", "shape": [-1, -2], "offset": 0}])"), two_floats),
+       "must list integers >= 0"},
+      {"a size that overflows",
+       crafted_checkpoint(header(R"([{"name": "a", "shape": [4294967296, 4294967296], "offset": 0}])"), two_floats),
+       "is too large"},
+      {"a tensor past the end", crafted_checkpoint(header(R"([{"name": "a", "shape": [3], "offset": 0}])"), two_floats),
+       "tensor 'a' overruns the file"},
+      {"aliasing tensors",
+       crafted_checkpoint(
+           header(R"([{"name": "a", "shape": [2], "offset": 0}, {"name": "b", "shape": [2], "offset": 0}])"),
+           two_floats + two_floats),
+       "starts at byte 0 of the payload, expected 8"},
+      {"a name given twice",
+       crafted_checkpoint(
+           header(R"([{"name": "a", "shape": [1], "offset": 0}, {"name": "a", "shape": [1], "offset": 4}])"),
+           two_floats),
+       "holds tensor 'a' twice"},
+      {"bytes that belong to no tensor",
+       crafted_checkpoint(header(R"([{"name": "a", "shape": [1], "offset": 0}])"), two_floats),
+       "4 bytes after the last tensor belong to none"},
+      {"a header that is not JSON", crafted_checkpoint("{\"meta\": ", ""), "its header is not valid JSON"},
+      {"a table that is not a list", crafted_checkpoint(header("5"), ""),
+       "with a \"meta\" object and a \"tensors\" list"},
+      {"an entry without a name", crafted_checkpoint(header(R"([{"shape": [2], "offset": 0}])"), two_floats),
+       "tensor entry 0 must hold a \"name\" string"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    std::filesystem::create_directories(dir);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << c.bytes;
+    CHECK_THROWS_AS(train::read_checkpoint(path), ValueError);
+    CHECK(error_message([&] { train::read_checkpoint(path); }).find(c.expected) != std::string::npos);
+    const auto* data = reinterpret_cast<const unsigned char*>(c.bytes.data());
+    CHECK(error_message([&] { train::parse_checkpoint(data, c.bytes.size(), "memory"); }).find(c.expected) !=
+          std::string::npos);
+  }
+
+  // The trainer's counters: integers with 0 <= optimizer_steps <= step <= kMaxSteps; a step beyond the run is refused
+  // when training starts.
+  train_fresh(small_config(dir + "/run"), 4);
+  const train::Checkpoint good = train::read_checkpoint(dir + "/run/checkpoint.tlc");
+  const std::pair<json, const char*> metas[] = {
+      {{{"step", -1}, {"optimizer_steps", 0}}, "\"step\" must be an integer in [0, 4294967296], got -1"},
+      {{{"step", "4"}, {"optimizer_steps", 4}}, "\"step\" must be an integer in [0, 4294967296], got \"4\""},
+      {{{"step", int64_t(1) << 40}, {"optimizer_steps", 4}}, "\"step\" must be an integer in [0, 4294967296]"},
+      {{{"step", 4}, {"optimizer_steps", -7}}, "\"optimizer_steps\" must be an integer in [0, 4], got -7"},
+      {{{"step", 4}, {"optimizer_steps", 5}}, "\"optimizer_steps\" must be an integer in [0, 4], got 5"},
+      {{{"step", 4}}, "\"optimizer_steps\" must be an integer in [0, 4], got nothing"},
+  };
+  for (const auto& [meta, expected] : metas) {
+    CAPTURE(meta.dump());
+    train::Checkpoint hostile = good;
+    hostile.meta = meta;
+    train::write_checkpoint_atomically(path, hostile);
+    train::Trainer trainer(train::parse_config(small_config(dir + "/resumed")));
+    CHECK(error_message([&] { trainer.load_checkpoint(path); }).find(expected) != std::string::npos);
+  }
+  train::Checkpoint beyond = good;
+  beyond.meta["step"] = beyond.meta["optimizer_steps"] = 100;
+  train::write_checkpoint_atomically(path, beyond);
+  train::Trainer trainer(train::parse_config(small_config(dir + "/resumed")));
+  trainer.load_checkpoint(path);
+  CHECK(error_message([&] { trainer.train(); }).find("nothing is left to train: the run is at step 100") !=
+        std::string::npos);
 }
 
 }  // namespace tl::testing

@@ -1,9 +1,9 @@
-// report.json and report.md of a training run.
+// report.json and report.md of a training run, each written atomically (a failed write throws naming the file).
 #include "apps/trainer/report.h"
 
-#include <filesystem>
-#include <fstream>
+#include <sstream>
 
+#include "apps/trainer/checkpoint.h"
 #include "apps/trainer/progress.h"
 
 namespace tl::train {
@@ -47,10 +47,10 @@ void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummar
 }  // namespace
 
 void write_report(const TrainConfig& config, const RunSummary& run, const json& evaluation) {
-  std::filesystem::create_directories(config.output);
-  std::ofstream(config.output + "/report.json") << report_json(config, run, evaluation).dump(2) << "\n";
-  std::ofstream md(config.output + "/report.md");
+  write_file_atomically(config.output + "/report.json", report_json(config, run, evaluation).dump(2) + "\n");
+  std::ostringstream md;
   write_markdown(md, config, run, evaluation);
+  write_file_atomically(config.output + "/report.md", md.str());
 }
 
 }  // namespace tl::train

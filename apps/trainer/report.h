@@ -25,7 +25,8 @@ struct RunSummary {
   std::vector<std::pair<std::string, double>> last_epoch_means;  // each loss term over the last (partial) epoch
 };
 
-// Writes report.json and report.md into config.output; `evaluation` is evaluate_model's result.
+// Writes report.json and report.md into config.output, each atomically (write_file_atomically: a failed write
+// throws naming the file and leaves the old one); `evaluation` is evaluate_model's result.
 void write_report(const TrainConfig& config, const RunSummary& run, const nlohmann::json& evaluation);
 
 }  // namespace tl::train

@@ -1,11 +1,18 @@
-// The training loop of tl_train, its JSONL log and its checkpoints.
+// The training loop of tl_train, its JSONL log, its checkpoints and its claim on the output directory.
 #include "apps/trainer/trainer.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -14,6 +21,7 @@
 #include "apps/trainer/progress.h"
 #include "core/base/memory.h"
 #include "core/ops.h"
+#include "kernels/backend.h"
 #include "topology/regularizers.h"
 
 namespace tl::train {
@@ -23,12 +31,63 @@ using nlohmann::json;
 
 constexpr uint64_t kTestSeedOffset = 1000003;  // a synthetic test set draws from seed + this
 
+// The files that make a directory hold a run.
+const std::vector<std::string> kRunFiles{"log.jsonl", "checkpoint.tlc", "report.json", "report.md"};
+
 void synchronize(Device device) {
   if (device == Device::CUDA) cuda_runtime::synchronize();
 }
 
 std::string log_path(const TrainConfig& config) {
   return config.output + "/log.jsonl";
+}
+
+// The directory of a file path ("." for a bare name).
+std::string directory_of(const std::string& file) {
+  const std::filesystem::path parent = std::filesystem::path(file).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
+  return text;
+}
+
+// The files of kRunFiles present in `directory`.
+std::vector<std::string> run_files_in(const std::string& directory) {
+  std::vector<std::string> found;
+  for (const std::string& name : kRunFiles) {
+    std::error_code error;  // a file that cannot be examined counts as absent
+    if (std::filesystem::exists(std::filesystem::symlink_status(directory + "/" + name, error))) found.push_back(name);
+  }
+  return found;
+}
+
+// Refuses a run longer than kMaxSteps; epochs is compared by division, so that no product can overflow.
+void check_run_length(const TrainConfig& config, int64_t per_epoch) {
+  TL_CHECK_AS(ValueError, config.max_steps <= kMaxSteps, "max_steps=", config.max_steps, " exceeds the ", kMaxSteps,
+              " steps a run may take");
+  TL_CHECK_AS(ValueError, config.epochs <= kMaxSteps / per_epoch, "epochs=", config.epochs, " of ", per_epoch,
+              " steps each exceeds the ", kMaxSteps, " steps a run may take");
+}
+
+// The length of the run the cosine schedule decays over: max_steps when set, else the epochs' steps.
+int64_t schedule_horizon(const TrainConfig& config, int64_t per_epoch) {
+  return config.max_steps > 0 ? config.max_steps : config.epochs * per_epoch;
+}
+
+// A checkpoint's step and its optimiser's step count: integers with 0 <= optimizer_steps <= step <= kMaxSteps.
+std::pair<int64_t, int64_t> stored_counters(const json& meta, const std::string& path) {
+  const auto counter = [&](const char* key, int64_t most) {
+    const bool ok = meta.contains(key) && meta.at(key).is_number_integer() && meta.at(key).get<int64_t>() >= 0 &&
+                    meta.at(key).get<int64_t>() <= most;
+    TL_CHECK_AS(ValueError, ok, "checkpoint '", path, "': \"", key, "\" must be an integer in [0, ", most, "], got ",
+                meta.contains(key) ? meta.at(key).dump() : "nothing");
+    return meta.at(key).get<int64_t>();
+  };
+  const int64_t step = counter("step", kMaxSteps);
+  return {step, counter("optimizer_steps", step)};
 }
 
 // The training and the test split of the configured data.
@@ -66,7 +125,59 @@ class EpochMeans {
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
+const std::vector<std::string>& resumable_keys() {
+  static const std::vector<std::string> keys{"checkpoint_every", "epochs", "max_steps", "output", "progress"};
+  return keys;
+}
+
+json resume_document(const std::string& checkpoint, const std::vector<std::string>& overrides) {
+  for (const std::string& assignment : overrides) {
+    const std::string key = assignment.substr(0, assignment.find('='));
+    TL_CHECK_AS(ValueError, std::count(resumable_keys().begin(), resumable_keys().end(), key) != 0, "'", key,
+                "' cannot change when resuming: it would change the run's trajectory (allowed: ",
+                joined(resumable_keys()), ")");
+  }
+  const json meta = read_checkpoint(checkpoint).meta;
+  TL_CHECK_AS(ValueError, meta.contains("config") && meta.at("config").is_object(), "checkpoint '", checkpoint,
+              "' holds no training config (it was not written by tl_train)");
+  json document = meta.at("config");
+  document["output"] = directory_of(checkpoint);
+  for (const std::string& assignment : overrides) apply_override(document, assignment);
+  return document;
+}
+
+bool all_finite(const Tensor& tensor) {
+  // Squares summed in double overflow for no finite float32 tensor: the sum is finite exactly when every element is.
+  return std::isfinite(kernels::backend_for(tensor.device()).sum_squares(tensor.data<float>(), tensor.numel()));
+}
+
+RunLock::RunLock(const std::string& directory) {
+  const std::string path = directory + "/run.lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  TL_CHECK(fd_ >= 0, "cannot create the lock '", path, "': ", std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+    // The owner's process id (up to its newline), for the message of a second run; failing to record it costs only
+    // that.
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    const ssize_t recorded = ::pwrite(fd_, pid.data(), pid.size(), 0);
+    static_cast<void>(recorded);
+    return;
+  }
+  const int error = errno;
+  char owner[32] = {};
+  if (::pread(fd_, owner, sizeof(owner) - 1, 0) < 0) owner[0] = '\0';
+  ::close(fd_);
+  TL_CHECK(error == EWOULDBLOCK, "cannot lock '", path, "': ", std::strerror(error));
+  TL_FAIL(Error, "output directory '", directory, "' is in use by another run (process ",
+          std::string(owner, std::strcspn(owner, "\n")), " holds the lock '", path,
+          "'); wait for it to end, or choose another output=DIR");
+}
+
+RunLock::~RunLock() {
+  ::close(fd_);
+}
+
+Trainer::Trainer(TrainConfig config, EarlierRun earlier) : config_(std::move(config)), earlier_(earlier) {
   std::tie(train_set_, test_set_) = load_datasets(config_);
   TL_CHECK_AS(ValueError, train_set_.inputs.dim(1) == config_.model.input, "the data set '", train_set_.name, "' has ",
               train_set_.inputs.dim(1), " features but the model expects ", config_.model.input,
@@ -79,7 +190,8 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   model_->to(config_.device);
   trained_ = model_->named_parameters();
   build_loss_terms();
-  config_.schedule.total_steps = config_.max_steps > 0 ? config_.max_steps : config_.epochs * steps_per_epoch();
+  check_run_length(config_, steps_per_epoch());
+  config_.schedule.total_steps = schedule_horizon(config_, steps_per_epoch());
   optimizer_ = std::make_unique<nn::Optimizer>(trained_, config_.optimizer);
 }
 
@@ -128,33 +240,88 @@ uint64_t Trainer::state_hash() {
   return hash;
 }
 
-void Trainer::save_checkpoint() {
+// Refuses to write or call good a state that is not finite: a parameter or an optimiser moment can overflow in an
+// update while the loss and the gradient were still finite.
+void Trainer::check_state_finite(std::ostream& log, int64_t epoch) {
+  for (auto& [name, tensor] : state_tensors())
+    if (!all_finite(*tensor)) stop_diverged(log, step_, epoch, "'" + name + "' is not finite after the update");
+}
+
+void Trainer::save_checkpoint(std::ostream& log, int64_t epoch) {
+  flush_log(log);
+  check_state_finite(log, epoch);
   Checkpoint checkpoint;
   checkpoint.meta = {{"step", step_}, {"optimizer_steps", optimizer_->step_count()}, {"config", config_.source}};
   for (auto& [name, tensor] : state_tensors()) checkpoint.tensors.emplace_back(name, *tensor);
   write_checkpoint_atomically(checkpoint_path(), checkpoint);
+  last_checkpoint_path_ = checkpoint_path();
   last_checkpoint_step_ = step_;
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
   const Checkpoint checkpoint = read_checkpoint(path);
-  std::map<std::string, Tensor> stored(checkpoint.tensors.begin(), checkpoint.tensors.end());
-  for (auto& [name, tensor] : state_tensors()) {
+  const auto [step, optimizer_steps] = stored_counters(checkpoint.meta, path);
+  check_schedule_horizon(checkpoint.meta, path);
+  restore_tensors(checkpoint.tensors, path);
+  step_ = step;
+  optimizer_->set_step_count(optimizer_steps);
+  resumed_from_ = last_checkpoint_path_ = path;
+  last_checkpoint_step_ = step_;
+}
+
+// Replaces parameters, buffers, term scalars and optimiser moments with the checkpoint's, once it is known to hold
+// exactly this state's tensors, in their shapes, with finite values.
+void Trainer::restore_tensors(const std::vector<std::pair<std::string, Tensor>>& tensors, const std::string& path) {
+  std::map<std::string, const Tensor*> stored;
+  for (const auto& [name, tensor] : tensors) stored.emplace(name, &tensor);
+  const std::vector<std::pair<std::string, Tensor*>> state = state_tensors();
+  std::set<std::string> expected;
+  for (const auto& [name, tensor] : state) {
     const auto found = stored.find(name);
     TL_CHECK_AS(ValueError, found != stored.end(), "checkpoint '", path, "' has no tensor '", name,
                 "' (it was written for another model or loss)");
-    TL_CHECK_AS(ValueError, found->second.shape() == tensor->shape(), "checkpoint '", path, "': tensor '", name,
-                "' has shape ", shape_str(found->second.shape()), ", the model expects ", shape_str(tensor->shape()));
-    const bool trained = tensor->requires_grad();
-    *tensor = found->second.to(config_.device);
-    if (trained) tensor->set_requires_grad(true);
-    stored.erase(found);
+    TL_CHECK_AS(ValueError, found->second->shape() == tensor->shape(), "checkpoint '", path, "': tensor '", name,
+                "' has shape ", shape_str(found->second->shape()), ", the model expects ", shape_str(tensor->shape()));
+    TL_CHECK_AS(ValueError, all_finite(*found->second), "checkpoint '", path, "': tensor '", name,
+                "' holds NaN or infinite values");
+    expected.insert(name);
   }
-  TL_CHECK_AS(ValueError, stored.empty(), "checkpoint '", path, "' holds tensor '", stored.begin()->first,
-              "' that this model does not have");
-  step_ = checkpoint.meta.at("step").get<int64_t>();
-  optimizer_->set_step_count(checkpoint.meta.at("optimizer_steps").get<int64_t>());
-  last_checkpoint_step_ = step_;
+  for (const auto& [name, tensor] : stored)
+    TL_CHECK_AS(ValueError, expected.count(name) != 0, "checkpoint '", path, "' holds tensor '", name,
+                "' that this model does not have");
+  for (const auto& [name, tensor] : state) {
+    const bool trained = tensor->requires_grad();
+    *tensor = stored.at(name)->to(config_.device);
+    if (trained) tensor->set_requires_grad(true);
+  }
+}
+
+// Under a cosine schedule every step's learning rate depends on the run's length, so a resumed run must keep the
+// length its checkpoint was trained toward; the other schedules do not depend on it.
+void Trainer::check_schedule_horizon(const json& meta, const std::string& path) const {
+  if (config_.schedule.kind != nn::LearningRateSchedule::Kind::Cosine) return;
+  TL_CHECK_AS(ValueError, meta.contains("config"), "checkpoint '", path,
+              "' holds no training config (it was not written by tl_train)");
+  const TrainConfig stored = parse_config(meta.at("config"));
+  check_run_length(stored, steps_per_epoch());
+  const int64_t horizon = schedule_horizon(stored, steps_per_epoch());
+  TL_CHECK_AS(
+      ValueError, horizon == config_.schedule.total_steps,
+      "the cosine schedule decays the learning rate over the run's length: checkpoint '", path,
+      "' was trained toward step ", horizon, ", this run (epochs=", config_.epochs, ", max_steps=", config_.max_steps,
+      ") would decay toward step ", config_.schedule.total_steps,
+      ", so its learning rate would jump; resume with the checkpoint's epochs and max_steps, or start a new run");
+}
+
+// Refuses a run with nothing left to do (a resumed checkpoint at or beyond the run's end), rather than training no
+// step and naming a checkpoint that was never written.
+void Trainer::check_steps_left(int64_t until) const {
+  TL_CHECK_AS(ValueError, until <= total_steps(), "cannot train to step ", until, ": the run ends at step ",
+              total_steps());
+  const std::string from = resumed_from_.empty() ? "" : " (checkpoint '" + resumed_from_ + "')";
+  TL_CHECK_AS(ValueError, step_ < until, "nothing is left to train: the run is at step ", step_, from,
+              " and ends at step ", until, " (epochs=", config_.epochs, " of ", steps_per_epoch(),
+              " steps, max_steps=", config_.max_steps, "); give a larger epochs=N or max_steps=N");
 }
 
 // The model's forward on the batch and every loss term: reconstruction, KL (a VAE's), then the topology terms
@@ -194,7 +361,7 @@ std::vector<std::pair<std::string, double>> Trainer::checked_values(const std::v
     if (!std::isfinite(value)) {
       std::ostringstream what;
       what << "loss term '" << term.name << "' is " << value;
-      stop_diverged(log, epoch, what.str());
+      stop_diverged(log, step_ + 1, epoch, what.str());
     }
     values.emplace_back(term.name, value);
   }
@@ -220,7 +387,7 @@ double Trainer::backward_and_update(const std::vector<TermValue>& terms, std::os
         break;
       }
     }
-    stop_diverged(log, epoch, "the gradient of '" + culprit + "' is not finite (every loss term was)");
+    stop_diverged(log, step_ + 1, epoch, "the gradient of '" + culprit + "' is not finite (every loss term was)");
   }
   optimizer_->set_lr(config_.schedule.lr_at(config_.optimizer.lr, step_));
   optimizer_->step();
@@ -256,49 +423,93 @@ void Trainer::write_log_record(std::ostream& log, int64_t epoch, const StepResul
   record["model_ms"] = result.step_ms - result.topology_ms;
   record["topology_ms"] = result.topology_ms;
   log << record.dump() << "\n";
+  TL_CHECK(log.good(), "writing the log '", log_path(config_), "' failed at step ", step_, " (", std::strerror(errno),
+           "); training stopped. ", last_checkpoint_text());
 }
 
-void Trainer::open_log(bool resuming) {
-  std::filesystem::create_directories(config_.output);
-  std::vector<std::string> kept;
-  if (resuming) {  // drop lines of steps after the checkpoint: they are about to be redone
-    std::ifstream in(log_path(config_));
-    for (std::string line; std::getline(in, line);) {
-      const json record = json::parse(line, nullptr, false);
-      if (!record.is_discarded() && record.value("step", int64_t(0)) <= step_ && !record.contains("error"))
-        kept.push_back(line);
-    }
-  }
-  std::ofstream out(log_path(config_), std::ios::trunc);
-  TL_CHECK_AS(ValueError, out.good(), "cannot write the log '", log_path(config_), "'");
-  for (const std::string& line : kept) out << line << "\n";
+// Flushes the log; stops the run, naming the last checkpoint, when the flush failed (a full disk, a lost directory).
+void Trainer::flush_log(std::ostream& log) const {
+  log.flush();
+  TL_CHECK(log.good(), "writing the log '", log_path(config_), "' failed after step ", step_, " (",
+           std::strerror(errno), "); training stopped. ", last_checkpoint_text());
 }
 
-void Trainer::stop_diverged(std::ostream& log, int64_t epoch, const std::string& what) const {
+std::string Trainer::last_checkpoint_text() const {
+  if (last_checkpoint_path_.empty()) return "No checkpoint was written yet.";
+  return "The last good checkpoint (step " + std::to_string(last_checkpoint_step_) + ") is " + last_checkpoint_path_;
+}
+
+void Trainer::stop_diverged(std::ostream& log, int64_t step, int64_t epoch, const std::string& what) const {
   std::ostringstream message;
-  message << "step " << step_ + 1 << " (epoch " << epoch + 1 << "): " << what << "; training stopped. ";
-  if (last_checkpoint_step_ >= 0) {
-    message << "The last good checkpoint (step " << last_checkpoint_step_ << ") is " << checkpoint_path();
-  } else {
-    message << "No checkpoint was written yet.";
-  }
-  log << json{{"step", step_ + 1}, {"error", message.str()}}.dump() << "\n";
+  message << "step " << step << " (epoch " << epoch + 1 << "): " << what << "; training stopped. "
+          << last_checkpoint_text();
+  log << json{{"step", step}, {"error", message.str()}}.dump() << "\n";
   log.flush();
   throw TrainingDiverged(message.str());
 }
 
-void Trainer::train() {
-  const int64_t per_epoch = steps_per_epoch();
-  const int64_t total = total_steps();
-  open_log(step_ > 0);
+// A resumed run that writes into its checkpoint's directory continues the run there.
+bool Trainer::continues_in_place() const {
+  std::error_code error;
+  return !resumed_from_.empty() && std::filesystem::equivalent(directory_of(resumed_from_), config_.output, error);
+}
+
+// Locks the output directory against a concurrent run, then makes sure it holds no other run: a fresh run refuses
+// an earlier run's files (or deletes them under EarlierRun::Replace); a resumed run continues in its checkpoint's
+// directory or starts in one that holds no run. Returns the lock.
+std::unique_ptr<RunLock> Trainer::claim_output() const {
+  std::filesystem::create_directories(config_.output);
+  auto lock = std::make_unique<RunLock>(config_.output);
+  const std::vector<std::string> found = run_files_in(config_.output);
+  if (found.empty() || continues_in_place()) return lock;
+  const bool resumable = std::count(found.begin(), found.end(), "checkpoint.tlc") != 0;
+  TL_CHECK_AS(ValueError, earlier_ == EarlierRun::Replace, "output directory '", config_.output,
+              "' holds an earlier run (", joined(found),
+              "): ", resumable ? "resume it with --resume " + checkpoint_path() + ", " : "",
+              "choose another output=DIR, or replace it with --force");
+  std::fprintf(stderr, "replacing the earlier run in '%s' (%s)\n", config_.output.c_str(), joined(found).c_str());
+  for (const std::string& name : found) std::filesystem::remove(config_.output + "/" + name);
+  return lock;
+}
+
+// Starts log.jsonl: empty for a fresh run; for a resumed one, the lines up to the checkpoint's step of the log
+// beside that checkpoint (later lines are about to be redone). Replaced atomically: a failure keeps the old log.
+void Trainer::start_log() const {
+  std::string kept;
+  if (!resumed_from_.empty()) {
+    std::ifstream in(directory_of(resumed_from_) + "/log.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const json record = json::parse(line, nullptr, false);
+      const bool step_record = record.is_object() && record.contains("step") && record.at("step").is_number_integer();
+      if (step_record && !record.contains("error") && record.at("step").get<int64_t>() <= step_) kept += line + "\n";
+    }
+  }
+  write_file_atomically(log_path(config_), kept);
+}
+
+// The log, appended to; the first call of a trainer claims the output directory and starts the log.
+std::ofstream Trainer::open_log() {
+  if (!lock_) {
+    std::unique_ptr<RunLock> lock = claim_output();
+    start_log();
+    lock_ = std::move(lock);
+  }
   std::ofstream log(log_path(config_), std::ios::app);
-  ProgressBar progress(config_.progress, total);
+  TL_CHECK(log.good(), "cannot open the log '", log_path(config_), "': ", std::strerror(errno));
+  return log;
+}
+
+void Trainer::train_until(int64_t until) {
+  check_steps_left(until);
+  const int64_t per_epoch = steps_per_epoch();
+  std::ofstream log = open_log();
+  ProgressBar progress(config_.progress, until);
   const auto run_start = Clock::now();
   EpochMeans means;
   std::vector<int64_t> order;
   int64_t order_epoch = -1;
   model_->train();
-  while (step_ < total) {
+  while (step_ < until) {
     const int64_t epoch = step_ / per_epoch;
     if (epoch != order_epoch) {
       order = data::epoch_permutation(train_set_.size(), config_.seed, epoch);
@@ -314,11 +525,9 @@ void Trainer::train() {
     progress.update(step_, epoch, config_.epochs, per_epoch, epoch_means_, median(step_ms_));
 
     const bool periodic = config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0;
-    if (step_ % per_epoch == 0 || periodic || step_ == total) {
-      log.flush();
-      save_checkpoint();
-    }
+    if (step_ % per_epoch == 0 || periodic || step_ == until) save_checkpoint(log, epoch);
   }
+  flush_log(log);
   wall_seconds_ += std::chrono::duration<double>(Clock::now() - run_start).count();
 }
 

@@ -1,9 +1,11 @@
 // The training loop behind tl_train: builds data, model, optimiser and loss terms from a TrainConfig, trains
 // with a progress bar, a JSONL log of every step and atomic checkpoints, resumes bit-identically from a
-// checkpoint, and stops on a non-finite loss or gradient naming the term and the step. evaluate() and
-// write_report() hand the trained model to evaluation.h and report.h.
+// checkpoint, and stops on a non-finite loss, gradient or state naming what and when. A run owns its output
+// directory: it locks it against a concurrent run and refuses one that holds an earlier run unless told to replace
+// it. evaluate() and write_report() hand the trained model to evaluation.h and report.h.
 #pragma once
 
+#include <fstream>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -17,22 +19,63 @@
 
 namespace tl::train {
 
-// Training stopped because a loss term or a gradient was NaN or infinite; the message names which and when.
+// Training stopped because a loss term, a gradient or the state after an update was NaN or infinite; the message
+// names which and when, and the last good checkpoint.
 class TrainingDiverged : public Error {
   using Error::Error;
 };
 
+// The most steps a run may take: each step's VAE noise stream is keyed by step << 32.
+constexpr int64_t kMaxSteps = int64_t(1) << 32;
+
+// What a fresh run does with an output directory that holds an earlier run (its log, checkpoint or report).
+enum class EarlierRun {
+  Refuse,   // stop with an error that names the directory and the ways out (resume, another output, --force)
+  Replace,  // delete the earlier run's files, saying so on stderr (tl_train --force)
+};
+
+// The keys a resumed run may override: those that keep its trajectory.
+const std::vector<std::string>& resumable_keys();
+
+// The config of a run resumed from `checkpoint`: the one stored in it, writing beside the checkpoint, with
+// `overrides` ("key.path=value" of resumable_keys() only; output=DIR writes elsewhere) applied.
+nlohmann::json resume_document(const std::string& checkpoint, const std::vector<std::string>& overrides);
+
+// True when every element of `tensor` (on any device) is finite.
+bool all_finite(const Tensor& tensor);
+
+// An exclusive lock (flock) on DIRECTORY/run.lock, which holds the owner's process id, for as long as this object
+// lives: one run per output directory. The lock file itself stays.
+class RunLock {
+ public:
+  // Throws naming the lock and its owner when another run holds it.
+  explicit RunLock(const std::string& directory);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 class Trainer {
  public:
-  explicit Trainer(TrainConfig config);
+  // Refuses (ValueError) a run longer than kMaxSteps. `earlier` applies when training starts.
+  explicit Trainer(TrainConfig config, EarlierRun earlier = EarlierRun::Refuse);
 
-  // Loads parameters, buffers, optimiser state and the step counter from a checkpoint of this config.
+  // Loads parameters, buffers, optimiser state and the step counter from a checkpoint of this config. Refuses a
+  // checkpoint whose counters are out of range, whose tensors do not match this state or are not finite, or (under
+  // a cosine schedule) that was trained toward another run length.
   void load_checkpoint(const std::string& path);
-  // Trains until config.epochs epochs (or config.max_steps steps) are done. Throws TrainingDiverged.
-  void train();
+  // Trains until config.epochs epochs (or config.max_steps steps) are done. Throws TrainingDiverged; refuses
+  // (ValueError) a resumed run with no steps left, an output directory in use, or one holding another run.
+  void train() { train_until(total_steps()); }
+  // The same, stopping (with a checkpoint) at step `until` of the run: the run's length, and with it the learning
+  // rate schedule, stays that of the config.
+  void train_until(int64_t until);
   // The model's metrics on the test split (evaluate_model).
   nlohmann::json evaluate();
-  // Writes report.json and report.md into the output directory.
+  // Writes report.json and report.md into the output directory (atomically; a failed write throws).
   void write_report(const nlohmann::json& evaluation) const;
 
   int64_t step() const { return step_; }
@@ -40,6 +83,7 @@ class Trainer {
   const std::vector<double>& step_milliseconds() const { return step_ms_; }
   const std::vector<double>& topology_milliseconds() const { return topology_ms_; }
   int64_t steps_per_epoch() const;
+  int64_t total_steps() const;
   const TrainConfig& config() const { return config_; }
   std::vector<Tensor> parameters() const { return model_->parameters(); }
   std::string checkpoint_path() const;
@@ -59,21 +103,31 @@ class Trainer {
   };
 
   void build_loss_terms();
-  int64_t total_steps() const;
+  void restore_tensors(const std::vector<std::pair<std::string, Tensor>>& tensors, const std::string& path);
+  void check_schedule_horizon(const nlohmann::json& meta, const std::string& path) const;
+  void check_steps_left(int64_t until) const;
   StepResult run_step(const std::vector<int64_t>& order, int64_t epoch, std::ostream& log);
   std::vector<TermValue> forward_losses(const Tensor& batch, double& topology_ms);
   std::vector<std::pair<std::string, double>> checked_values(const std::vector<TermValue>& terms, std::ostream& log,
                                                              int64_t epoch) const;
   double backward_and_update(const std::vector<TermValue>& terms, std::ostream& log, int64_t epoch);
   void write_log_record(std::ostream& log, int64_t epoch, const StepResult& result) const;
+  void flush_log(std::ostream& log) const;
   std::vector<std::pair<std::string, Tensor*>> state_tensors();
-  void save_checkpoint();
+  void check_state_finite(std::ostream& log, int64_t epoch);
+  void save_checkpoint(std::ostream& log, int64_t epoch);
+  std::string last_checkpoint_text() const;
   // Logs and throws TrainingDiverged: "step S (epoch E): <what>; training stopped", naming the last checkpoint.
-  [[noreturn]] void stop_diverged(std::ostream& log, int64_t epoch, const std::string& what) const;
-  void open_log(bool resuming);
+  [[noreturn]] void stop_diverged(std::ostream& log, int64_t step, int64_t epoch, const std::string& what) const;
+  bool continues_in_place() const;
+  std::unique_ptr<RunLock> claim_output() const;
+  void start_log() const;
+  std::ofstream open_log();
   RunSummary run_summary() const;
 
   TrainConfig config_;
+  EarlierRun earlier_;
+  std::unique_ptr<RunLock> lock_;  // taken when training starts, released with the trainer (after its report)
   data::Dataset train_set_, test_set_;
   std::unique_ptr<nn::Autoencoder> model_;
   std::vector<std::unique_ptr<LossTerm>> loss_terms_;     // built from config_.topology, in its order
@@ -81,6 +135,8 @@ class Trainer {
   std::vector<std::pair<std::string, Tensor*>> trained_;  // what the optimiser updates: the model, then term scalars
   std::unique_ptr<nn::Optimizer> optimizer_;
   int64_t step_ = 0;
+  std::string resumed_from_;  // the checkpoint this run resumed from; empty for a fresh run
+  std::string last_checkpoint_path_;
   int64_t last_checkpoint_step_ = -1;
   std::vector<double> step_ms_, topology_ms_;
   std::vector<std::pair<std::string, double>> epoch_means_;  // mean of each term over the last (partial) epoch
