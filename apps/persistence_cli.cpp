@@ -2,10 +2,12 @@
 // ripser's text form or as JSON, with the critical edges of every pair on request.
 //
 //   tl_persistence FILE [--format F] [--dim K] [--threshold T] [--limit N] [--edges] [--json] [--time-limit S]
-//                  [--truncate]                                                      exit 0: printed, 1: error
+//                  [--memory-limit B] [--truncate]                                   exit 0: printed, 1: error
 #include <cstdio>
 #include <cstring>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "apps/cli/cli.h"
 #include "nn/data/idx.h"
@@ -53,11 +55,16 @@ void add_options(CLI::App& app, Args& args) {
   app.add_flag("--edges", args.edges, "print each pair's critical edges");
   app.add_flag("--json", args.json, "JSON instead of ripser's text form");
   app.add_option("--time-limit", args.options.time_limit_seconds,
-                 "give up the H1 reduction after S seconds (default: no limit)")
+                 "give up after S seconds of the whole run (default: no limit)")
       ->type_name("S");
+  app.add_option("--memory-limit", args.options.memory_limit_bytes,
+                 "stop when the run's large buffers (distance matrices, H1 columns, reduction) would pass B bytes; "
+                 "suffixes such as 512MiB or 4GB (default: no limit)")
+      ->type_name("B")
+      ->transform(CLI::AsSizeValue(false));
   app.add_flag_callback(
       "--truncate", [&args] { args.options.on_limit = tl::topology::OnLimit::Truncate; },
-      "with --time-limit: print what was found instead of failing");
+      "with --time-limit or --memory-limit: print what was found instead of failing");
 }
 
 void print_edge(const tl::topology::Edge& e) {
@@ -96,6 +103,8 @@ void print_json(const tl::topology::PersistenceResult& result, bool edges) {
   std::printf("{\"points\": %lld, \"enclosing_radius\": %.9g, \"h1_threshold\": %.9g, \"truncated\": %s,\n",
               static_cast<long long>(result.points), result.enclosing_radius, result.h1_threshold,
               result.truncated ? "true" : "false");
+  if (result.truncated)
+    std::printf(" \"truncation_reason\": %s,\n", nlohmann::json(result.truncation_reason).dump().c_str());
   std::printf(" \"diagrams\": [\n");
   for (size_t k = 0; k < result.diagrams.size(); ++k) {
     const tl::topology::Diagram& diagram = result.diagrams[k];

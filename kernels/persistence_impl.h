@@ -49,6 +49,12 @@ TL_HD bool filtration_before(float diameter_a, int64_t index_a, float diameter_b
   return diameter_a < diameter_b || (diameter_a == diameter_b && index_a > index_b);
 }
 
+// Whether an edge of this length is in the filtration cut at `threshold`: no longer than it, and finite (an
+// infinite length is no edge, even under an infinite threshold; Prim then starts a new tree on every device).
+TL_HD bool edge_within(float length, float threshold) {
+  return length <= threshold && length < INFINITY;
+}
+
 // Inverse of triangle_index: the vertices a > b > c, found by walking down from an upper bound on a.
 TL_HD void triangle_vertices(int64_t index, int32_t max_vertex, int32_t& a, int32_t& b, int32_t& c) {
   int64_t x = max_vertex;
@@ -93,6 +99,13 @@ struct H1Column {
   int32_t cofacet_vertex = -1;  // -1: every cofacet is longer than the edge
   int32_t apparent = 0;         // 1 when (edge, cofacet) is an apparent pair
 };
+
+// The sort key of a reduction column from its diameter's bits (a float >= 0, and +0 rather than -0) and its edge
+// index: ascending keys list the columns latest in the filtration first (diameter descending, then edge index
+// ascending). Edge indices fit 32 bits (a cloud has at most 65,536 points).
+TL_HD uint64_t column_sort_key(uint32_t diameter_bits, int64_t index) {
+  return (static_cast<uint64_t>(~diameter_bits) << 32) | static_cast<uint64_t>(index);
+}
 
 // Cofacets of {u, v} with the edge's diameter d come first in the filtration, larger triangle index first, and
 // the triangle index grows with the third vertex k; so the earliest is the largest k with D[u,k], D[v,k] <= d.

@@ -4,6 +4,7 @@
 // edge_offsets[c]. Offsets (and per-cloud scalars) live on the host; data on the table's device.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "core/base/types.h"
@@ -22,21 +23,31 @@ struct CloudBatch {
   int64_t points(int64_t c) const { return point_offsets[c + 1] - point_offsets[c]; }
 };
 
+// When the CPU kernels that take one give up early: a time on std::chrono::steady_clock. The CUDA kernels run to
+// their end (they take a small part of a run).
+struct Deadline {
+  double steady_seconds = 0.0;  // seconds since the clock's epoch; 0: never
+  static double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  bool passed() const { return steady_seconds > 0.0 && now() > steady_seconds; }
+};
+
 // Each persistence kernel's signature, written once (see kernels/backend.h for the pattern).
 namespace topology_signature {
 // dist[c] = pairwise Euclidean distances of cloud c: exact zero diagonal, exactly symmetric.
 using pairwise_distances = void(const float* points, const CloudBatch& batch, float* dist);
-// For each cloud, the minimum spanning forest of the edges no longer than `threshold`, its edges written at
-// edges + point_offsets[c] (n_c - 1 slots) in the order Prim adds them, edge_counts[c] of them.
+// For each cloud, the minimum spanning forest of the finite edges no longer than `threshold` (edge_within), its
+// edges written at edges + point_offsets[c] (n_c - 1 slots) in the order Prim adds them, edge_counts[c] of them.
 // Ties follow the filtration order of kernels/persistence_impl.h, so the forest is unique.
 using minimum_spanning_forest = void(const float* dist, const CloudBatch& batch, float threshold,
                                      WeightedEdge* edges, int32_t* edge_counts);
 // For each cloud, the columns of its degree-1 cohomology reduction: the edges no longer than thresholds[c]
 // (a host array) outside its spanning forest (as minimum_spanning_forest wrote it), latest in the filtration
 // first, each with its emergent cofacet and apparent flag (h1_column). Written at columns + edge_offsets[c];
-// column_counts[c] (a host array) says how many.
-using h1_columns = void(const float* dist, const CloudBatch& batch, const float* thresholds,
-                        const WeightedEdge* forest, const int32_t* forest_counts, H1Column* columns,
+// column_counts[c] (a host array) says how many, or is -1 when the deadline passed before they were all listed.
+using h1_columns = void(const float* dist, const CloudBatch& batch, const float* thresholds, const WeightedEdge* forest,
+                        const int32_t* forest_counts, const Deadline& deadline, H1Column* columns,
                         int64_t* column_counts);
 // grad[p, k] = incident_gradient of point p (p < total_points) over incidence[offsets[p], offsets[p+1]):
 // offsets (total_points + 1 entries) and incidence are host arrays; points and grad on the table's device.

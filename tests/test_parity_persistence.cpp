@@ -1,8 +1,12 @@
-// CPU-vs-CUDA parity of the persistence kernels: distances on both paths, the H1 reduction columns (filtration
-// sort, apparent and emergent cofacets), spanning forests (identical edges: the filtration order makes them
-// unique), whole batches of diagrams computed from CUDA tensors, and the scatter of diagram gradients onto
-// points (equal to the CPU's, and bit-identical from run to run).
+// CPU-vs-CUDA parity of the persistence kernels: distances on both paths (also of clouds far from the origin and
+// of tight clusters, against a double-precision reference), the H1 reduction columns (filtration sort, apparent
+// and emergent cofacets), spanning forests (identical edges: the filtration order makes them unique, and an
+// infinite length is no edge), whole batches of diagrams computed from CUDA tensors, the input checks and the
+// time limit on CUDA tensors, and the scatter of diagram gradients onto points (equal to the CPU's, and
+// bit-identical from run to run).
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 
 #include "nn/data/synthetic.h"
 #include "tests/test_support.h"
@@ -23,6 +27,71 @@ TEST_CASE("pairwise distances agree between CPU and CUDA on the direct and GEMM 
     check_close(gpu.to(Device::CPU), cpu, 1e-5, 1e-5, "distances");
     check_exact_distance_matrix(gpu.to_vector<float>(), 300);
   }
+}
+
+TEST_CASE("CUDA distances above 32 dimensions of shifted clouds and tight clusters match a double reference") {
+  // The Gram path centres each cloud (the same float coordinates as the CPU's) and recomputes cancelled entries.
+  Generator generator(505);
+  const int64_t n = 300;
+  for (int64_t dim : {40, 64, 784}) {
+    CAPTURE(dim);
+    const std::vector<float> x = data::gaussian_cloud(n, dim, generator).to_vector<float>();
+    std::vector<float> shifted = x, clusters = x;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < dim; ++k) {
+        shifted[i * dim + k] += 3000.0f;
+        clusters[i * dim + k] = 1e-3f * x[i * dim + k] + (k > 0 ? 0.0f : i % 2 ? 1.0f : -1.0f);
+      }
+    for (const std::vector<float>* values : {&shifted, &clusters}) {
+      const Tensor points = Tensor::from_vector(*values, {n, dim});
+      const std::vector<float> gpu = topology::pairwise_distances(points.to(Device::CUDA)).to_vector<float>();
+      check_close(gpu, reference_distances(points), 1e-5, 1e-9, values == &shifted ? "shifted" : "clusters");
+      check_exact_distance_matrix(gpu, n);
+    }
+  }
+}
+
+TEST_CASE("CUDA spanning forests take no infinite edge and input checks refuse overflowing clouds as on the CPU") {
+  const float inf = INFINITY;
+  Generator generator(606);
+  std::vector<float> sparse = tie_heavy_distances(60, 4, generator);
+  for (int64_t i = 0; i < 60; ++i)
+    for (int64_t j = 0; j < 60; ++j)
+      if (i != j && (i < 20) != (j < 20)) sparse[i * 60 + j] = inf;  // vertices 0..19 and 20..59 never meet
+  const Tensor matrix = Tensor::from_vector(sparse, {60, 60});
+  for (float threshold : {inf, 2.0f}) {
+    CAPTURE(threshold);
+    const auto cpu = backend_spanning_forest(matrix, threshold);
+    const auto gpu = backend_spanning_forest(matrix.to(Device::CUDA), threshold);
+    REQUIRE(gpu.size() == cpu.size());
+    for (size_t e = 0; e < cpu.size(); ++e) {
+      CHECK(gpu[e].edge.u == cpu[e].edge.u);
+      CHECK(gpu[e].edge.v == cpu[e].edge.v);
+      CHECK(gpu[e].length == cpu[e].length);
+    }
+  }
+  std::vector<float> values(4 * 40, 0.0f);  // a square of side 1.4e19: its diagonals' squares overflow
+  values[0] = 1e19f;
+  values[40] = -1e19f;
+  values[2 * 40 + 1] = 1e19f;
+  values[3 * 40 + 1] = -1e19f;
+  const Tensor far = Tensor::from_vector(values, {4, 40});
+  const std::string message = error_message([&] { topology::persistence(far.to(Device::CUDA)); });
+  CHECK(message.find("cloud 0, point 0 lies") != std::string::npos);
+  CHECK(message == error_message([&] { topology::persistence(far); }));
+}
+
+TEST_CASE("the time limit stops a run on CUDA tensors within a small margin") {
+  Generator generator(9);
+  const Tensor points = data::torus(800, 2.0f, 0.7f, 0.02f, generator).to(Device::CUDA);
+  topology::PersistenceOptions options;
+  options.time_limit_seconds = 0.3;
+  options.on_limit = topology::OnLimit::Truncate;
+  const auto start = std::chrono::steady_clock::now();
+  const topology::PersistenceResult r = topology::persistence(points, options);
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 0.8);
+  CHECK(r.truncated);
+  CHECK(r.diagrams[0].pairs.size() == 799);
 }
 
 TEST_CASE("H1 columns agree between CPU and CUDA in order and in every field") {

@@ -3,6 +3,7 @@
 // triangle, no shortcuts), critical edges against the distance matrix, invariances, known shapes, degenerate
 // input, guards and the batched API. The external oracle (ripser/gudhi fixtures) is in test_persistence_oracle.cpp.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -11,6 +12,7 @@
 #include "nn/data/synthetic.h"
 #include "tests/persistence_reference.h"
 #include "tests/test_support.h"
+#include "topology/matching.h"
 #include "topology/persistence.h"
 
 namespace tl::testing {
@@ -32,6 +34,33 @@ std::vector<std::pair<float, float>> sorted_pairs(const Diagram& d) {
   for (const auto& p : d.pairs) out.emplace_back(p.birth, p.death);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// The values rounded to multiples of 1 / scale.
+std::vector<float> on_grid(std::vector<float> values, float scale) {
+  for (float& v : values) v = std::round(v * scale) / scale;
+  return values;
+}
+
+// A diagram's pairs as the flat (birth, death) list the matching functions take.
+std::vector<float> flat_pairs(const Diagram& d) {
+  std::vector<float> out;
+  for (const auto& p : d.pairs) out.insert(out.end(), {p.birth, p.death});
+  return out;
+}
+
+// Diagrams of distances that differ by at most `tolerance` differ by at most that: H0's sorted deaths entry by
+// entry, H1 in the bottleneck distance; the essential bars agree in number.
+void check_close_diagrams(const PersistenceResult& a, const PersistenceResult& b, double tolerance,
+                          const std::string& what) {
+  const std::vector<float> deaths_a = sorted_deaths(a.diagrams[0]), deaths_b = sorted_deaths(b.diagrams[0]);
+  REQUIRE_MESSAGE(deaths_a.size() == deaths_b.size(), what);
+  for (size_t i = 0; i < deaths_a.size(); ++i)
+    CHECK_MESSAGE(std::fabs(deaths_a[i] - deaths_b[i]) <= tolerance, what, ": H0 death ", i);
+  CHECK_MESSAGE(
+      topology::bottleneck_matching(flat_pairs(a.diagrams[1]), flat_pairs(b.diagrams[1])).distance <= tolerance, what,
+      ": H1");
+  for (int k = 0; k < 2; ++k) CHECK(a.diagrams[k].essential.size() == b.diagrams[k].essential.size());
 }
 
 float longest_h1_bar(const PersistenceResult& r) {
@@ -89,18 +118,50 @@ TEST_CASE("pairwise distances match a double-precision reference on both paths")
   for (int64_t dim : {3, 16, 32, 33, 784}) {
     CAPTURE(dim);
     const Tensor points = data::gaussian_cloud(70, dim, generator);
-    const Tensor dist = topology::pairwise_distances(points);
-    const std::vector<float> d = dist.to_vector<float>(), x = points.to_vector<float>();
-    std::vector<float> expected(d.size());
-    for (int64_t i = 0; i < 70; ++i)
-      for (int64_t j = 0; j < 70; ++j) {
-        double s = 0.0;
-        for (int64_t k = 0; k < dim; ++k) s += std::pow(double(x[i * dim + k]) - x[j * dim + k], 2);
-        expected[i * 70 + j] = static_cast<float>(std::sqrt(s));
-      }
-    check_close(d, expected, 2e-5, 2e-5, "distances");
+    const std::vector<float> d = topology::pairwise_distances(points).to_vector<float>();
+    check_close(d, reference_distances(points), 2e-5, 2e-5, "distances");
     check_exact_distance_matrix(d, 70);
   }
+}
+
+TEST_CASE("translating a cloud of more than 32 dimensions changes its distances and diagrams by rounding only") {
+  // Coordinates on a grid of 2^-6, which every shift below keeps exact, so each shifted cloud has the same
+  // differences and the same double-precision distances. The Gram form used to lose them to cancellation: at a
+  // shift of 3000, 30 points in 40-D had 29 zero H0 deaths and a spurious H1 bar; 0.3 % errors at 100.
+  Generator generator(41);
+  const int64_t n = 30;
+  for (int64_t dim : {40, 64}) {
+    const std::vector<float> base = on_grid(data::gaussian_cloud(n, dim, generator).to_vector<float>(), 64.0f);
+    const std::vector<float> reference = reference_distances(Tensor::from_vector(base, {n, dim}));
+    const PersistenceResult expected = topology::persistence_from_distances(Tensor::from_vector(reference, {n, n}));
+    const float diameter = *std::max_element(reference.begin(), reference.end());
+    for (float shift : {0.0f, 100.0f, 3000.0f, 100000.0f}) {
+      CAPTURE(dim);
+      CAPTURE(shift);
+      std::vector<float> moved = base;
+      for (float& x : moved) x += shift;
+      const Tensor points = Tensor::from_vector(moved, {n, dim});
+      check_close(topology::pairwise_distances(points).to_vector<float>(), reference, 1e-5, 1e-9, "distances");
+      check_close_diagrams(topology::persistence(points), expected, 1e-5 * diameter, "shifted cloud");
+    }
+  }
+}
+
+TEST_CASE("tight clusters far from their cloud's mean keep their small distances on the Gram path") {
+  // Two clusters of radius about 1e-3 at -1 and +1: centring leaves every point about 1 from the mean, so the
+  // Gram form of a distance within a cluster cancels six digits (errors of 1 % before); those entries are
+  // recomputed by the direct sum.
+  Generator generator(43);
+  const int64_t n = 40, dim = 64;
+  std::vector<float> x = data::gaussian_cloud(n, dim, generator).to_vector<float>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < dim; ++k) x[i * dim + k] = 1e-3f * x[i * dim + k] + (k > 0 ? 0.0f : i % 2 ? 1.0f : -1.0f);
+  const Tensor points = Tensor::from_vector(x, {n, dim});
+  const std::vector<float> reference = reference_distances(points);
+  check_close(topology::pairwise_distances(points).to_vector<float>(), reference, 1e-5, 1e-9, "distances");
+  check_close_diagrams(topology::persistence(points),
+                       topology::persistence_from_distances(Tensor::from_vector(reference, {n, n})), 1e-5 * 2.0,
+                       "clusters");
 }
 
 TEST_CASE("H0 deaths and edges equal a brute-force Kruskal spanning tree") {
@@ -172,7 +233,11 @@ TEST_CASE("H1 columns list the non-forest edges latest first with their apparent
     int64_t n;
     float threshold;
   } cases[] = {{cloud, 40, 0.6f}, {integers, 30, 2.0f}};
-  for (const auto& [dist, n, threshold] : cases) {
+  for (const auto& matrix : cases) {
+    // Named copies, not structured bindings: C++17 lets no lambda capture those (clang refuses).
+    const std::vector<float>& dist = matrix.dist;
+    const int64_t n = matrix.n;
+    const float threshold = matrix.threshold;
     CAPTURE(n);
     const std::vector<kernels::H1Column> columns = backend_h1_columns(Tensor::from_vector(dist, {n, n}), threshold);
     int64_t within = 0;
@@ -376,6 +441,51 @@ TEST_CASE("bad input is refused with a message naming the problem") {
         }).find("max_dim must be 0 or 1, got 2") != std::string::npos);
 }
 
+TEST_CASE("clouds whose squared distances would overflow are refused, naming the point; far tight ones are not") {
+  for (int64_t dim : {2, 40}) {
+    CAPTURE(dim);
+    // A square of side 1.4e19: its diagonals' squares overflowed to inf, on both the direct and the Gram path,
+    // giving an H1 bar [1.4e19, inf) and an infinite enclosing radius.
+    std::vector<float> values(static_cast<size_t>(4 * dim), 0.0f);
+    values[0] = 1e19f;
+    values[dim] = -1e19f;
+    values[2 * dim + 1] = 1e19f;
+    values[3 * dim + 1] = -1e19f;
+    const Tensor far = Tensor::from_vector(values, {4, dim});
+    for (const std::string& message : {error_message([&] { topology::persistence(far); }),
+                                       error_message([&] { topology::pairwise_distances(far); })}) {
+      CHECK(message.find("cloud 0, point 0 lies 1e+19 from the cloud's mean (its coordinate 0 is 1e+19)") !=
+            std::string::npos);
+      CHECK(message.find("rescale the cloud") != std::string::npos);
+    }
+    // Points 2^42 apart near 1.5 * 2^64 (2.8e19): every value involved is exact, so is every death.
+    std::vector<float> tight(static_cast<size_t>(5 * dim), 0.0f);
+    for (int64_t j = 0; j < 5; ++j) tight[j * dim] = std::ldexp(1.5f, 64) + std::ldexp(float(j), 42);
+    const PersistenceResult r = topology::persistence(Tensor::from_vector(tight, {5, dim}));
+    CHECK(sorted_deaths(r.diagrams[0]) == std::vector<float>(4, std::ldexp(1.0f, 42)));
+    CHECK(r.diagrams[1].pairs.empty());
+  }
+}
+
+TEST_CASE("a threshold that disconnects the cloud gives a spanning forest whatever the min reduction's identity") {
+  // Prim's vectorised minimum starts from FLT_MAX under clang and +inf under GCC; when no remaining vertex had an
+  // edge within the threshold, the clang build read parent[-1]. It now starts a new tree either way.
+  PersistenceOptions cut;
+  cut.threshold = 5.0f;
+  const std::vector<float> line{0, 1, 2, 100, 101, 1000};
+  const PersistenceResult r = topology::persistence(Tensor::from_vector(line, {6, 1}), cut);
+  CHECK(sorted_deaths(r.diagrams[0]) == std::vector<float>{1, 1, 1});
+  CHECK(r.diagrams[0].essential.size() == 3);
+  // An infinite length is no edge, even under an infinite threshold (input checks refuse infinite distances, so
+  // the kernel is called directly): two trees, as on CUDA (tests/test_parity_persistence.cpp).
+  const float inf = INFINITY;
+  const std::vector<float> split{0, 1, inf, inf, 1, 0, inf, inf, inf, inf, 0, 2, inf, inf, 2, 0};
+  const std::vector<kernels::WeightedEdge> forest = backend_spanning_forest(Tensor::from_vector(split, {4, 4}), inf);
+  REQUIRE(forest.size() == 2);
+  CHECK((forest[0].edge.u == 1 && forest[0].edge.v == 0 && forest[0].length == 1.0f));
+  CHECK((forest[1].edge.u == 3 && forest[1].edge.v == 2 && forest[1].length == 2.0f));
+}
+
 TEST_CASE("a batch of clouds of different dimensions gives each cloud's own diagrams") {
   Generator generator(31);
   const std::vector<Tensor> clouds{data::gaussian_cloud(40, 12, generator),
@@ -430,6 +540,68 @@ TEST_CASE("the time guard throws or truncates as the caller chose") {
   CHECK(r.truncated);
   CHECK(r.truncation_reason.find("time limit") != std::string::npos);
   CHECK(r.diagrams[0].pairs.size() == 399);  // H0 is always complete
+}
+
+// Wall-clock seconds that body takes.
+template <typename Body>
+double seconds_of(Body&& body) {
+  const auto start = std::chrono::steady_clock::now();
+  body();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+TEST_CASE("the time limit stops a long H1 reduction within a small margin, also inside one long column") {
+  // 800 torus points take seconds without a limit, most of them in a few late columns that each add thousands of
+  // others; the deadline used to be read every 256 columns and was overrun by seconds (7 s at a limit of 0.3 s).
+  Generator generator(9);
+  const Tensor points = data::torus(800, 2.0f, 0.7f, 0.02f, generator);
+  PersistenceOptions options;
+  options.time_limit_seconds = 0.3;
+  const double margin = 0.5;
+  std::string message;
+  CHECK(seconds_of([&] { message = error_message([&] { topology::persistence(points, options); }); }) <
+        options.time_limit_seconds + margin);
+  CHECK(message.find("time limit of 0.3 s") != std::string::npos);
+  CHECK(message.find("use fewer points") != std::string::npos);  // the stage it stopped in says what else helps
+  options.on_limit = topology::OnLimit::Truncate;
+  PersistenceResult r;
+  CHECK(seconds_of([&] { r = topology::persistence(points, options); }) < options.time_limit_seconds + margin);
+  CHECK(r.truncated);
+  CHECK(r.truncation_reason.find("time limit of 0.3 s") != std::string::npos);
+  CHECK(r.diagrams[0].pairs.size() == 799);
+}
+
+TEST_CASE("the memory limit stops a run cleanly, saying what it needed and what to change") {
+  Generator generator(9);
+  const Tensor points = data::torus(800, 2.0f, 0.7f, 0.02f, generator);
+  PersistenceOptions options;
+  SUBCASE("estimated before anything is allocated") {
+    options.memory_limit_bytes = size_t(1) << 20;
+    CHECK(error_message([&] { topology::persistence(points, options); })
+              .find("persistence of 800 points needs about 2.4 MiB for its distance matrices (4 n^2 bytes per cloud of "
+                    "n points), more than its memory limit of 1.0 MiB: use fewer points") != std::string::npos);
+    options.memory_limit_bytes = size_t(8) << 20;  // the matrix fits, the 319,600 H1 columns (36 bytes each) do not
+    const std::string message = error_message([&] { topology::persistence(points, options); });
+    CHECK(message.find("persistence of 800 points needs more than 13.4 MiB for H1 (distance matrices 2.4 MiB, H1 "
+                       "columns and their sort keys 11.0 MiB at 36 bytes per edge") != std::string::npos);
+    CHECK(message.find("use fewer points, compute H0 only (max_dim = 0)") != std::string::npos);
+    options.on_limit = topology::OnLimit::Truncate;
+    const PersistenceResult r = topology::persistence(points, options);
+    CHECK(r.truncated);
+    CHECK(r.truncation_reason == message.substr(message.find("persistence of")));
+    CHECK(r.diagrams[0].pairs.size() == 799);
+    CHECK(r.diagrams[1].pairs.empty());
+    options.max_dim = 0;
+    CHECK(!topology::persistence(points, options).truncated);
+  }
+  SUBCASE("counted as the reduction grows") {
+    options.memory_limit_bytes = size_t(40) << 20;  // the whole run holds about 250 MiB at its peak
+    const std::string message = error_message([&] { topology::persistence(points, options); });
+    CHECK(message.find("H1 reduction of 800 points passed its memory limit of 40.0 MiB") != std::string::npos);
+    CHECK(message.find("the run needs more than 40.0 MiB") != std::string::npos);
+    CHECK(message.find("coboundary lists") != std::string::npos);
+    CHECK(message.find("lower the threshold, use fewer points, or raise memory_limit_bytes") != std::string::npos);
+  }
 }
 
 TEST_CASE("a batch of clouds of different sizes equals the clouds one by one") {

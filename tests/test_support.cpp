@@ -43,11 +43,41 @@ std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float
   Storage columns(static_cast<size_t>(edge_offsets[1]) * sizeof(kernels::H1Column), device);
   int64_t count = 0;
   backend.h1_columns(distances.data<float>(), batch, &threshold, static_cast<kernels::WeightedEdge*>(forest.data()),
-                     static_cast<int32_t*>(forest_count.data()), static_cast<kernels::H1Column*>(columns.data()),
-                     &count);
+                     static_cast<int32_t*>(forest_count.data()), kernels::Deadline{},
+                     static_cast<kernels::H1Column*>(columns.data()), &count);
   std::vector<kernels::H1Column> host(static_cast<size_t>(count));
   copy_bytes(host.data(), Device::CPU, columns.data(), device, host.size() * sizeof(kernels::H1Column));
   return host;
+}
+
+std::vector<kernels::WeightedEdge> backend_spanning_forest(const Tensor& distances, float threshold) {
+  const Device device = distances.device();
+  const int64_t n = distances.dim(0);
+  const int64_t point_offsets[2] = {0, n}, matrix_offsets[2] = {0, n * n}, edge_offsets[2] = {0, n * (n - 1) / 2};
+  const kernels::CloudBatch batch{1, 0, point_offsets, matrix_offsets, edge_offsets};
+  Storage forest(static_cast<size_t>(n) * sizeof(kernels::WeightedEdge), device);
+  Storage forest_count(sizeof(int32_t), device);
+  kernels::topology_backend_for(device).minimum_spanning_forest(distances.data<float>(), batch, threshold,
+                                                                static_cast<kernels::WeightedEdge*>(forest.data()),
+                                                                static_cast<int32_t*>(forest_count.data()));
+  int32_t count = 0;
+  copy_bytes(&count, Device::CPU, forest_count.data(), device, sizeof(count));
+  std::vector<kernels::WeightedEdge> host(static_cast<size_t>(count));
+  copy_bytes(host.data(), Device::CPU, forest.data(), device, host.size() * sizeof(kernels::WeightedEdge));
+  return host;
+}
+
+std::vector<float> reference_distances(const Tensor& points) {
+  const int64_t n = points.dim(0), dim = points.dim(1);
+  const std::vector<float> x = points.to_vector<float>();
+  std::vector<float> dist(static_cast<size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < dim; ++k) sum += std::pow(double(x[i * dim + k]) - x[j * dim + k], 2);
+      dist[i * n + j] = static_cast<float>(std::sqrt(sum));
+    }
+  return dist;
 }
 
 void check_exact_distance_matrix(const std::vector<float>& dist, int64_t n) {

@@ -35,6 +35,14 @@ std::vector<float> tie_heavy_distances(int64_t n, int levels, Generator& generat
 // then TopologyBackend::h1_columns at `threshold`; copied to the host.
 std::vector<kernels::H1Column> backend_h1_columns(const Tensor& distances, float threshold);
 
+// The minimum spanning forest of one [n, n] distance matrix at `threshold`, from the backend of its device
+// (TopologyBackend::minimum_spanning_forest), copied to the host in the order Prim added its edges.
+std::vector<kernels::WeightedEdge> backend_spanning_forest(const Tensor& distances, float threshold);
+
+// The Euclidean distances of [n, d] points (on the CPU) summed in double and rounded to float once: the reference
+// that the float32 distance paths are held to.
+std::vector<float> reference_distances(const Tensor& points);
+
 // dF/dx[i] for every element of inputs[which], by central differences of step eps (inputs on the CPU).
 std::vector<float> numeric_gradient(const std::function<double(const std::vector<Tensor>&)>& f,
                                     std::vector<Tensor> inputs, size_t which, float eps);

@@ -1,30 +1,62 @@
-// Degree-1 persistence by cohomology reduction over Z/2 on the CPU (the engine behind topology/persistence.h).
+// Degree-1 persistence by cohomology reduction over Z/2 on the CPU (the engine behind topology/persistence.h), and
+// the time and memory guards of a persistence call, which the reduction checks as it goes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <vector>
+#include <cstdint>
+#include <string>
 
 #include "topology/persistence.h"
 
 namespace tl::topology::detail {
 
-struct Deadline {
-  double seconds = 0.0;  // 0: none
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  bool passed() const {
-    return seconds > 0.0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds;
+// The guards of one persistence call (PersistenceOptions' time and memory limits), shared by its clouds: one clock
+// started with the call, and one count of the bytes the call's large buffers hold. Thread-safe.
+class RunLimits {
+ public:
+  explicit RunLimits(const PersistenceOptions& options)
+      : seconds_(options.time_limit_seconds),
+        memory_limit_(static_cast<int64_t>(options.memory_limit_bytes)),
+        on_limit_(options.on_limit) {}
+
+  bool timed() const { return seconds_ > 0.0; }
+  double seconds() const { return seconds_; }
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  bool time_passed() const { return timed() && elapsed() > seconds_; }
+  // The deadline in seconds since steady_clock's epoch, as kernels::Deadline takes it (0: none).
+  double steady_deadline() const {
+    return timed() ? std::chrono::duration<double>(start_.time_since_epoch()).count() + seconds_ : 0.0;
   }
+
+  bool memory_limited() const { return memory_limit_ > 0; }
+  int64_t memory_limit() const { return memory_limit_; }
+  // Counts `bytes` more as held (fewer when negative) and returns the new total.
+  int64_t hold(int64_t bytes) { return held_.fetch_add(bytes, std::memory_order_relaxed) + bytes; }
+
+  OnLimit on_limit() const { return on_limit_; }
+
+ private:
+  double seconds_;
+  int64_t memory_limit_;
+  OnLimit on_limit_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::atomic<int64_t> held_{0};
 };
+
+// "1.5 GiB", "320.0 MiB", "100 bytes": a byte count for a message.
+std::string readable_bytes(int64_t bytes);
 
 struct H1Outcome {
   Diagram diagram;
-  bool truncated = false;  // the deadline passed; the pairs found so far are kept
+  bool truncated = false;  // a guard tripped under OnLimit::Truncate; the pairs found so far are kept
+  std::string truncation_reason;
 };
 
 // H1 of the Rips filtration of the n x n distance matrix `dist` up to `threshold`, given its reduction columns
 // (TopologyBackend::h1_columns: the edges within the threshold outside the spanning forest, latest first).
-// Throws LimitError when the deadline passes and on_limit is Error.
+// Checks the limits as it goes: a tripped guard throws LimitError, or under OnLimit::Truncate ends the reduction.
 H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns,
-                        int64_t column_count, const Deadline& deadline, OnLimit on_limit);
+                        int64_t column_count, RunLimits& limits);
 
 }  // namespace tl::topology::detail

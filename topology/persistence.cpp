@@ -1,6 +1,7 @@
 // The persistence API: input checks, the batch layout, distances, spanning forests and the H1 reduction columns
 // on the inputs' device (kernels/topology_backend.h), then H0 diagrams from the forests and the rest of the H1
-// reduction on the CPU, one cloud per OpenMP thread.
+// reduction on the CPU, one cloud per OpenMP thread. The call's time and memory limits (detail::RunLimits) are
+// checked before anything is allocated, between the stages, while the CPU lists the columns, and in the reduction.
 #include "topology/persistence.h"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "core/base/error.h"
 #include "core/base/memory.h"
 #include "core/ops.h"
+#include "kernels/distance_impl.h"
 #include "kernels/topology_backend.h"
 #include "topology/cohomology.h"
 
@@ -37,6 +39,34 @@ const float* host_floats(const Tensor& t, std::vector<float>& copy) {
   return copy.data();
 }
 
+// Refuses a cloud with a point farther than kernels::kMaxCentroidDistance from the cloud's mean, whose squared
+// distances could overflow float32, naming the farthest point and its largest coordinate (about the mean).
+void check_extent(const float* values, int64_t n, int64_t dim, size_t cloud) {
+  std::vector<double> mean(static_cast<size_t>(dim), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < dim; ++k) mean[k] += values[i * dim + k];
+  for (double& m : mean) m /= static_cast<double>(n);
+  double farthest = 0.0;
+  int64_t point = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double squared = 0.0;
+    for (int64_t k = 0; k < dim; ++k) squared += (values[i * dim + k] - mean[k]) * (values[i * dim + k] - mean[k]);
+    if (squared > farthest) {
+      farthest = squared;
+      point = i;
+    }
+  }
+  if (std::sqrt(farthest) <= kernels::kMaxCentroidDistance) return;
+  const float* x = values + point * dim;
+  int64_t coordinate = 0;
+  for (int64_t k = 1; k < dim; ++k)
+    if (std::fabs(x[k] - mean[k]) > std::fabs(x[coordinate] - mean[coordinate])) coordinate = k;
+  TL_FAIL(ValueError, "persistence: cloud ", cloud, ", point ", point, " lies ", std::sqrt(farthest),
+          " from the cloud's mean (its coordinate ", coordinate, " is ", x[coordinate],
+          "): squared distances would overflow float32 beyond ", kernels::kMaxCentroidDistance,
+          "; rescale the cloud (its diagrams scale with it)");
+}
+
 void check_points(const Tensor& points, size_t cloud) {
   TL_CHECK_AS(ShapeError, points.defined() && points.rank() == 2 && points.dtype() == DType::Float32,
               "persistence: cloud ", cloud, " must be a float32 [points, dim] tensor, got ",
@@ -48,14 +78,17 @@ void check_points(const Tensor& points, size_t cloud) {
   std::vector<float> copy;
   const float* values = host_floats(points, copy);
   const int64_t dim = points.dim(1), count = points.numel();
-  // x * 0 is 0 for every finite x and NaN otherwise: one vectorised pass, then a search only on failure.
-  float poisoned = 0.0f;
-#pragma omp simd reduction(+ : poisoned)
-  for (int64_t i = 0; i < count; ++i) poisoned += values[i] * 0.0f;
-  if (poisoned == 0.0f) return;
-  for (int64_t i = 0; i < count; ++i)
-    TL_CHECK_AS(ValueError, std::isfinite(values[i]), "persistence: cloud ", cloud, ", point ", i / dim,
-                ", coordinate ", i % dim, " is ", values[i], " (coordinates must be finite)");
+  // One vectorised pass, then a search only on failure: the sum of squares in double is finite when every
+  // coordinate is, and every point lies within 2 sqrt(sum) of the mean (|x| and |mean| are at most sqrt(sum)).
+  double squares = 0.0;
+#pragma omp simd reduction(+ : squares)
+  for (int64_t i = 0; i < count; ++i) squares += static_cast<double>(values[i]) * values[i];
+  if (!std::isfinite(squares)) {
+    for (int64_t i = 0; i < count; ++i)
+      TL_CHECK_AS(ValueError, std::isfinite(values[i]), "persistence: cloud ", cloud, ", point ", i / dim,
+                  ", coordinate ", i % dim, " is ", values[i], " (coordinates must be finite)");
+  }
+  if (2.0 * std::sqrt(squares) > kernels::kMaxCentroidDistance) check_extent(values, points.dim(0), dim, cloud);
 }
 
 void check_distances(const Tensor& matrix, size_t cloud) {
@@ -208,10 +241,12 @@ std::vector<PersistenceResult> h0_results(const float* dist, const BatchLayout& 
 }
 
 // Every cloud's H1 reduction columns up to its H1 threshold, listed by the backend with their apparent and
-// emergent pairs found; readable on the host: cloud c's column_counts[c] columns start at edge_offsets[c].
+// emergent pairs found; readable on the host: cloud c's column_counts[c] columns start at edge_offsets[c]. When
+// the deadline passes first, `stopped` is set and the lists are not to be read.
 struct H1ColumnLists {
   H1ColumnLists(const Tensor& distances, const BatchLayout& layout, const kernels::CloudBatch& batch,
-                const SpanningForests& forests, const std::vector<PersistenceResult>& results)
+                const SpanningForests& forests, const std::vector<PersistenceResult>& results,
+                const kernels::Deadline& deadline)
       : buffer(static_cast<size_t>(layout.edge_offsets.back()) * sizeof(kernels::H1Column), distances.device()),
         column_counts(layout.count()) {
     const Device device = distances.device();
@@ -219,10 +254,11 @@ struct H1ColumnLists {
     for (size_t c = 0; c < layout.count(); ++c) thresholds[c] = results[c].h1_threshold;
     auto* device_columns = static_cast<kernels::H1Column*>(buffer.data());
     kernels::topology_backend_for(device).h1_columns(distances.data<float>(), batch, thresholds.data(),
-                                                     forests.device_edges(), forests.device_edge_counts(),
+                                                     forests.device_edges(), forests.device_edge_counts(), deadline,
                                                      device_columns, column_counts.data());
     columns = device_columns;
-    if (device == Device::CPU) return;
+    stopped = std::any_of(column_counts.begin(), column_counts.end(), [](int64_t count) { return count < 0; });
+    if (device == Device::CPU || stopped) return;
     host_copy.resize(static_cast<size_t>(layout.edge_offsets.back()));
     for (size_t c = 0; c < layout.count(); ++c)
       copy_bytes(host_copy.data() + layout.edge_offsets[c], Device::CPU, columns + layout.edge_offsets[c], device,
@@ -234,29 +270,25 @@ struct H1ColumnLists {
   std::vector<kernels::H1Column> host_copy;  // filled when that is not the CPU
   std::vector<int64_t> column_counts;
   const kernels::H1Column* columns = nullptr;  // on the host
+  bool stopped = false;
 };
 
 // The rest of the H1 reduction on the host, one cloud per OpenMP thread: appends each cloud's H1 diagram to its
-// result and flags the results a time limit truncated.
+// result and flags the results a limit truncated.
 void reduce_h1_columns(const float* dist, const BatchLayout& layout, const H1ColumnLists& lists,
-                       const PersistenceOptions& options, std::vector<PersistenceResult>& results) {
+                       detail::RunLimits& limits, std::vector<PersistenceResult>& results) {
   const size_t count = layout.count();
   std::vector<std::exception_ptr> failures(count);
 #pragma omp parallel for schedule(dynamic) if (count > 1)
   for (size_t c = 0; c < count; ++c) {
     try {
       PersistenceResult& result = results[c];
-      detail::Deadline deadline;
-      deadline.seconds = options.time_limit_seconds;
       detail::H1Outcome h1 = detail::h1_cohomology(dist + layout.matrix_offsets[c], static_cast<int32_t>(result.points),
                                                    result.h1_threshold, lists.columns + layout.edge_offsets[c],
-                                                   lists.column_counts[c], deadline, options.on_limit);
+                                                   lists.column_counts[c], limits);
       result.diagrams.push_back(std::move(h1.diagram));
-      if (h1.truncated) {
-        result.truncated = true;
-        result.truncation_reason =
-            "H1 reduction stopped at the time limit of " + std::to_string(options.time_limit_seconds) + " s";
-      }
+      result.truncated = h1.truncated;
+      result.truncation_reason = std::move(h1.truncation_reason);
     } catch (...) {
       failures[c] = std::current_exception();  // exceptions must not leave an OpenMP region
     }
@@ -265,17 +297,85 @@ void reduce_h1_columns(const float* dist, const BatchLayout& layout, const H1Col
     if (failure) std::rethrow_exception(failure);
 }
 
+// A limit that tripped outside the H1 reduction (a non-empty message): LimitError unless OnLimit::Truncate.
+void throw_unless_truncating(const detail::RunLimits& limits, const std::string& message) {
+  TL_CHECK_AS(LimitError, message.empty() || limits.on_limit() == OnLimit::Truncate, message);
+}
+
+// "800 points", or "3000 points in 4 clouds": the size of a run, for its messages.
+std::string run_size(const BatchLayout& layout) {
+  const std::string points = std::to_string(layout.point_offsets.back()) + " points";
+  return layout.count() == 1 ? points : points + " in " + std::to_string(layout.count()) + " clouds";
+}
+
+// Counts the call's fixed buffers against the memory limit before they are allocated: every cloud's distance
+// matrix (4 n^2 bytes; a device's matrices are copied to the host too), and for H1 one H1Column of 20 bytes per
+// edge (likewise copied) plus 16 bytes per edge of sort keys while the columns are listed. LimitError when even H0
+// does not fit; the message saying why when H1 does not (empty when it does).
+std::string hold_fixed_buffers(detail::RunLimits& limits, const BatchLayout& layout, Device device, int max_dim) {
+  if (!limits.memory_limited()) return {};
+  const int64_t copies = device == Device::CPU ? 1 : 2, edges = max_dim >= 1 ? layout.edge_offsets.back() : 0;
+  const int64_t distances = copies * layout.matrix_offsets.back() * static_cast<int64_t>(sizeof(float));
+  const int64_t columns = copies * edges * static_cast<int64_t>(sizeof(kernels::H1Column)), sort_keys = 16 * edges;
+  TL_CHECK_AS(LimitError, distances <= limits.memory_limit(), "persistence of ", run_size(layout), " needs about ",
+              detail::readable_bytes(distances),
+              " for its distance matrices (4 n^2 bytes per cloud of n points), more than its memory limit of ",
+              detail::readable_bytes(limits.memory_limit()), ": use fewer points, or raise memory_limit_bytes");
+  limits.hold(distances);
+  if (distances + columns + sort_keys <= limits.memory_limit()) {
+    limits.hold(columns);
+    return {};
+  }
+  return tl::detail::concat("persistence of ", run_size(layout), " needs more than ",
+                            detail::readable_bytes(distances + columns + sort_keys), " for H1 (distance matrices ",
+                            detail::readable_bytes(distances), ", H1 columns and their sort keys ",
+                            detail::readable_bytes(columns + sort_keys),
+                            " at 36 bytes per edge, then the reduction's own needs), more than its memory limit of ",
+                            detail::readable_bytes(limits.memory_limit()),
+                            ": use fewer points, compute H0 only (max_dim = 0), or raise memory_limit_bytes");
+}
+
+// Gives every result an empty H1 diagram, flagged as truncated for `reason` (OnLimit::Truncate before H1 began).
+void skip_h1(std::vector<PersistenceResult>& results, const std::string& reason) {
+  for (PersistenceResult& result : results) {
+    result.diagrams.push_back(Diagram{1, {}, {}});
+    result.truncated = true;
+    result.truncation_reason = reason;
+  }
+}
+
+// The message of a time limit that passed before the H1 reduction began, `where` saying in which stage.
+std::string time_refusal(const detail::RunLimits& limits, const BatchLayout& layout, const char* where) {
+  return tl::detail::concat("persistence of ", run_size(layout), " passed its time limit of ", limits.seconds(), " s (",
+                            limits.elapsed(), " s) ", where,
+                            ", before the H1 reduction began: raise time_limit_seconds, use fewer points, or choose "
+                            "OnLimit::Truncate");
+}
+
 // Persistence of a laid-out batch from its concatenated distance matrices (on the batch's device): spanning
-// forests and H0 diagrams, then H1, whose columns the backend lists before the host reduces them.
+// forests and H0 diagrams, then H1, whose columns the backend lists before the host reduces them. H1 is skipped
+// (LimitError, or under OnLimit::Truncate an empty flagged diagram) for `h1_refusal` when that is not empty, or
+// when the time is up before the reduction begins.
 std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const BatchLayout& layout,
-                                                 const kernels::CloudBatch& batch, const PersistenceOptions& options) {
+                                                 const kernels::CloudBatch& batch, const PersistenceOptions& options,
+                                                 detail::RunLimits& limits, std::string h1_refusal) {
   const SpanningForests forests(distances, layout, batch, options.threshold);
   const Tensor host_distances = distances.device() == Device::CPU ? distances : distances.to(Device::CPU);
   const float* dist = host_distances.data<float>();
   std::vector<PersistenceResult> results = h0_results(dist, layout, forests, options);
   if (options.max_dim == 0) return results;
-  const H1ColumnLists lists(distances, layout, batch, forests, results);
-  reduce_h1_columns(dist, layout, lists, options, results);
+  if (h1_refusal.empty() && limits.time_passed())
+    h1_refusal = time_refusal(limits, layout, "in the distances and spanning trees");
+  if (h1_refusal.empty()) {
+    const H1ColumnLists lists(distances, layout, batch, forests, results, kernels::Deadline{limits.steady_deadline()});
+    if (!lists.stopped) {
+      reduce_h1_columns(dist, layout, lists, limits, results);
+      return results;
+    }
+    h1_refusal = time_refusal(limits, layout, "while listing the H1 columns");
+  }
+  throw_unless_truncating(limits, h1_refusal);
+  skip_h1(results, h1_refusal);
   return results;
 }
 
@@ -299,21 +399,27 @@ PersistenceResult persistence_from_distances(const Tensor& distances, const Pers
 std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clouds, const PersistenceOptions& options) {
   check_options(options);
   if (clouds.empty()) return {};
+  detail::RunLimits limits(options);
   NoGradGuard no_grad;
   const BatchLayout layout = check_and_lay_out(clouds, check_points);
+  const std::string h1_refusal = hold_fixed_buffers(limits, layout, clouds[0].device(), options.max_dim);
+  throw_unless_truncating(limits, h1_refusal);
   const bool one_dimension =
       std::all_of(clouds.begin(), clouds.end(), [&](const Tensor& cloud) { return cloud.dim(1) == clouds[0].dim(1); });
   const kernels::CloudBatch batch = layout.view(one_dimension ? clouds[0].dim(1) : 0);
-  return batch_persistence(clouds_distances(clouds, layout, batch), layout, batch, options);
+  return batch_persistence(clouds_distances(clouds, layout, batch), layout, batch, options, limits, h1_refusal);
 }
 
 std::vector<PersistenceResult> persistence_batch_from_distances(const std::vector<Tensor>& matrices,
                                                                 const PersistenceOptions& options) {
   check_options(options);
   if (matrices.empty()) return {};
+  detail::RunLimits limits(options);
   NoGradGuard no_grad;
   const BatchLayout layout = check_and_lay_out(matrices, check_distances);
-  return batch_persistence(stacked_matrices(matrices), layout, layout.view(0), options);
+  const std::string h1_refusal = hold_fixed_buffers(limits, layout, matrices[0].device(), options.max_dim);
+  throw_unless_truncating(limits, h1_refusal);
+  return batch_persistence(stacked_matrices(matrices), layout, layout.view(0), options, limits, h1_refusal);
 }
 
 }  // namespace tl::topology

@@ -6,6 +6,14 @@
 // the columns that needed reduction stored. Every tie follows the filtration order of
 // kernels/persistence_impl.h (diameter, then larger combinatorial index first), so pairs and critical edges are
 // unique, and birth = D[birth_edge], death = D[death_edge] hold exactly for the float32 distance matrix D.
+//
+// Distances (kernels/distance_impl.h) depend on the points' differences only, up to float rounding: above 32
+// dimensions the Gram form runs on the centred cloud and recomputes the entries where it cancels, so translating
+// a cloud changes its diagrams by a few float roundings of the distances (relative), on both backends.
+// Coordinates must be finite, and every point must lie within 8.5e18 (kernels::kMaxCentroidDistance) of its
+// cloud's mean: beyond that a squared distance could overflow float32 (distances reach at least that far and at
+// most twice it; sqrt(FLT_MAX) is 1.8e19), and the cloud is refused with a ValueError naming the point (rescale
+// it; the diagrams scale with it). No distance, birth or death is ever infinite.
 #pragma once
 
 #include <limits>
@@ -47,7 +55,20 @@ struct PersistenceOptions {
   // Edges longer than this are left out of the filtration. H1 is computed up to min(threshold, enclosing
   // radius), which loses nothing; a smaller threshold can leave essential bars.
   float threshold = std::numeric_limits<float>::infinity();
-  double time_limit_seconds = 0.0;  // per cloud, for the H1 reduction; 0 disables the guard
+  // The guards of one call (the clouds of a batch share them); 0 disables each. When one trips, on_limit says what
+  // happens: LimitError (its message says what the run needed and what to change), or the diagrams found so far
+  // with `truncated` set and the message in truncation_reason (H0 is always complete).
+  // time_limit_seconds: the clock starts with the call. The H1 reduction reads it every ~0.1 ms of work, inside
+  // long columns too, and listing the H1 columns on the CPU between sort passes and every 4096 columns; distances
+  // and spanning trees (O(n^2): tens of ms for thousands of points) and the CUDA kernels run to their end, and a
+  // limit they overrun trips right after them.
+  double time_limit_seconds = 0.0;
+  // memory_limit_bytes: the call's large buffers: the distance matrices (4 n^2 bytes per cloud, twice on CUDA for
+  // the host copy), the H1 columns (20 bytes per edge, twice on CUDA, and 16 more while they are sorted), and the
+  // reduction's pivot table, coboundary lists, working column and reduction matrix V. The fixed part is estimated
+  // before anything is allocated; the reduction's part is counted as it grows (its coboundary cache is kept to a
+  // quarter of the limit).
+  size_t memory_limit_bytes = 0;
   OnLimit on_limit = OnLimit::Error;
 };
 
@@ -57,7 +78,7 @@ struct PersistenceResult {
   float enclosing_radius = 0.0f;  // min_i max_j D_ij
   float h1_threshold = 0.0f;      // the threshold the H1 reduction used
   bool truncated = false;         // a guard stopped the H1 reduction early (OnLimit::Truncate)
-  std::string truncation_reason;
+  std::string truncation_reason;  // the guard's message
 };
 
 // [n, d] points -> [n, n] Euclidean distances on the same device; exact zero diagonal, exactly symmetric.

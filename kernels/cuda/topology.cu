@@ -1,10 +1,10 @@
-// CUDA persistence kernels over ragged batches: pairwise distances (direct kernel for small dimensions; cuBLAS
-// Gram matrix and a finishing kernel for large ones), dense Prim minimum spanning forests with one thread block
-// per cloud (a batch of small clouds fills the GPU with independent blocks), and the H1 reduction columns: a
-// sort key per edge, one CUB segmented radix sort for the whole batch (the filtration sort), then one warp per
-// column for its apparent or emergent pair; and the scatter of diagram gradients onto points, one thread per
-// coordinate. Same math and tie-breaking as kernels/cpu/topology.cpp, from the
-// shared headers.
+// CUDA persistence kernels over ragged batches: pairwise distances (a direct kernel for small dimensions; for large
+// ones the clouds centred, their cuBLAS Gram matrices, and a finishing kernel that recomputes cancelled entries),
+// dense Prim minimum spanning forests with one thread block per cloud (a batch of small clouds fills the GPU with
+// independent blocks), and the H1 reduction columns: a sort key per edge, one CUB segmented radix sort for the whole
+// batch (the filtration sort), then one warp per column for its apparent or emergent pair; and the scatter of
+// diagram gradients onto points, one thread per coordinate. Same math and tie-breaking as kernels/cpu/topology.cpp,
+// from the shared headers.
 #include <cub/device/device_segmented_radix_sort.cuh>
 
 #include <climits>
@@ -57,14 +57,33 @@ __global__ void direct_distance_kernel(const float* points, const int64_t* point
   dist[matrix_offsets[cloud] + i * n + j] = i == j ? 0.0f : sqrtf(squared_distance(p + lo * dim, p + hi * dim, dim));
 }
 
-__global__ void squared_norm_kernel(const float* points, int64_t total, int64_t dim, float* norms) {
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x)
-    norms[t] = squared_norm(points + t * dim, dim);
+// Thread k of cloud blockIdx.y centres coordinate k of the cloud's points as kernels/distance_impl.h says: the
+// coordinate's sum over the points in increasing order, in double, then x - mean for every point (the CPU's bits).
+__global__ void centre_kernel(const float* points, const int64_t* point_offsets, int64_t dim, float* centred) {
+  const int64_t cloud = blockIdx.y;
+  const int64_t first = point_offsets[cloud], end = point_offsets[cloud + 1];
+  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < dim; k += int64_t(gridDim.x) * blockDim.x) {
+    double sum = 0.0;
+    for (int64_t i = first; i < end; ++i) sum += points[i * dim + k];
+    const float mean = mean_coordinate(sum, end - first);
+    for (int64_t i = first; i < end; ++i) centred[i * dim + k] = points[i * dim + k] - mean;
+  }
 }
 
-// dist holds each cloud's Gram matrix; thread (i, j), i < j, turns G[i, j] into D[i, j] and mirrors it.
-__global__ void gram_finish_kernel(const int64_t* point_offsets, const int64_t* matrix_offsets, const float* norms,
-                                   float* dist) {
+// The diagonal of cloud blockIdx.y's Gram matrix in dist: its centred points' squared norms, into norms.
+__global__ void gram_diagonal_kernel(const float* dist, const int64_t* point_offsets, const int64_t* matrix_offsets,
+                                     float* norms) {
+  const int64_t cloud = blockIdx.y;
+  const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
+  const float* d = dist + matrix_offsets[cloud];
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    norms[point_offsets[cloud] + i] = d[i * n + i];
+}
+
+// dist holds each cloud's Gram matrix of the centred points; thread (i, j), i < j, turns G[i, j] into D[i, j]
+// (recomputing it from the centred coordinates where the Gram form cancels) and mirrors it.
+__global__ void gram_finish_kernel(const float* centred, int64_t dim, const int64_t* point_offsets,
+                                   const int64_t* matrix_offsets, const float* norms, float* dist) {
   const int64_t cloud = blockIdx.z;
   const int64_t n = point_offsets[cloud + 1] - point_offsets[cloud];
   const int64_t i = int64_t(blockIdx.y) * kDistanceTile + threadIdx.y;
@@ -76,7 +95,8 @@ __global__ void gram_finish_kernel(const int64_t* point_offsets, const int64_t* 
     return;
   }
   const float* norm = norms + point_offsets[cloud];
-  const float value = gram_distance(norm[i], norm[j], d[i * n + j]);
+  const float* c = centred + point_offsets[cloud] * dim;
+  const float value = centred_gram_distance(c + i * dim, c + j * dim, dim, norm[i], norm[j], d[i * n + j]);
   d[i * n + j] = value;
   d[j * n + i] = value;
 }
@@ -133,7 +153,7 @@ __global__ void prim_kernel(const float* dist, const int64_t* point_offsets, con
       if (in_tree[v]) continue;
       const float length = row[v];
       const int64_t index = edge_index(current, v);
-      if (length <= threshold && filtration_before(length, index, key[v], key_index[v])) {
+      if (edge_within(length, threshold) && filtration_before(length, index, key[v], key_index[v])) {
         key[v] = length;
         key_index[v] = index;
         parent[v] = current;
@@ -174,11 +194,10 @@ __global__ void mark_forest_kernel(const WeightedEdge* forest, const int32_t* fo
   }
 }
 
-// Ascending keys give the reverse filtration order: diameter descending (the complemented bits of a float >= 0;
-// adding +0 turns a -0 into +0), then edge index ascending. Edges that are not columns get all ones: they sort last.
+// Edges that are not columns get all ones: they sort after every column.
 constexpr uint64_t kNotAColumn = ~uint64_t(0);
 __device__ uint64_t column_key(float diameter, int64_t index) {
-  return (uint64_t(~__float_as_uint(diameter + 0.0f)) << 32) | uint64_t(index);
+  return column_sort_key(__float_as_uint(diameter + 0.0f), index);  // adding +0 turns a -0 into +0
 }
 
 // The sort key of every edge slot of cloud blockIdx.y; counts the columns (edges within the threshold outside
@@ -262,15 +281,21 @@ void pairwise_distances(const float* points, const CloudBatch& batch, float* dis
     return;
   }
   const int64_t total = batch.point_offsets[batch.count];
+  ScratchBuffer centred_buffer(static_cast<size_t>(total * batch.dim) * sizeof(float));
   ScratchBuffer norms(static_cast<size_t>(total) * sizeof(float));
-  squared_norm_kernel<<<grid_size(total), kBlockSize>>>(points, total, batch.dim, static_cast<float*>(norms.data()));
+  auto* centred = static_cast<float*>(centred_buffer.data());
+  centre_kernel<<<dim3(grid_size(batch.dim), static_cast<unsigned>(batch.count)), kBlockSize>>>(
+      points, point_offsets.get(), batch.dim, centred);
   TL_CUDA_CHECK_LAUNCH();
   for (int64_t c = 0; c < batch.count; ++c) {
-    const float* cloud = points + batch.point_offsets[c] * batch.dim;
+    const float* cloud = centred + batch.point_offsets[c] * batch.dim;
     gemm(false, true, batch.points(c), batch.points(c), batch.dim, 1.0f, cloud, cloud, 0.0f,
          dist + batch.matrix_offsets[c]);
   }
-  gram_finish_kernel<<<grid, block>>>(point_offsets.get(), matrix_offsets.get(),
+  gram_diagonal_kernel<<<dim3(grid_size(largest), static_cast<unsigned>(batch.count)), kBlockSize>>>(
+      dist, point_offsets.get(), matrix_offsets.get(), static_cast<float*>(norms.data()));
+  TL_CUDA_CHECK_LAUNCH();
+  gram_finish_kernel<<<grid, block>>>(centred, batch.dim, point_offsets.get(), matrix_offsets.get(),
                                       static_cast<const float*>(norms.data()), dist);
   TL_CUDA_CHECK_LAUNCH();
 }
@@ -290,7 +315,7 @@ void minimum_spanning_forest(const float* dist, const CloudBatch& batch, float t
 }
 
 void h1_columns(const float* dist, const CloudBatch& batch, const float* thresholds, const WeightedEdge* forest,
-                const int32_t* forest_counts, H1Column* columns, int64_t* column_counts) {
+                const int32_t* forest_counts, const Deadline& /*deadline*/, H1Column* columns, int64_t* column_counts) {
   const int64_t total_edges = batch.edge_offsets[batch.count];
   TL_CHECK_AS(LimitError, total_edges <= INT_MAX, "persistence on CUDA: a batch holds at most ", INT_MAX,
               " edges for the filtration sort, this one ", total_edges, " (split the batch)");
@@ -355,15 +380,10 @@ void scatter_edge_gradients(const float* points, int64_t total_points, int64_t d
 
 namespace tl::kernels {
 
+#define TL_BIND_CUDA_TOPOLOGY_KERNEL(name) t.name = cuda::name;
 const TopologyBackend& cuda_topology_backend() {
-  static const TopologyBackend table = [] {
-    TopologyBackend filled;
-#define TL_BIND_CUDA_TOPOLOGY_KERNEL(name) filled.name = cuda::name;
-    TL_TOPOLOGY_KERNELS(TL_BIND_CUDA_TOPOLOGY_KERNEL)
-#undef TL_BIND_CUDA_TOPOLOGY_KERNEL
-    return filled;
-  }();
-  return table;
+  return kernel_table<TopologyBackend>([](TopologyBackend& t) { TL_TOPOLOGY_KERNELS(TL_BIND_CUDA_TOPOLOGY_KERNEL) });
 }
+#undef TL_BIND_CUDA_TOPOLOGY_KERNEL
 
 }  // namespace tl::kernels
