@@ -79,7 +79,7 @@ using binary_backward = void(BinaryOp op, const float* a, const float* b, const 
 using expand = void(const float* x, float* y, const BroadcastIndexer& ix);
 // y[o, i] = sum_k x[o, k, i] over x viewed as [outer, len, inner], summed in increasing k.
 using sum_axis = void(const float* x, float* y, int64_t outer, int64_t len, int64_t inner);
-using sum_all = void(const float* x, float* y, int64_t n);  // y: one element on the device
+using sum_all = void(const float* x, float* y, int64_t n);                            // y: one element on the device
 using log_softmax_rows = void(const float* x, float* y, int64_t rows, int64_t cols);  // kernels/softmax_impl.h
 using sum_squares = double(const float* x, int64_t n);  // accumulated in double, returned to the host
 // Row-major C[M,N] = alpha op(A) op(B) + beta C, op(A) = A^T when trans_a (A stored K x M), likewise B.
@@ -99,17 +99,16 @@ using conv_forward = void(const ConvShape& s, const float* x, const float* w, fl
 using conv_backward_data = void(const ConvShape& s, const float* w, const float* dy, float* dx);
 using conv_backward_filter = void(const ConvShape& s, const float* x, const float* dy, float* dw);
 // One optimiser step over n parameters in place (kernels/optimizer_impl.h); m, v may be null when unused.
-using optimizer_update = void(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v,
-                              int64_t n);
+using optimizer_update = void(const OptimizerUpdate& u, float* param, const float* grad, float* m, float* v, int64_t n);
 }  // namespace signature
 
 // The kernels of a backend by name, once: X(name) is applied to each. It declares the table's fields and each
 // backend's functions, fills each table by name, and lets tests walk every entry.
-#define TL_BACKEND_KERNELS(X)                                                                                     \
-  X(fill) X(unary) X(unary_backward) X(binary) X(binary_backward) X(expand) X(sum_axis) X(sum_all)                \
-  X(log_softmax_rows) X(sum_squares) X(gemm) X(transpose) X(copy_block) X(index_select) X(index_add)               \
-  X(index_range) X(random_uniform) X(random_normal) X(conv_forward) X(conv_backward_data) X(conv_backward_filter) \
-  X(optimizer_update)
+#define TL_BACKEND_KERNELS(X)                                                                                         \
+  X(fill)                                                                                                             \
+  X(unary) X(unary_backward) X(binary) X(binary_backward) X(expand) X(sum_axis) X(sum_all) X(log_softmax_rows)        \
+      X(sum_squares) X(gemm) X(transpose) X(copy_block) X(index_select) X(index_add) X(index_range) X(random_uniform) \
+          X(random_normal) X(conv_forward) X(conv_backward_data) X(conv_backward_filter) X(optimizer_update)
 
 struct Backend {
 #define TL_BACKEND_FIELD(name) signature::name* name = nullptr;

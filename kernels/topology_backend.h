@@ -40,8 +40,8 @@ using pairwise_distances = void(const float* points, const CloudBatch& batch, fl
 // For each cloud, the minimum spanning forest of the finite edges no longer than `threshold` (edge_within), its
 // edges written at edges + point_offsets[c] (n_c - 1 slots) in the order Prim adds them, edge_counts[c] of them.
 // Ties follow the filtration order of kernels/persistence_impl.h, so the forest is unique.
-using minimum_spanning_forest = void(const float* dist, const CloudBatch& batch, float threshold,
-                                     WeightedEdge* edges, int32_t* edge_counts);
+using minimum_spanning_forest = void(const float* dist, const CloudBatch& batch, float threshold, WeightedEdge* edges,
+                                     int32_t* edge_counts);
 // For each cloud, the columns of its degree-1 cohomology reduction: the edges no longer than thresholds[c]
 // (a host array) outside its spanning forest (as minimum_spanning_forest wrote it), latest in the filtration
 // first, each with its emergent cofacet and apparent flag (h1_column). Written at columns + edge_offsets[c];

@@ -1,4 +1,5 @@
-// Autoencoder and VAE assembly from AutoencoderSpec (MLP or convolutional), and the presets of the architectures in docs/methods.md §3.
+// Autoencoder and VAE assembly from AutoencoderSpec (MLP or convolutional), and the presets of the architectures in
+// docs/methods.md §3.
 #include "nn/models.h"
 
 #include "core/ops.h"

@@ -1,7 +1,7 @@
-// The autoencoder models of the methods in docs/methods.md §3: a deterministic AE and a (beta-)VAE with separate mean and
-// log-variance heads, as MLPs configured by widths, activation and batch norm, or as TopoGen's convolutional VAE
-// for 28 x 28 images; and named presets for the seeds' architectures. Decoders end in a linear layer: their output is a
-// logit for BCE losses (so a "sigmoid output" is sigmoid(reconstruction)) or the value itself for MSE.
+// The autoencoder models of the methods in docs/methods.md §3: a deterministic AE and a (beta-)VAE with separate mean
+// and log-variance heads, as MLPs configured by widths, activation and batch norm, or as TopoGen's convolutional VAE
+// for 28 x 28 images; and named presets for the papers' architectures. Decoders end in a linear layer: their output is
+// a logit for BCE losses (so a "sigmoid output" is sigmoid(reconstruction)) or the value itself for MSE.
 #pragma once
 
 #include <memory>
@@ -29,9 +29,9 @@ struct AutoencoderSpec {
 };
 
 // Parameters of a model named in a config: "reference_vae" (pytorch/examples' VAE, 784-400-20, ReLU),
-// "mlp_vae" and "mlp_ae" (784-512-256-latent, ReLU), "homological_ae" (784-64-64-m, ELU; Hoagland et al., docs/methods.md §3c),
-// "spheres_ae" (101-32-32-2, batch norm; Moor et al.), "topogen_conv_vae" (ConvMnist with FC 256, latent 10:
-// 1.68M parameters; Benarroch Jedlicki 2024, docs/methods.md §3d). ValueError for other names.
+// "mlp_vae" and "mlp_ae" (784-512-256-latent, ReLU), "homological_ae" (784-64-64-m, ELU; Hoagland et al.,
+// docs/methods.md §3c), "spheres_ae" (101-32-32-2, batch norm; Moor et al.), "topogen_conv_vae" (ConvMnist with FC 256,
+// latent 10: 1.68M parameters; Benarroch Jedlicki 2024, docs/methods.md §3d). ValueError for other names.
 AutoencoderSpec autoencoder_preset(const std::string& name);
 
 struct AutoencoderOutput {

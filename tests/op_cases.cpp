@@ -132,8 +132,9 @@ std::vector<OpCase> build_cases() {
   cases.push_back({"bce_with_logits_mean",
                    {in_range({4, 3}, -3.0f, 3.0f), in_range({4, 3}, 0.0f, 1.0f)},
                    [](const Inputs& x) { return bce_with_logits(x[0], x[1], Reduction::Mean); }});
-  cases.push_back(
-      {"mse_loss_sum", {any({4, 3}), any({4, 3})}, [](const Inputs& x) { return mse_loss(x[0], x[1], Reduction::Sum); }});
+  cases.push_back({"mse_loss_sum", {any({4, 3}), any({4, 3})}, [](const Inputs& x) {
+                     return mse_loss(x[0], x[1], Reduction::Sum);
+                   }});
   cases.push_back({"gaussian_kl_batch_mean", {any({4, 3}), any({4, 3})}, [](const Inputs& x) {
                      return gaussian_kl(x[0], x[1], Reduction::BatchMean);
                    }});

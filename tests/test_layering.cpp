@@ -22,9 +22,9 @@ using SourceFiles = std::map<std::string, std::string>;  // repository-relative 
 // The layer of a repository path ("" for files outside every layer: those are not checked).
 std::string layer_of(const std::string& path) {
   const std::vector<std::pair<std::string, std::string>> prefixes = {
-      {"core/base/", "base"}, {"kernels/", "kernels"}, {"core/", "core"},   {"nn/data/", "data"},
-      {"topology/", "topology"}, {"nn/", "nn"},       {"apps/", "apps"},    {"bench/", "bench"},
-      {"tests/", "tests"}};
+      {"core/base/", "base"}, {"kernels/", "kernels"},   {"core/", "core"},
+      {"nn/data/", "data"},   {"topology/", "topology"}, {"nn/", "nn"},
+      {"apps/", "apps"},      {"bench/", "bench"},       {"tests/", "tests"}};
   for (const auto& [prefix, layer] : prefixes)
     if (path.rfind(prefix, 0) == 0) return layer;
   return "";
@@ -69,7 +69,8 @@ std::vector<std::string> layering_violations(const SourceFiles& files) {
       const auto edge = path + " -> " + included;
       if (allowed_dependencies().at(layer).count(target) == 0) {
         violations.push_back(edge + " (" + layer + " may not depend on " + target + ")");
-      } else if (target == "kernels" && is_public_header_above_kernels(path, layer) && !is_vocabulary_header(included)) {
+      } else if (target == "kernels" && is_public_header_above_kernels(path, layer) &&
+                 !is_vocabulary_header(included)) {
         violations.push_back(edge + " (a public header may include only kernels/*_impl.h)");
       } else if ((path.rfind("kernels/cpu/", 0) == 0 && included.rfind("kernels/cuda/", 0) == 0) ||
                  (path.rfind("kernels/cuda/", 0) == 0 && included.rfind("kernels/cpu/", 0) == 0)) {

@@ -86,15 +86,14 @@ TEST_CASE("activations stay finite at extreme inputs") {
 TEST_CASE("a NaN input stays NaN through every activation and clamp, as in other frameworks") {
   // A NaN weight must not train on unnoticed: relu and clamp used to map NaN to 0 and to the lower bound.
   const Tensor x = t({std::nanf(""), -0.0f}, {2});
-  for (const auto& named : std::vector<std::pair<std::string, Tensor>>{
-           {"relu", relu(x)},
-           {"leaky_relu", leaky_relu(x, 0.1f)},
-           {"elu", elu(x)},
-           {"clamp", clamp(x, -0.5f, 0.5f)},
-           {"sigmoid", sigmoid(x)},
-           {"tanh", tanh(x)},
-           {"softplus", softplus(x)},
-           {"abs", abs(x)}}) {
+  for (const auto& named : std::vector<std::pair<std::string, Tensor>>{{"relu", relu(x)},
+                                                                       {"leaky_relu", leaky_relu(x, 0.1f)},
+                                                                       {"elu", elu(x)},
+                                                                       {"clamp", clamp(x, -0.5f, 0.5f)},
+                                                                       {"sigmoid", sigmoid(x)},
+                                                                       {"tanh", tanh(x)},
+                                                                       {"softplus", softplus(x)},
+                                                                       {"abs", abs(x)}}) {
     const std::string name = named.first;  // plain variables: doctest's message lambdas cannot capture bindings
     const float value = v(named.second)[0];
     CHECK_MESSAGE(std::isnan(value), name, "(NaN) is ", value);

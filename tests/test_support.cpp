@@ -150,8 +150,8 @@ std::vector<double> numeric_gradient_fourth_order(const std::function<double(con
   std::vector<float> values = inputs[which].to_vector<float>();
   std::vector<double> gradient(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
-    const double near = value_at_offset(f, inputs, which, values, i, eps) -
-                        value_at_offset(f, inputs, which, values, i, -eps);
+    const double near =
+        value_at_offset(f, inputs, which, values, i, eps) - value_at_offset(f, inputs, which, values, i, -eps);
     const double far = value_at_offset(f, inputs, which, values, i, 2.0f * eps) -
                        value_at_offset(f, inputs, which, values, i, -2.0f * eps);
     gradient[i] = (8.0 * near - far) / (12.0 * eps);

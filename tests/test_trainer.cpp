@@ -154,14 +154,15 @@ TEST_CASE("config files and overrides the fuzzer found crashing are refused with
   CHECK(error_message([&] { train::read_config_file(file.string()); }).find("is not valid JSON") != std::string::npos);
   std::filesystem::remove(file);
   json d = small_config("unused");
-  CHECK_NOTHROW(train::apply_override(d, "optimizer.lr=1e999"));  // read as the string "1e999"...
+  CHECK_NOTHROW(train::apply_override(d, "optimizer.lr=1e999"));       // read as the string "1e999"...
   CHECK(config_error(d).find("'optimizer.lr'") != std::string::npos);  // ...which validation then names
   // An override that is not UTF-8 text (its key could not be quoted in the error message).
   d = small_config("unused");
   CHECK(error_message([&] { train::apply_override(d, "optim\xffizer.lr=1"); }).find("not UTF-8") != std::string::npos);
   // A list index too long for an integer.
-  CHECK(error_message([&] { train::apply_override(d, "topology.99999999999999999999.weight=1"); })
-            .find("is not an element of a list") != std::string::npos);
+  CHECK(error_message([&] {
+          train::apply_override(d, "topology.99999999999999999999.weight=1");
+        }).find("is not an element of a list") != std::string::npos);
 }
 
 TEST_CASE("repeated loss terms are numbered in logs by their exact config name") {

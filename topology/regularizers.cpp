@@ -1,4 +1,5 @@
-// The seed systems' topological loss terms, composed from the persistence op, the diagram distances and tensor ops.
+// The topological loss terms of docs/methods.md §3, composed from the persistence op, the diagram distances and tensor
+// ops.
 #include "topology/regularizers.h"
 
 #include <algorithm>

@@ -30,9 +30,9 @@ Tensor betti_curve(const Tensor& diagram, const std::vector<float>& grid);
 // The smoothed Betti curve for losses: sum over bars of sigmoid((t_j - b) / tau) sigmoid((d - t_j) / tau).
 Tensor smoothed_betti_curve(const Tensor& diagram, const std::vector<float>& grid, float tau);
 
-// Reininghaus et al.'s scale-space kernel between diagrams F and G (Reininghaus et al., CVPR 2015; TopoGen, docs/methods.md §3d):
-// k(F, G) = 1/(8 pi sigma) sum_{p in F, q in G} exp(-|p - q|^2 / (8 sigma)) - exp(-|p - q'|^2 / (8 sigma)),
-// q' = q mirrored at the diagonal. Differentiable in both diagrams.
+// Reininghaus et al.'s scale-space kernel between diagrams F and G (Reininghaus et al., CVPR 2015; TopoGen,
+// docs/methods.md §3d): k(F, G) = 1/(8 pi sigma) sum_{p in F, q in G} exp(-|p - q|^2 / (8 sigma)) - exp(-|p - q'|^2 /
+// (8 sigma)), q' = q mirrored at the diagonal. Differentiable in both diagrams.
 Tensor reininghaus_kernel(const Tensor& f, const Tensor& g, float sigma = 0.05f);
 // The induced squared distance k(F, F) + k(G, G) - 2 k(F, G) (TopoGen's code drops the constant k(G, G)).
 Tensor reininghaus_distance_squared(const Tensor& f, const Tensor& g, float sigma = 0.05f);
