@@ -1,9 +1,5 @@
-// The training loop of tl_train, its JSONL log, its checkpoints and its claim on the output directory.
+// The training loop of tl_train, its JSONL log and its checkpoints.
 #include "apps/trainer/trainer.h"
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -31,37 +27,12 @@ using nlohmann::json;
 
 constexpr uint64_t kTestSeedOffset = 1000003;  // a synthetic test set draws from seed + this
 
-// The files that make a directory hold a run.
-const std::vector<std::string> kRunFiles{"log.jsonl", "checkpoint.tlc", "report.json", "report.md"};
-
 void synchronize(Device device) {
   if (device == Device::CUDA) cuda_runtime::synchronize();
 }
 
 std::string log_path(const TrainConfig& config) {
   return config.output + "/log.jsonl";
-}
-
-// The directory of a file path ("." for a bare name).
-std::string directory_of(const std::string& file) {
-  const std::filesystem::path parent = std::filesystem::path(file).parent_path();
-  return parent.empty() ? "." : parent.string();
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string text;
-  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
-  return text;
-}
-
-// The files of kRunFiles present in `directory`.
-std::vector<std::string> run_files_in(const std::string& directory) {
-  std::vector<std::string> found;
-  for (const std::string& name : kRunFiles) {
-    std::error_code error;  // a file that cannot be examined counts as absent
-    if (std::filesystem::exists(std::filesystem::symlink_status(directory + "/" + name, error))) found.push_back(name);
-  }
-  return found;
 }
 
 // Refuses a run longer than kMaxSteps; epochs is compared by division, so that no product can overflow.
@@ -125,56 +96,9 @@ class EpochMeans {
 
 }  // namespace
 
-const std::vector<std::string>& resumable_keys() {
-  static const std::vector<std::string> keys{"checkpoint_every", "epochs", "max_steps", "output", "progress"};
-  return keys;
-}
-
-json resume_document(const std::string& checkpoint, const std::vector<std::string>& overrides) {
-  for (const std::string& assignment : overrides) {
-    const std::string key = assignment.substr(0, assignment.find('='));
-    TL_CHECK_AS(ValueError, std::count(resumable_keys().begin(), resumable_keys().end(), key) != 0, "'", key,
-                "' cannot change when resuming: it would change the run's trajectory (allowed: ",
-                joined(resumable_keys()), ")");
-  }
-  const json meta = read_checkpoint(checkpoint).meta;
-  TL_CHECK_AS(ValueError, meta.contains("config") && meta.at("config").is_object(), "checkpoint '", checkpoint,
-              "' holds no training config (it was not written by tl_train)");
-  json document = meta.at("config");
-  document["output"] = directory_of(checkpoint);
-  for (const std::string& assignment : overrides) apply_override(document, assignment);
-  return document;
-}
-
 bool all_finite(const Tensor& tensor) {
   // Squares summed in double overflow for no finite float32 tensor: the sum is finite exactly when every element is.
   return std::isfinite(kernels::backend_for(tensor.device()).sum_squares(tensor.data<float>(), tensor.numel()));
-}
-
-RunLock::RunLock(const std::string& directory) {
-  const std::string path = directory + "/run.lock";
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  TL_CHECK(fd_ >= 0, "cannot create the lock '", path, "': ", std::strerror(errno));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
-    // The owner's process id (up to its newline), for the message of a second run; failing to record it costs only
-    // that.
-    const std::string pid = std::to_string(::getpid()) + "\n";
-    const ssize_t recorded = ::pwrite(fd_, pid.data(), pid.size(), 0);
-    static_cast<void>(recorded);
-    return;
-  }
-  const int error = errno;
-  char owner[32] = {};
-  if (::pread(fd_, owner, sizeof(owner) - 1, 0) < 0) owner[0] = '\0';
-  ::close(fd_);
-  TL_CHECK(error == EWOULDBLOCK, "cannot lock '", path, "': ", std::strerror(error));
-  TL_FAIL(Error, "output directory '", directory, "' is in use by another run (process ",
-          std::string(owner, std::strcspn(owner, "\n")), " holds the lock '", path,
-          "'); wait for it to end, or choose another output=DIR");
-}
-
-RunLock::~RunLock() {
-  ::close(fd_);
 }
 
 Trainer::Trainer(TrainConfig config, EarlierRun earlier) : config_(std::move(config)), earlier_(earlier) {
@@ -454,24 +378,6 @@ bool Trainer::continues_in_place() const {
   return !resumed_from_.empty() && std::filesystem::equivalent(directory_of(resumed_from_), config_.output, error);
 }
 
-// Locks the output directory against a concurrent run, then makes sure it holds no other run: a fresh run refuses
-// an earlier run's files (or deletes them under EarlierRun::Replace); a resumed run continues in its checkpoint's
-// directory or starts in one that holds no run. Returns the lock.
-std::unique_ptr<RunLock> Trainer::claim_output() const {
-  std::filesystem::create_directories(config_.output);
-  auto lock = std::make_unique<RunLock>(config_.output);
-  const std::vector<std::string> found = run_files_in(config_.output);
-  if (found.empty() || continues_in_place()) return lock;
-  const bool resumable = std::count(found.begin(), found.end(), "checkpoint.tlc") != 0;
-  TL_CHECK_AS(ValueError, earlier_ == EarlierRun::Replace, "output directory '", config_.output,
-              "' holds an earlier run (", joined(found),
-              "): ", resumable ? "resume it with --resume " + checkpoint_path() + ", " : "",
-              "choose another output=DIR, or replace it with --force");
-  std::fprintf(stderr, "replacing the earlier run in '%s' (%s)\n", config_.output.c_str(), joined(found).c_str());
-  for (const std::string& name : found) std::filesystem::remove(config_.output + "/" + name);
-  return lock;
-}
-
 // Starts log.jsonl: empty for a fresh run; for a resumed one, the lines up to the checkpoint's step of the log
 // beside that checkpoint (later lines are about to be redone). Replaced atomically: a failure keeps the old log.
 void Trainer::start_log() const {
@@ -490,7 +396,8 @@ void Trainer::start_log() const {
 // The log, appended to; the first call of a trainer claims the output directory and starts the log.
 std::ofstream Trainer::open_log() {
   if (!lock_) {
-    std::unique_ptr<RunLock> lock = claim_output();
+    std::unique_ptr<RunLock> lock =
+        claim_output_directory(config_.output, earlier_, continues_in_place(), checkpoint_path());
     start_log();
     lock_ = std::move(lock);
   }

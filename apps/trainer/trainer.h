@@ -15,6 +15,7 @@
 #include "apps/trainer/config.h"
 #include "apps/trainer/loss_term.h"
 #include "apps/trainer/report.h"
+#include "apps/trainer/run_directory.h"
 #include "nn/data/dataset.h"
 
 namespace tl::train {
@@ -28,35 +29,8 @@ class TrainingDiverged : public Error {
 // The most steps a run may take: each step's VAE noise stream is keyed by step << 32.
 constexpr int64_t kMaxSteps = int64_t(1) << 32;
 
-// What a fresh run does with an output directory that holds an earlier run (its log, checkpoint or report).
-enum class EarlierRun {
-  Refuse,   // stop with an error that names the directory and the ways out (resume, another output, --force)
-  Replace,  // delete the earlier run's files, saying so on stderr (tl_train --force)
-};
-
-// The keys a resumed run may override: those that keep its trajectory.
-const std::vector<std::string>& resumable_keys();
-
-// The config of a run resumed from `checkpoint`: the one stored in it, writing beside the checkpoint, with
-// `overrides` ("key.path=value" of resumable_keys() only; output=DIR writes elsewhere) applied.
-nlohmann::json resume_document(const std::string& checkpoint, const std::vector<std::string>& overrides);
-
 // True when every element of `tensor` (on any device) is finite.
 bool all_finite(const Tensor& tensor);
-
-// An exclusive lock (flock) on DIRECTORY/run.lock, which holds the owner's process id, for as long as this object
-// lives: one run per output directory. The lock file itself stays.
-class RunLock {
- public:
-  // Throws naming the lock and its owner when another run holds it.
-  explicit RunLock(const std::string& directory);
-  ~RunLock();
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
 
 class Trainer {
  public:
@@ -120,7 +94,6 @@ class Trainer {
   // Logs and throws TrainingDiverged: "step S (epoch E): <what>; training stopped", naming the last checkpoint.
   [[noreturn]] void stop_diverged(std::ostream& log, int64_t step, int64_t epoch, const std::string& what) const;
   bool continues_in_place() const;
-  std::unique_ptr<RunLock> claim_output() const;
   void start_log() const;
   std::ofstream open_log();
   RunSummary run_summary() const;
