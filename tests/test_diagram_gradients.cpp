@@ -74,7 +74,9 @@ TEST_CASE("diagram-distance losses between two clouds match finite differences i
       {"W1", [](const Tensor& a, const Tensor& b) { return topology::wasserstein_distance(a, b); }},
       {"W2", [](const Tensor& a, const Tensor& b) { return topology::wasserstein_distance(a, b, 2.0); }},
       {"bottleneck", [](const Tensor& a, const Tensor& b) { return topology::bottleneck_distance(a, b); }}};
-  for (const auto& [name, distance] : distances) {
+  for (const auto& entry : distances) {  // no structured bindings: clang's doctest macros capture them in lambdas
+    const char* name = entry.first;
+    const Distance& distance = entry.second;
     CAPTURE(name);
     auto loss = [&, distance = distance](const std::vector<Tensor>& v) {
       const auto x = topology::persistence_diagrams(v[0]), z = topology::persistence_diagrams(v[1]);

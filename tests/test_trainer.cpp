@@ -296,8 +296,8 @@ TEST_CASE("no checkpoint holding NaN or infinity is written, loaded or called th
     CAPTURE(optimizer);
     CHECK(message.find("is not finite after the update") != std::string::npos);
     if (std::filesystem::exists(dir + "/checkpoint.tlc")) {
-      for (const auto& [name, tensor] : train::read_checkpoint(dir + "/checkpoint.tlc").tensors)
-        CHECK_MESSAGE(train::all_finite(tensor), name);
+      for (const auto& named : train::read_checkpoint(dir + "/checkpoint.tlc").tensors)
+        CHECK_MESSAGE(train::all_finite(named.second), named.first);
     } else {
       CHECK(message.find("No checkpoint was written yet") != std::string::npos);
     }
@@ -484,7 +484,9 @@ TEST_CASE("crafted checkpoints with a valid CRC are refused field by field") {
       {{{"step", 4}, {"optimizer_steps", 5}}, "\"optimizer_steps\" must be an integer in [0, 4], got 5"},
       {{{"step", 4}}, "\"optimizer_steps\" must be an integer in [0, 4], got nothing"},
   };
-  for (const auto& [meta, expected] : metas) {
+  for (const auto& entry : metas) {  // no structured bindings: clang's doctest macros capture them in lambdas
+    const json& meta = entry.first;
+    const char* expected = entry.second;
     CAPTURE(meta.dump());
     train::Checkpoint hostile = good;
     hostile.meta = meta;
