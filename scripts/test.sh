@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine and runs the whole test suite: an optimised GCC build (with the CUDA backend compiled
-# wherever nvcc exists) and a CPU-only clang build with AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer
-# coverage, each run by CTest; then every file reader's fuzzer for a few seconds (scripts/fuzz.sh, in that clang
-# build). Parity tests need a GPU and are reported as skipped without one.
+# wherever nvcc exists) run by CTest, then a CPU-only clang build with AddressSanitizer, UndefinedBehaviorSanitizer
+# and libFuzzer coverage: every file reader's fuzzer for a few seconds (scripts/fuzz.sh), then CTest again.
+# Parity tests need a GPU and are reported as skipped without one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
@@ -20,7 +20,9 @@ echo "== clang build (ASan + UBSan + fuzzing coverage, CPU backend)"
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DTOPOLATENT_CUDA=OFF -DTOPOLATENT_TESTS=ON -DTOPOLATENT_FUZZ=ON
 cmake --build build-fuzz -j "$jobs"
-ctest --test-dir build-fuzz --output-on-failure -j "$jobs"
 
 echo "== fuzzers (every file reader, 8 s each)"
 bash scripts/fuzz.sh 8
+
+echo "== clang build: tests"
+ctest --test-dir build-fuzz --output-on-failure -j "$jobs"
