@@ -37,7 +37,8 @@ void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummar
   md << "\n## Test set\n\n| metric | value |\n| --- | --- |\n";
   for (const auto& [key, value] : evaluation.items()) md << "| " << key << " | " << value.dump() << " |\n";
   md << "\nMetric notes: reconstruction_per_sample is the training reconstruction loss summed over one sample's "
-        "features; knn_accuracy_* is leave-one-out "
+        "features, a VAE decoding its posterior mean (a sampled code scores a few nats higher); knn_accuracy_* is "
+        "leave-one-out "
      << config.evaluation.knn
      << "-NN label accuracy in the latent and the input space; h*_w1_scaled is the 1-Wasserstein distance between "
         "the input's and the latent's diagrams, each divided by its cloud's diameter.\n\nConfig:\n\n```json\n"
