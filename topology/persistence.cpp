@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <utility>
 
 #include "core/autograd.h"
 #include "core/base/error.h"
@@ -379,6 +380,24 @@ std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const 
   return results;
 }
 
+// The steps both entry points share: the option and input checks, the batch layout, the memory guard's fixed
+// buffers, then `distances_of(layout)` (the concatenated distance matrices and the kernels' view of the batch) and
+// the batch's persistence.
+template <class DistancesOf>
+std::vector<PersistenceResult> checked_batch_persistence(const std::vector<Tensor>& inputs,
+                                                         void (*check_input)(const Tensor&, size_t),
+                                                         const PersistenceOptions& options, DistancesOf distances_of) {
+  check_options(options);
+  if (inputs.empty()) return {};
+  detail::RunLimits limits(options);
+  NoGradGuard no_grad;
+  const BatchLayout layout = check_and_lay_out(inputs, check_input);
+  const std::string h1_refusal = hold_fixed_buffers(limits, layout, inputs[0].device(), options.max_dim);
+  throw_unless_truncating(limits, h1_refusal);
+  const auto [distances, batch] = distances_of(layout);
+  return batch_persistence(distances, layout, batch, options, limits, h1_refusal);
+}
+
 }  // namespace
 
 Tensor pairwise_distances(const Tensor& points) {
@@ -397,29 +416,19 @@ PersistenceResult persistence_from_distances(const Tensor& distances, const Pers
 }
 
 std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clouds, const PersistenceOptions& options) {
-  check_options(options);
-  if (clouds.empty()) return {};
-  detail::RunLimits limits(options);
-  NoGradGuard no_grad;
-  const BatchLayout layout = check_and_lay_out(clouds, check_points);
-  const std::string h1_refusal = hold_fixed_buffers(limits, layout, clouds[0].device(), options.max_dim);
-  throw_unless_truncating(limits, h1_refusal);
-  const bool one_dimension =
-      std::all_of(clouds.begin(), clouds.end(), [&](const Tensor& cloud) { return cloud.dim(1) == clouds[0].dim(1); });
-  const kernels::CloudBatch batch = layout.view(one_dimension ? clouds[0].dim(1) : 0);
-  return batch_persistence(clouds_distances(clouds, layout, batch), layout, batch, options, limits, h1_refusal);
+  return checked_batch_persistence(clouds, check_points, options, [&clouds](const BatchLayout& layout) {
+    const bool one_dimension = std::all_of(clouds.begin(), clouds.end(),
+                                           [&](const Tensor& cloud) { return cloud.dim(1) == clouds[0].dim(1); });
+    const kernels::CloudBatch batch = layout.view(one_dimension ? clouds[0].dim(1) : 0);
+    return std::pair<Tensor, kernels::CloudBatch>{clouds_distances(clouds, layout, batch), batch};
+  });
 }
 
 std::vector<PersistenceResult> persistence_batch_from_distances(const std::vector<Tensor>& matrices,
                                                                 const PersistenceOptions& options) {
-  check_options(options);
-  if (matrices.empty()) return {};
-  detail::RunLimits limits(options);
-  NoGradGuard no_grad;
-  const BatchLayout layout = check_and_lay_out(matrices, check_distances);
-  const std::string h1_refusal = hold_fixed_buffers(limits, layout, matrices[0].device(), options.max_dim);
-  throw_unless_truncating(limits, h1_refusal);
-  return batch_persistence(stacked_matrices(matrices), layout, layout.view(0), options, limits, h1_refusal);
+  return checked_batch_persistence(matrices, check_distances, options, [&matrices](const BatchLayout& layout) {
+    return std::pair<Tensor, kernels::CloudBatch>{stacked_matrices(matrices), layout.view(0)};
+  });
 }
 
 }  // namespace tl::topology
