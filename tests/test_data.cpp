@@ -38,6 +38,16 @@ void write_file(const std::filesystem::path& path, const std::string& bytes) {
   REQUIRE(out.good());
 }
 
+// CHECKs that reading `path` after writing `bytes` there fails with a message that holds `expected` and names
+// the file.
+void check_refused(const std::string& path, const std::string& bytes, Tensor (*read)(const std::string&),
+                   const std::string& expected) {
+  write_file(path, bytes);
+  const std::string message = error_message([&] { read(path); });
+  CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
+  CHECK_MESSAGE(message.find(std::filesystem::path(path).filename().string()) != std::string::npos, message);
+}
+
 // A .npy file: version 1.0, `header` padded with spaces to a 64-byte boundary, then `data`.
 std::string npy_bytes(const std::string& header, const std::string& data) {
   std::string text = header;
@@ -160,10 +170,7 @@ TEST_CASE("npy headers: version, header length, integer shapes and data size are
   write_file(path, npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", data));
   CHECK(data::read_npy_points(path).to_vector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6});
   const auto rejected = [&](const std::string& bytes, const std::string& expected) {
-    write_file(path, bytes);
-    const std::string message = error_message([&] { data::read_npy_points(path); });
-    CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
-    CHECK(message.find("cloud.npy") != std::string::npos);
+    check_refused(path, bytes, data::read_npy_points, expected);
   };
   rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1.5, 2), }", data), "non-negative integers");
   rejected(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }", data),
@@ -186,10 +193,7 @@ TEST_CASE(
   write_file(path, "x, y\n1,2\n\n3 ;4\r\n5\t6\n");
   CHECK(data::read_csv_points(path).to_vector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6});
   const auto rejected = [&](const std::string& bytes, const std::string& expected) {
-    write_file(path, bytes);
-    const std::string message = error_message([&] { data::read_csv_points(path); });
-    CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
-    CHECK(message.find("cloud.csv") != std::string::npos);
+    check_refused(path, bytes, data::read_csv_points, expected);
   };
   rejected("1,,2\n3,4\n", "line 1: field 2 is empty");
   rejected("1,2\n3,4,\n", "line 2: field 3 is empty");
@@ -209,11 +213,8 @@ TEST_CASE("lower-distance files: ripser's rows are read; a diagonal, a full matr
   }
   write_file(path, "0\n");  // two points at distance 0
   CHECK(data::read_lower_distance(path).shape() == Shape{2, 2});
-  const auto rejected = [&](const std::string& text, const std::string& message_part) {
-    write_file(path, text);
-    const std::string message = error_message([&] { data::read_lower_distance(path); });
-    CHECK_MESSAGE(message.find(message_part) != std::string::npos, message);
-    CHECK(message.find("dist.txt") != std::string::npos);
+  const auto rejected = [&](const std::string& bytes, const std::string& expected) {
+    check_refused(path, bytes, data::read_lower_distance, expected);
   };
   rejected("0\n1 0\n2 3 0\n", "with its zero diagonal");
   std::string full;  // 6 x 6: 36 numbers, as many as a 9-point triangle
