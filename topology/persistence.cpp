@@ -46,7 +46,7 @@ void check_extent(const float* values, int64_t n, int64_t dim, size_t cloud) {
   std::vector<double> mean(static_cast<size_t>(dim), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t k = 0; k < dim; ++k) mean[k] += values[i * dim + k];
-  for (double& m : mean) m /= static_cast<double>(n);
+  for (double& m : mean) m = kernels::mean_coordinate(m, n);  // the mean the distance kernels centre the cloud at
   double farthest = 0.0;
   int64_t point = 0;
   for (int64_t i = 0; i < n; ++i) {

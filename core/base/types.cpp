@@ -46,10 +46,10 @@ std::optional<int64_t> checked_numel(const Shape& shape) {
 }
 
 int64_t shape_numel(const Shape& shape) {
-  for (int64_t d : shape) TL_CHECK_AS(ShapeError, d >= 0, "negative dimension in shape ", shape_str(shape));
   const std::optional<int64_t> n = checked_numel(shape);
-  TL_CHECK_AS(ShapeError, n.has_value(), "shape ", shape_str(shape), " has more elements than a 64-bit count holds");
-  return *n;
+  if (n.has_value()) return *n;
+  for (int64_t d : shape) TL_CHECK_AS(ShapeError, d >= 0, "negative dimension in shape ", shape_str(shape));
+  TL_FAIL(ShapeError, "shape ", shape_str(shape), " has more elements than a 64-bit count holds");
 }
 
 size_t shape_bytes(const Shape& shape, DType dtype) {

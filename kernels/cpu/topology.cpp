@@ -203,14 +203,15 @@ std::vector<uint64_t> column_keys(const float* dist, int64_t n, float threshold,
   return keys;
 }
 
-// Sorts keys ascending, least significant digit first, 11 bits a pass (a pass that all keys share a digit of is
-// skipped). The deadline is read between passes; false when it passed.
+// Sorts column keys ascending, least significant digit first, 11 bits a pass (a pass that all keys share a digit
+// of is skipped). column_keys emits them in increasing edge index, their low 32 bits, so the stable passes over the
+// high 32 bits (the diameter) alone give the full order. The deadline is read between passes; false when it passed.
 bool radix_sort(std::vector<uint64_t>& keys, const Deadline& deadline) {
   constexpr int kDigitBits = 11;
   constexpr uint64_t kDigitMask = (uint64_t(1) << kDigitBits) - 1;
   std::vector<uint64_t> sorted(keys.size());
   std::vector<size_t> starts(kDigitMask + 2);
-  for (int shift = 0; shift < 64; shift += kDigitBits) {
+  for (int shift = 32; shift < 64; shift += kDigitBits) {
     if (deadline.passed()) return false;
     std::fill(starts.begin(), starts.end(), 0);
     for (uint64_t key : keys) ++starts[((key >> shift) & kDigitMask) + 1];
