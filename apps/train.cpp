@@ -12,12 +12,12 @@
 #include <string>
 
 #include "apps/cli/cli.h"
+#include "apps/trainer/config_section.h"
 #include "apps/trainer/trainer.h"
 
 int main(int argc, char** argv) {
   using namespace tl::train;
-  std::string resumable;
-  for (const std::string& k : resumable_keys()) resumable += (resumable.empty() ? "" : ", ") + k;
+  const std::string resumable = joined(resumable_keys());
 
   CLI::App app{"Trains a model from a JSON config (configs/) and evaluates it on the test split.", "tl_train"};
   tl::cli::ConfigArguments args;

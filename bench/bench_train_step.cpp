@@ -10,15 +10,14 @@
 #include <vector>
 
 #include "apps/cli/cli.h"
+#include "apps/trainer/progress.h"
 #include "apps/trainer/trainer.h"
 
 namespace {
 
-double median_after(std::vector<double> values, size_t warmup) {
-  values.erase(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(std::min(warmup, values.size())));
-  if (values.empty()) return 0.0;
-  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
-  return values[values.size() / 2];
+double median_after(const std::vector<double>& values, size_t warmup) {
+  return tl::train::median(
+      {values.begin() + static_cast<std::ptrdiff_t>(std::min(warmup, values.size())), values.end()});
 }
 
 }  // namespace

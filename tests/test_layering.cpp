@@ -1,6 +1,6 @@
 // The layering rule of README.md, checked: every `#include "..."` of the sources goes from a layer to itself or to a
 // layer below it. Layers, lowest first: base (core/base/) -> kernels -> core -> data (nn/data/) -> topology and nn
-// -> apps and bench; tests may include anything. Above kernels/, a public header (.h) may include only the
+// -> apps and bench; tests may include anything but bench. Above kernels/, a public header (.h) may include only the
 // host-device vocabulary headers kernels/*_impl.h (plain structs and enums such as Edge or OptimizerRule), never a
 // backend table or a backend's own files; kernels/cpu/ and kernels/cuda/ never include each other.
 #include <doctest/doctest.h>
@@ -116,7 +116,9 @@ TEST_CASE("the layering check reports each kind of forbidden include") {
       {"topology/leaky.h", "#include \"kernels/topology_backend.h\"\n#include \"kernels/persistence_impl.h\"\n"},
       {"topology/fine.cpp", "#include \"kernels/topology_backend.h\"\n#include \"core/base/error.h\"\n"},
       {"apps/bad.cpp", "#include \"tests/test_support.h\"\n#include \"bench/timing.h\"\n"},
-      {"tests/fine.cpp", "#include \"apps/trainer/trainer.h\"\n"}};
+      {"tests/fine.cpp", "#include \"apps/trainer/trainer.h\"\n"},
+      {"nn/data/kernel.cpp", "#include \"kernels/backend.h\"\n"},
+      {"nn/sideways.cpp", "#include \"topology/persistence.h\"\n"}};
   const std::vector<std::string> violations = layering_violations(files);
   const std::set<std::string> expected = {
       "apps/bad.cpp -> bench/timing.h (apps may not depend on bench)",
@@ -126,6 +128,8 @@ TEST_CASE("the layering check reports each kind of forbidden include") {
       "kernels/cpu/bad.cpp -> kernels/cuda/cuda_kernels.h (the CPU and CUDA backends are independent)",
       "nn/data/bad.cpp -> nn/models.h (data may not depend on nn)",
       "nn/data/bad.cpp -> topology/persistence.h (data may not depend on topology)",
+      "nn/data/kernel.cpp -> kernels/backend.h (data may not depend on kernels)",
+      "nn/sideways.cpp -> topology/persistence.h (nn may not depend on topology)",
       "topology/leaky.h -> kernels/topology_backend.h (a public header may include only kernels/*_impl.h)"};
   CHECK(std::set<std::string>(violations.begin(), violations.end()) == expected);
   CHECK(violations.size() == expected.size());

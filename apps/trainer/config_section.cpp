@@ -32,9 +32,7 @@ size_t ConfigSection::choice(const std::string& key, const std::string& fallback
   const std::string value = get<std::string>(key, fallback);
   for (size_t i = 0; i < choices.size(); ++i)
     if (choices[i] == value) return i;
-  std::string list;
-  for (const std::string& c : choices) list += (list.empty() ? "" : ", ") + c;
-  TL_FAIL(ValueError, "config key '", key_path(key), "' must be one of ", list, ", got '", value, "'");
+  TL_FAIL(ValueError, "config key '", key_path(key), "' must be one of ", joined(choices), ", got '", value, "'");
 }
 
 ConfigSection ConfigSection::child(const std::string& key) {
@@ -46,9 +44,7 @@ ConfigSection ConfigSection::child(const std::string& key) {
 void ConfigSection::finish() const {
   for (const auto& item : object_.items()) {
     if (seen_.count(item.key()) != 0) continue;
-    std::string known;
-    for (const std::string& k : seen_) known += (known.empty() ? "" : ", ") + k;
-    TL_FAIL(ValueError, "unknown config key '", key_path(item.key()), "' (known here: ", known, ")");
+    TL_FAIL(ValueError, "unknown config key '", key_path(item.key()), "' (known here: ", joined(seen_), ")");
   }
 }
 

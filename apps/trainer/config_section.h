@@ -15,6 +15,14 @@
 
 namespace tl::train {
 
+// The words separated by ", ", for messages.
+template <class Words>
+std::string joined(const Words& words) {
+  std::string text;
+  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
+  return text;
+}
+
 class ConfigSection {
  public:
   // `path` is the object's key path ("" for the top level).

@@ -38,9 +38,10 @@ bool ProgressBar::due(int64_t step, int64_t steps_per_epoch, Clock::time_point n
 }
 
 void ProgressBar::update(int64_t step, int64_t epoch, int64_t epochs, int64_t steps_per_epoch,
-                         const std::vector<std::pair<std::string, double>>& terms, double ms_per_step) {
+                         const std::vector<std::pair<std::string, double>>& terms, const std::vector<double>& step_ms) {
   const auto now = Clock::now();
   if (!enabled_ || !due(step, steps_per_epoch, now)) return;
+  const double ms_per_step = median(step_ms);  // only when drawn: the history grows with the run
   drawn_ = now;
   const double fraction = static_cast<double>(step) / static_cast<double>(std::max<int64_t>(total_, 1));
   const int filled = static_cast<int>(fraction * 24);

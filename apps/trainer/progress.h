@@ -25,9 +25,10 @@ class ProgressBar {
  public:
   ProgressBar(bool enabled, int64_t total_steps);
 
-  // Shows `step` of the run (1-based, after it finished) with each term's mean over the epoch so far.
+  // Shows `step` of the run (1-based, after it finished) with each term's mean over the epoch so far and the
+  // median of the step times in milliseconds.
   void update(int64_t step, int64_t epoch, int64_t epochs, int64_t steps_per_epoch,
-              const std::vector<std::pair<std::string, double>>& terms, double ms_per_step);
+              const std::vector<std::pair<std::string, double>>& terms, const std::vector<double>& step_ms);
 
  private:
   bool due(int64_t step, int64_t steps_per_epoch, Clock::time_point now) const;

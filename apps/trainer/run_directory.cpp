@@ -13,6 +13,7 @@
 
 #include "apps/trainer/checkpoint.h"
 #include "apps/trainer/config.h"
+#include "apps/trainer/config_section.h"
 #include "core/base/error.h"
 
 namespace tl::train {
@@ -22,12 +23,6 @@ using nlohmann::json;
 
 // The files that make a directory hold a run.
 const std::vector<std::string> kRunFiles{"log.jsonl", "checkpoint.tlc", "report.json", "report.md"};
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string text;
-  for (const std::string& word : words) text += (text.empty() ? "" : ", ") + word;
-  return text;
-}
 
 // The files of kRunFiles present in `directory`.
 std::vector<std::string> run_files_in(const std::string& directory) {

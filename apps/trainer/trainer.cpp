@@ -429,7 +429,7 @@ void Trainer::train_until(int64_t until) {
     topology_ms_.push_back(result.topology_ms);
     write_log_record(log, epoch, result);
     epoch_means_ = means.add(result.values);
-    progress.update(step_, epoch, config_.epochs, per_epoch, epoch_means_, median(step_ms_));
+    progress.update(step_, epoch, config_.epochs, per_epoch, epoch_means_, step_ms_);
 
     const bool periodic = config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0;
     if (step_ % per_epoch == 0 || periodic || step_ == until) save_checkpoint(log, epoch);
