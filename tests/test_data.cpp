@@ -213,8 +213,8 @@ TEST_CASE("lower-distance files: ripser's rows are read; a diagonal, a full matr
   }
   write_file(path, "0\n");  // two points at distance 0
   CHECK(data::read_lower_distance(path).shape() == Shape{2, 2});
-  const auto rejected = [&](const std::string& bytes, const std::string& expected) {
-    check_refused(path, bytes, data::read_lower_distance, expected);
+  const auto rejected = [&](const std::string& bytes, const std::string& message_part) {
+    check_refused(path, bytes, data::read_lower_distance, message_part);
   };
   rejected("0\n1 0\n2 3 0\n", "with its zero diagonal");
   std::string full;  // 6 x 6: 36 numbers, as many as a 9-point triangle
