@@ -18,13 +18,6 @@
 namespace tl::testing {
 namespace {
 
-std::filesystem::path scratch_directory(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("topolatent_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 void write_gz(const std::filesystem::path& path, const std::vector<unsigned char>& bytes) {
   gzFile file = gzopen(path.string().c_str(), "wb");
   REQUIRE(file != nullptr);

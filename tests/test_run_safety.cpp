@@ -21,13 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string fresh_directory(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("topolatent_tools_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
 // A tool built beside this test binary (BUILD/apps/NAME); empty, with a test MESSAGE, where it was not built.
 std::string tool(const std::string& name) {
   const fs::path path = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "apps" / name;
@@ -91,7 +84,7 @@ bool contains(const std::string& text, const std::string& part) {
 TEST_CASE("tl_train refuses a used output directory unless --force, and a resume writes beside its checkpoint") {
   const std::string train = tool("tl_train");
   if (train.empty()) return;
-  const std::string dir = fresh_directory("tl_train");
+  const std::string dir = scratch_directory("tools_tl_train");
   write_json(dir + "/run.json", tiny_run());
   REQUIRE(run_in(dir, train + " run.json --no-eval").status == 0);
   const std::string checkpoint = dir + "/runs/a/checkpoint.tlc";
@@ -123,7 +116,7 @@ TEST_CASE("tl_train refuses a used output directory unless --force, and a resume
 TEST_CASE("tl_classify refuses a batch larger than its data, and saves nothing after a NaN loss") {
   const std::string classify = tool("tl_classify");
   if (classify.empty()) return;
-  const std::string dir = fresh_directory("tl_classify");
+  const std::string dir = scratch_directory("tools_tl_classify");
   write_tiny_mnist(dir, 16, 4);
   const ToolRun huge = run_in(dir, classify + " . --batch 100000 --out out");
   CHECK(huge.status == 1);
@@ -139,7 +132,7 @@ TEST_CASE("tl_classify refuses a batch larger than its data, and saves nothing a
 TEST_CASE("tl_reproduce leaves no temporary directory behind, also when a run fails") {
   const std::string reproduce = tool("tl_reproduce");
   if (reproduce.empty()) return;
-  const std::string dir = fresh_directory("tl_reproduce");
+  const std::string dir = scratch_directory("tools_tl_reproduce");
   fs::create_directories(dir + "/tmp");
   json wild = tiny_run();
   wild["optimizer"] = {{"type", "sgd"}, {"lr", 1e30}};

@@ -185,6 +185,13 @@ std::optional<data::Dataset> shared_mnist_test_split() {
   return data::load_idx_dataset(directory, data::Split::Test);
 }
 
+std::string scratch_directory(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("topolatent_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
 std::string error_message(const std::function<void()>& body) {
   try {
     body();

@@ -62,6 +62,9 @@ void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& los
 // the checkout by default); nothing (and a test MESSAGE saying so) where that directory is absent.
 std::optional<data::Dataset> shared_mnist_test_split();
 
+// An empty directory "topolatent_<name>" under the system's temporary path (emptied first when it exists).
+std::string scratch_directory(const std::string& name);
+
 // The message of the tl::Error that `body` throws (fails the test when it throws nothing or something else).
 std::string error_message(const std::function<void()>& body);
 

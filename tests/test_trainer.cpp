@@ -23,12 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string scratch(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("topolatent_trainer_" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 // A small run: clusters in 10-D, a 10-16-2 VAE, a TALSR H0+H1 term, batch 32.
 json small_config(const std::string& output) {
   json config = json::parse(R"({
@@ -175,7 +169,7 @@ TEST_CASE("repeated loss terms are numbered in logs by their exact config name")
 }
 
 TEST_CASE("checkpoints round-trip and corrupt or truncated files are refused") {
-  const std::string dir = scratch("checkpoint");
+  const std::string dir = scratch_directory("trainer_checkpoint");
   const std::string path = dir + "/c.tlc";
   train::Checkpoint written;
   written.meta = {{"step", 7}};
@@ -213,7 +207,7 @@ TEST_CASE("a fixed seed reproduces the trained state bit for bit, also across a 
     CHECK(trainer.step() == steps);
     return trainer.state_hash();
   };
-  const std::string dir = scratch("reproduce");
+  const std::string dir = scratch_directory("trainer_reproduce");
   const uint64_t first = train_steps(small_config(dir + "/a"), 12, "");
   const uint64_t second = train_steps(small_config(dir + "/b"), 12, "");
   CHECK(first == second);
@@ -232,7 +226,7 @@ TEST_CASE("a fixed seed reproduces the trained state bit for bit, also across a 
 }
 
 TEST_CASE("a diverging run stops naming the loss term and the step, keeping its last checkpoint") {
-  const std::string dir = scratch("diverge");
+  const std::string dir = scratch_directory("trainer_diverge");
   json c = small_config(dir);
   c["topology"] = json::array();
   c["optimizer"] = {{"type", "sgd"}, {"lr", 1e30}};
@@ -253,7 +247,7 @@ TEST_CASE("a diverging run stops naming the loss term and the step, keeping its 
 }
 
 TEST_CASE("a fresh run refuses an output directory that holds an earlier run, unless told to replace it") {
-  const std::string dir = scratch("used_directory");
+  const std::string dir = scratch_directory("trainer_used_directory");
   train_fresh(small_config(dir), 5);
   const std::string checkpoint = file_bytes(dir + "/checkpoint.tlc"), log = file_bytes(dir + "/log.jsonl");
   json other = small_config(dir);
@@ -272,7 +266,7 @@ TEST_CASE("a fresh run refuses an output directory that holds an earlier run, un
 }
 
 TEST_CASE("an output directory in use by a run is locked against a second run") {
-  const std::string dir = scratch("locked_directory");
+  const std::string dir = scratch_directory("trainer_locked_directory");
   json config = small_config(dir);
   config["max_steps"] = 2;
   train::Trainer first(train::parse_config(config));
@@ -284,7 +278,7 @@ TEST_CASE("an output directory in use by a run is locked against a second run") 
 }
 
 TEST_CASE("no checkpoint holding NaN or infinity is written, loaded or called the last good one") {
-  const std::string dir = scratch("nonfinite_state");
+  const std::string dir = scratch_directory("trainer_nonfinite_state");
   for (const char* optimizer : {"sgd", "adam"}) {
     std::filesystem::remove_all(dir);
     json c = small_config(dir);
@@ -315,7 +309,7 @@ TEST_CASE("no checkpoint holding NaN or infinity is written, loaded or called th
 }
 
 TEST_CASE("a resume writes beside its checkpoint, names only checkpoints it wrote, and needs steps left to take") {
-  const std::string dir = scratch("resume_directory");
+  const std::string dir = scratch_directory("trainer_resume_directory");
   json sgd = small_config(dir + "/first");
   sgd["topology"] = json::array();
   sgd["optimizer"] = {{"type", "sgd"}, {"lr", 0.01}};
@@ -360,7 +354,7 @@ TEST_CASE("a resume writes beside its checkpoint, names only checkpoints it wrot
 }
 
 TEST_CASE("a resume keeps a cosine schedule's length, and stopping early keeps the trajectory") {
-  const std::string dir = scratch("cosine");
+  const std::string dir = scratch_directory("trainer_cosine");
   json cosine = small_config(dir + "/a");
   cosine["schedule"] = {{"type", "cosine"}};
   const uint64_t straight = train_fresh(cosine);  // 2 epochs of 8 steps
@@ -386,7 +380,7 @@ TEST_CASE("a resume keeps a cosine schedule's length, and stopping early keeps t
 }
 
 TEST_CASE("a failed write stops the run naming the file, and leaves no partial file") {
-  const std::string dir = scratch("failed_writes");
+  const std::string dir = scratch_directory("trainer_failed_writes");
   train::Checkpoint small, large;
   small.tensors.emplace_back("a", Tensor::from_vector(std::vector<float>{1.0f, 2.0f}, {2}));
   large.tensors.emplace_back("a", Tensor::zeros({4096}));
@@ -419,7 +413,7 @@ TEST_CASE("a failed write stops the run naming the file, and leaves no partial f
 }
 
 TEST_CASE("crafted checkpoints with a valid CRC are refused field by field") {
-  const std::string dir = scratch("hostile");
+  const std::string dir = scratch_directory("trainer_hostile");
   const std::string path = dir + "/c.tlc";
   const std::string two_floats(8, '\0');
   const auto header = [](const std::string& tensors) { return R"({"meta": {"step": 1}, "tensors": )" + tensors + "}"; };

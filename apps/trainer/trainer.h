@@ -60,6 +60,10 @@ class Trainer {
   int64_t total_steps() const;
   const TrainConfig& config() const { return config_; }
   std::vector<Tensor> parameters() const { return model_->parameters(); }
+  // The model and the config's data, for tools that evaluate a trained run (apps/evaluation/).
+  nn::Autoencoder& model() { return *model_; }
+  const data::Dataset& train_set() const { return train_set_; }
+  const data::Dataset& test_set() const { return test_set_; }
   std::string checkpoint_path() const;
   // FNV-1a over the bytes of every parameter, buffer and optimiser moment: equal hashes, equal states.
   uint64_t state_hash();

@@ -363,11 +363,12 @@ Tensor read_lower_distance(const std::string& path) {
   return Tensor::from_vector(full, {n, n});
 }
 
-void write_npy_points(const std::string& path, const Tensor& points) {
-  TL_CHECK_AS(ShapeError, points.rank() == 2 && points.dtype() == DType::Float32,
-              "write_npy_points: expected a float32 [rows, columns] tensor, got ", points.describe());
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(points.dim(0)) + ", " +
-                       std::to_string(points.dim(1)) + "), }";
+namespace {
+
+// A version-1 .npy file: `descr` ('<f4', '<i4'), the shape as NumPy prints it ("(3, 2)", "(3,)"), then the bytes.
+void write_npy(const std::string& path, const std::string& descr, const std::string& shape, const char* bytes,
+               size_t size) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   header.append(63 - (10 + header.size()) % 64, ' ');  // magic + length + header + newline: a multiple of 64
   header.push_back('\n');
   std::ofstream out(path, std::ios::binary);
@@ -377,9 +378,23 @@ void write_npy_points(const std::string& path, const Tensor& points) {
   const char length_bytes[2] = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
   out.write(length_bytes, 2);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  const std::vector<float> values = points.to_vector<float>();
-  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+  out.write(bytes, static_cast<std::streamsize>(size));
   TL_CHECK_AS(ValueError, out.good(), "writing '", path, "' failed: ", std::strerror(errno));
+}
+
+}  // namespace
+
+void write_npy_points(const std::string& path, const Tensor& points) {
+  TL_CHECK_AS(ShapeError, points.rank() == 2 && points.dtype() == DType::Float32,
+              "write_npy_points: expected a float32 [rows, columns] tensor, got ", points.describe());
+  const std::vector<float> values = points.to_vector<float>();
+  write_npy(path, "<f4", "(" + std::to_string(points.dim(0)) + ", " + std::to_string(points.dim(1)) + ")",
+            reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+}
+
+void write_npy_labels(const std::string& path, const std::vector<int32_t>& labels) {
+  write_npy(path, "<i4", "(" + std::to_string(labels.size()) + ",)", reinterpret_cast<const char*>(labels.data()),
+            labels.size() * sizeof(int32_t));
 }
 
 }  // namespace tl::data

@@ -3,7 +3,9 @@
 // raises tl::ValueError naming the file and what is wrong with it; every value read must be a finite float32.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -25,5 +27,6 @@ Tensor read_npy_points(const std::string& path);
 Tensor read_lower_distance(const std::string& path);
 
 void write_npy_points(const std::string& path, const Tensor& points);  // float32 [rows, columns], C order
+void write_npy_labels(const std::string& path, const std::vector<int32_t>& labels);  // int32 [rows]
 
 }  // namespace tl::data
