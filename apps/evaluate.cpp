@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   std::string classifier, out, latents_path, samples_path, split = "test";
   std::vector<std::string> groups, skip, samplers;
   int64_t sample_count = 10000;
-  bool quiet = false;
+  bool quiet = false, no_plots = false;
   const auto group_names = names_of(tl::eval::all_groups(), tl::eval::group_name);
   const auto sampler_names = names_of(tl::eval::all_samplers(), tl::eval::sampler_name);
   tl::cli::add_config_arguments(app, args,
@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
   app.add_option("--export-samples", samples_path, "write generated samples (the first sampler's) to FILE.npy");
   app.add_option("--samples", sample_count, "samples to export")->check(tl::cli::positive())->capture_default_str();
   app.add_flag("--quiet", quiet, "no progress lines");
+  app.add_flag("--no-plots", no_plots, "no PNG pictures (latents, samples, interpolation paths)");
 
   const auto body = [&] {
     if (args.config.empty()) throw CLI::RequiredError("CHECKPOINT");
@@ -140,8 +141,9 @@ int main(int argc, char** argv) {
     const tl::eval::FeatureSpace features =
         classifier.empty() ? tl::eval::FeatureSpace(run.split(options.split, options.limit).inputs.dim(1))
                            : tl::eval::FeatureSpace(classifier, run.trainer().config().model.input);
-    const nlohmann::json evaluation = tl::eval::evaluate_run(run, features, options);
+    nlohmann::json evaluation = tl::eval::evaluate_run(run, features, options);
     if (out.empty()) out = run.directory();
+    if (!no_plots) evaluation["plots"] = tl::eval::write_run_plots(run, options, out);
     tl::train::write_file_atomically(out + "/evaluation.json", evaluation.dump(2) + "\n");
     tl::train::write_file_atomically(out + "/evaluation.md", tl::eval::evaluation_markdown(evaluation));
     std::printf("evaluation written to %s/evaluation.json and %s/evaluation.md\n", out.c_str(), out.c_str());

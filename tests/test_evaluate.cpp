@@ -126,7 +126,7 @@ TEST_CASE("the cost group reads the median step and the topology share from the 
   CHECK(missing["available"] == false);
 }
 
-TEST_CASE("exported latents read back as the model's codes, with the split's labels beside them") {
+TEST_CASE("exported latents read back as the model's codes, with the split's labels beside them; plots are written") {
   const std::string dir = scratch_directory("evaluate_export");
   eval::TrainedRun run(trained_run(dir), {});
   eval::EvaluationOptions options = small_options();
@@ -150,6 +150,12 @@ TEST_CASE("exported latents read back as the model's codes, with the split's lab
   }
   eval::export_samples(run, options, 7, dir + "/samples.npy");
   CHECK(data::read_npy_points(dir + "/samples.npy").shape() == Shape{7, 10});
+
+  // Pictures: the codes and each sampler's samples (no interpolation strip: these are not images).
+  const std::vector<std::string> plots = eval::write_run_plots(run, options, dir);
+  CHECK(plots == std::vector<std::string>{"latents.png", "samples_gaussian.png", "samples_unit_ball.png",
+                                          "samples_langevin.png"});
+  for (const std::string& name : plots) CHECK_MESSAGE(std::filesystem::file_size(dir + "/" + name) > 100, name);
 }
 
 TEST_CASE("a classifier checkpoint gives class probabilities; the wrong kind of file is refused by name") {

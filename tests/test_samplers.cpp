@@ -427,6 +427,7 @@ TEST_CASE("a geodesic between disconnected clusters is refused with a message na
   for (int64_t i = 30; i < 60; ++i) t[2 * i] += 100.0f;
   const Tensor a = Tensor::from_vector<float>({0.0f, 0.0f}, {2}), b = Tensor::from_vector<float>({100.0f, 0.0f}, {2});
   const std::string message = refusal([&] { eval::geodesic_path(train, a, b, 3, 10); });
+  CHECK_THROWS_AS(eval::geodesic_path(train, a, b, 3, 10), eval::UnconnectedEnds);
   CHECK(message.find("k = 3") != std::string::npos);
   CHECK(message.find("larger k") != std::string::npos);
   // With k = 35 every latent's neighbours reach the other cluster.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "apps/evaluation/plots.h"
 #include "apps/trainer/checkpoint.h"
 #include "nn/data/point_cloud_io.h"
 
@@ -182,33 +183,51 @@ std::string evaluation_markdown(const json& evaluation) {
       flat_rows(md, evaluation[name], "");
     }
   }
+  if (evaluation.contains("plots")) {
+    md << "\n## pictures\n\n";
+    for (const auto& file : evaluation["plots"])
+      md << "![" << file.get<std::string>() << "](" << file.get<std::string>() << ")\n\n";
+  }
   md << "\nEach metric's definition and source: README.md (Evaluation) and apps/evaluation/*.h.\n";
   return md.str();
 }
 
-std::string export_latents(TrainedRun& run, const EvaluationOptions& options, const std::string& path) {
+// `body` with a context of the run's split in the data space; the model is back in training mode afterwards.
+template <class Body>
+auto with_data_space_context(TrainedRun& run, const EvaluationOptions& options, Body body) {
   const data::Dataset split = run.split(options.split, options.limit);
   const FeatureSpace data_space(split.inputs.dim(1));
   const EvaluationContext context(run.trainer().model(), run.trainer().config(), split, run.trainer().train_set(),
                                   data_space, options, run.directory());
-  data::write_npy_points(path, context.encode(split.inputs));
+  auto result = body(context);
+  run.trainer().model().train();
+  return result;
+}
+
+std::vector<std::string> write_run_plots(TrainedRun& run, const EvaluationOptions& options,
+                                         const std::string& directory) {
+  return with_data_space_context(run, options,
+                                 [&](const EvaluationContext& context) { return write_plots(context, directory); });
+}
+
+std::string export_latents(TrainedRun& run, const EvaluationOptions& options, const std::string& path) {
   std::string labels = path;
   if (labels.size() > 4 && labels.compare(labels.size() - 4, 4, ".npy") == 0) labels.resize(labels.size() - 4);
   labels += "_labels.npy";
-  data::write_npy_labels(labels, split.labels);
-  run.trainer().model().train();
-  return labels;
+  return with_data_space_context(run, options, [&](const EvaluationContext& context) {
+    data::write_npy_points(path, context.encode(context.data().inputs));
+    data::write_npy_labels(labels, context.data().labels);
+    return labels;
+  });
 }
 
 void export_samples(TrainedRun& run, const EvaluationOptions& options, int64_t count, const std::string& path) {
   TL_CHECK_AS(ValueError, count > 0, "the number of samples to export must be positive, got ", count);
   TL_CHECK_AS(ValueError, !options.samplers.empty(), "no sampler is chosen for the exported samples");
-  const data::Dataset split = run.split(options.split, options.limit);
-  const FeatureSpace data_space(split.inputs.dim(1));
-  const EvaluationContext context(run.trainer().model(), run.trainer().config(), split, run.trainer().train_set(),
-                                  data_space, options, run.directory());
-  data::write_npy_points(path, generated_samples(context, options.samplers.front(), count));
-  run.trainer().model().train();
+  with_data_space_context(run, options, [&](const EvaluationContext& context) {
+    data::write_npy_points(path, generated_samples(context, options.samplers.front(), count));
+    return 0;
+  });
 }
 
 }  // namespace tl::eval

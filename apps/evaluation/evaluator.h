@@ -37,7 +37,11 @@ class TrainedRun {
 // section, and the seconds each group took).
 nlohmann::json evaluate_run(TrainedRun& run, const FeatureSpace& features, const EvaluationOptions& options);
 
-// evaluation.md: a table per group.
+// Writes the pictures of apps/evaluation/plots.h into `directory`; returns their file names.
+std::vector<std::string> write_run_plots(TrainedRun& run, const EvaluationOptions& options,
+                                         const std::string& directory);
+
+// evaluation.md: a table per group, then the pictures named in evaluation["plots"].
 std::string evaluation_markdown(const nlohmann::json& evaluation);
 
 // Writes the codes of the split as float32 [n, latent] to `path` and its labels as int32 [n] beside it

@@ -89,7 +89,7 @@ nlohmann::json interpolation_group(const EvaluationContext& context) {
     linear.add(context, linear_path(a, b, options.path_points));
     try {
       geodesic.add(context, geodesic_path(graph, training, a, b, options.path_points).points);
-    } catch (const ValueError&) {
+    } catch (const UnconnectedEnds&) {
       ++unconnected;  // the graph does not join these ends
     }
   }

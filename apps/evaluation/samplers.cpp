@@ -560,9 +560,11 @@ GeodesicPath geodesic_path(const KnnGraph& graph, const Tensor& train, const Ten
         heap.emplace(dist[v], v);
       }
   }
-  TL_CHECK_AS(ValueError, std::isfinite(dist[target]), "geodesic_path: the symmetric k-NN graph with k = ", graph.k,
-              " does not connect the training latent nearest a (index ", source, ") to the one nearest b (index ",
-              target, "); try a larger k");
+  if (!std::isfinite(dist[target])) {
+    detail::fail<UnconnectedEnds>(__FILE__, __LINE__, "geodesic_path: the symmetric k-NN graph with k = ", graph.k,
+                                  " does not connect the training latent nearest a (index ", source,
+                                  ") to the one nearest b (index ", target, "); try a larger k");
+  }
 
   GeodesicPath path;
   path.graph_length = dist[target];

@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/error.h"
 #include "core/tensor.h"
 
 namespace tl::eval {
@@ -85,6 +86,11 @@ struct GeodesicPath {
   std::vector<int64_t> graph_nodes;  // the Dijkstra path: training-latent indices, nearest-to-a first
   Tensor polyline;                   // [graph_nodes.size() + 2, m]: a, the nodes, b after smoothing
   double graph_length = 0.0;         // the Dijkstra path's length (node to node, a and b excluded)
+};
+
+// What geodesic_path throws when the k-NN graph does not join the two ends (the message names k).
+class UnconnectedEnds : public ValueError {
+  using ValueError::ValueError;
 };
 
 GeodesicPath geodesic_path(const Tensor& train, const Tensor& a, const Tensor& b, int k, int64_t points,

@@ -3,8 +3,6 @@
 // steps a PNG frame is written: the cloud on the left, its H0 (blue) and H1 (red) diagram on the right.
 //   tl_deform --out frames [--task open|close|split|merge] [--steps 300] [--every 10] [--rate 0.01] [--seed 5]
 //   exit 0: frames written, 1: error
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "apps/cli/cli.h"
+#include "apps/plot/image.h"
 #include "core/autograd.h"
 #include "core/base/error.h"
 #include "core/ops.h"
@@ -23,63 +22,9 @@ namespace {
 
 constexpr int kPanel = 320;  // pixels per side of each panel
 
-struct Image {
-  int width, height;
-  std::vector<uint8_t> rgb;
-  Image(int w, int h) : width(w), height(h), rgb(static_cast<size_t>(w) * h * 3, 255) {}
-  void dot(int x, int y, int radius, uint32_t colour) {
-    for (int dy = -radius; dy <= radius; ++dy)
-      for (int dx = -radius; dx <= radius; ++dx) {
-        const int px = x + dx, py = y + dy;
-        if (dx * dx + dy * dy > radius * radius || px < 0 || py < 0 || px >= width || py >= height) continue;
-        uint8_t* p = &rgb[(static_cast<size_t>(py) * width + px) * 3];
-        p[0] = colour >> 16;
-        p[1] = (colour >> 8) & 255;
-        p[2] = colour & 255;
-      }
-  }
-};
-
-void append_chunk(std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& data) {
-  const uint32_t length = static_cast<uint32_t>(data.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(length >> shift));
-  const size_t start = out.size();
-  out.insert(out.end(), type, type + 4);
-  out.insert(out.end(), data.begin(), data.end());
-  const uint32_t crc = static_cast<uint32_t>(crc32(0L, out.data() + start, static_cast<uInt>(out.size() - start)));
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(crc >> shift));
-}
-
-// An 8-bit RGB PNG: signature, IHDR, one zlib-compressed IDAT of filter-0 scanlines, IEND.
-void write_png(const std::string& path, const Image& image) {
-  std::vector<uint8_t> raw;
-  for (int y = 0; y < image.height; ++y) {
-    raw.push_back(0);
-    const uint8_t* row = &image.rgb[static_cast<size_t>(y) * image.width * 3];
-    raw.insert(raw.end(), row, row + image.width * 3);
-  }
-  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
-  std::vector<uint8_t> packed(packed_size);
-  TL_CHECK(compress(packed.data(), &packed_size, raw.data(), static_cast<uLong>(raw.size())) == Z_OK,
-           "zlib could not compress frame ", path);
-  packed.resize(packed_size);
-  std::vector<uint8_t> header;
-  for (uint32_t v : {static_cast<uint32_t>(image.width), static_cast<uint32_t>(image.height)})
-    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<uint8_t>(v >> shift));
-  header.insert(header.end(), {8, 2, 0, 0, 0});  // 8 bits, RGB, deflate, no filter choice, no interlace
-  std::vector<uint8_t> file{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  append_chunk(file, "IHDR", header);
-  append_chunk(file, "IDAT", packed);
-  append_chunk(file, "IEND", {});
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  TL_CHECK_AS(ValueError, f != nullptr, "cannot write ", path);
-  const bool written = std::fwrite(file.data(), 1, file.size(), f) == file.size();
-  TL_CHECK_AS(ValueError, std::fclose(f) == 0 && written, "writing ", path, " failed");
-}
-
 // Left: the cloud in its bounding square; right: (birth, death) points under the diagonal's scale `top`.
-Image draw_frame(const tl::Tensor& cloud, const tl::topology::PersistenceResult& result, float top) {
-  Image image(2 * kPanel, kPanel);
+tl::plot::Image draw_frame(const tl::Tensor& cloud, const tl::topology::PersistenceResult& result, float top) {
+  tl::plot::Image image(2 * kPanel, kPanel);
   const std::vector<float> xy = cloud.to_vector<float>();
   float lo = xy[0], hi = xy[0];
   for (float v : xy) lo = std::min(lo, v), hi = std::max(hi, v);
@@ -171,7 +116,7 @@ int main(int argc, char** argv) {
       if (step % every == 0 || step == steps) {
         char name[64];
         std::snprintf(name, sizeof name, "/frame_%04d.png", step);
-        write_png(out_dir + name, draw_frame(cloud, tl::topology::persistence(cloud), top));
+        tl::plot::write_png(out_dir + name, draw_frame(cloud, tl::topology::persistence(cloud), top));
         std::printf("step %4d  W1 to the target %.5f\n", step, loss.item());
       }
       if (step == steps) break;
