@@ -5,7 +5,7 @@
 # and is used when nvcc is present. Packages already installed are left alone.
 set -euo pipefail
 packages=(build-essential cmake doctest-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libeigen3-dev libopenblas-dev
-          clang libclang-rt-dev libomp-dev)
+          clang libclang-rt-dev libomp-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

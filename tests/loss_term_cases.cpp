@@ -1,4 +1,5 @@
-// The loss-term cases: TALSR over its references and diagram distances (and a target diagram), TopoGen's terms
+// The loss-term cases: TALSR over its references and diagram distances (and a target diagram), its scale
+// normalisations (diameter and mean_edge on both sides, learnable with respect to the codes and to s), TopoGen's terms
 // in H0 and H1, TopoVAE T2..T4, the TGLML landscape loss, the homological-AE penalty under both conventions,
 // and the signature loss with and without a learnable latent scale.
 #include "tests/loss_term_cases.h"
@@ -11,6 +12,63 @@ namespace tl::testing {
 namespace {
 
 using Clouds = LossTermClouds;
+
+// The scale normalisations: the scales are differentiable (the diameter through its pair, the mean through every
+// pair), so the normalised loss matches finite differences with respect to the codes, and to the batch (its scale
+// is differentiated too); learnable also with respect to s (Clouds::scale shifted: s = 1.3 - 4).
+void add_talsr_normalisation_cases(std::vector<LossTermCase>& cases, topology::TalsrOptions target) {
+  using topology::TalsrNormalisation;
+  using topology::TalsrReference;
+  const std::pair<TalsrNormalisation, const char*> normalisations[] = {{TalsrNormalisation::Diameter, "diameter"},
+                                                                       {TalsrNormalisation::MeanEdge, "mean_edge"}};
+  for (const auto& [normalisation, normalisation_name] : normalisations) {
+    const std::pair<TalsrReference, const char*> references[] = {{TalsrReference::RawBatch, "raw"},
+                                                                 {TalsrReference::Landmarks, "landmarks"}};
+    for (const auto& [reference, reference_name] : references) {
+      topology::TalsrOptions options;
+      options.reference = reference;
+      options.normalisation = normalisation;
+      options.landmarks = 12;
+      options.weights = {1.0f, 0.5f};
+      options.lambda = 2.0f;
+      const std::string name = std::string("talsr ") + reference_name + " w1 " + normalisation_name;
+      cases.push_back({name, {&Clouds::batch, &Clouds::latent}, [options](const std::vector<Tensor>& v) {
+                         return topology::talsr_loss(v[0], v[1], options);
+                       }});
+      if (reference == TalsrReference::RawBatch) {
+        cases.push_back({name + " (batch)", {&Clouds::latent, &Clouds::batch}, [options](const std::vector<Tensor>& v) {
+                           return topology::talsr_loss(v[1], v[0], options);
+                         }});
+      }
+    }
+    target.normalisation = normalisation;
+    target.target_scale = 2.5f;
+    cases.push_back({std::string("talsr target ") + normalisation_name,
+                     {&Clouds::latent},
+                     [target](const std::vector<Tensor>& v) { return topology::talsr_loss(Tensor(), v[0], target); }});
+  }
+  // s = 1.3 - 4 (exp(s) about 0.07): the codes' diagrams near the scale of the batch's divided by its diameter, so
+  // the loss stays small enough for float finite differences.
+  const auto s_of = [](const Tensor& scale) { return add(scale, -4.0f); };
+  topology::TalsrOptions learnable;
+  learnable.normalisation = TalsrNormalisation::Learnable;
+  learnable.weights = {1.0f, 0.5f};
+  cases.push_back({"talsr raw w1 learnable",
+                   {&Clouds::batch, &Clouds::scale, &Clouds::latent},
+                   [learnable, s_of](const std::vector<Tensor>& v) {
+                     return topology::talsr_loss(v[0], v[2], learnable, s_of(v[1]));
+                   }});
+  cases.push_back({"talsr raw w1 learnable (s)",
+                   {&Clouds::batch, &Clouds::latent, &Clouds::scale},
+                   [learnable, s_of](const std::vector<Tensor>& v) {
+                     return topology::talsr_loss(v[0], v[1], learnable, s_of(v[2]));
+                   }});
+  target.normalisation = TalsrNormalisation::Learnable;
+  cases.push_back(
+      {"talsr target learnable (s)", {&Clouds::latent, &Clouds::scale}, [target, s_of](const std::vector<Tensor>& v) {
+         return topology::talsr_loss(Tensor(), v[0], target, s_of(v[1]));
+       }});
+}
 
 void add_talsr_cases(std::vector<LossTermCase>& cases) {
   using topology::DiagramDistance;
@@ -42,6 +100,7 @@ void add_talsr_cases(std::vector<LossTermCase>& cases) {
   cases.push_back({"talsr target", {&Clouds::latent}, [target](const std::vector<Tensor>& v) {
                      return topology::talsr_loss(Tensor(), v[0], target);
                    }});
+  add_talsr_normalisation_cases(cases, target);
 }
 
 // The ring against a fixed reference at a smaller scale, so that the bottleneck is attained by a pair of the ring's

@@ -1,7 +1,8 @@
 // Data sets and file readers: the MNIST test split read from ../shared (counts and labels against the IDX header and
 // the known class balance), errors for missing, truncated, oversized, overflowing and mismatched IDX files, the CSV,
-// .npy and lower-distance readers on well-formed and crafted files, a CIFAR-10 fixture written here, the geometry of
-// the synthetic sets, and the epoch shuffle.
+// .npy and lower-distance readers on well-formed and crafted files, the label readers, a CIFAR-10 fixture written here,
+// the geometry of the synthetic sets and of their held-out samples, seeded row splits, standardisation, and the epoch
+// shuffle.
 #include <zlib.h>
 
 #include <algorithm>
@@ -301,6 +302,143 @@ TEST_CASE("the epoch shuffle is a permutation fixed by seed and epoch") {
   }
   CHECK(first_half > 160);
   CHECK(first_half < 240);
+}
+
+TEST_CASE("label files: int32 and int64 .npy of shape [n] or [n, 1] and one-column CSV are read, others refused") {
+  const std::string fixtures = std::string(TL_SOURCE_DIR) + "/tests/fixtures/user_data/";
+  CHECK(data::read_labels(fixtures + "y_train.npy") == std::vector<int32_t>{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2});
+  CHECK(data::read_labels(fixtures + "y_test.npy") == std::vector<int32_t>{0, 2, 1, 0});  // int32 [4, 1]
+  CHECK(data::read_labels(fixtures + "y.csv") == data::read_labels(fixtures + "y_train.npy"));
+
+  const std::string dir = scratch_directory("data_labels");
+  const auto refused = [&](const std::string& name, const std::string& bytes, const std::string& expected) {
+    write_file(dir + "/" + name, bytes);
+    const std::string message = error_message([&] { data::read_labels(dir + "/" + name); });
+    CHECK_MESSAGE(message.find(expected) != std::string::npos, message);
+    CHECK_MESSAGE(message.find(name) != std::string::npos, message);
+  };
+  const std::vector<int32_t> three{4, -1, 2};
+  const std::string three_bytes(reinterpret_cast<const char*>(three.data()), 12);
+  refused("negative.npy", npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }", three_bytes),
+          "row 1: the label -1 is not an integer in [0, 2^31)");
+  refused("float.npy", npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", three_bytes),
+          "element type '<f4' is not little-endian int32 or int64");
+  refused("wide.npy", npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (1, 3), }", three_bytes),
+          "expected labels as a 1-D or [n, 1] array, the shape is [1, 3]");
+  refused("short.npy", npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", three_bytes),
+          "holds 12 data bytes, not the 8-byte values of a [3] array");
+  const int64_t huge = int64_t(1) << 40;
+  refused("huge.npy",
+          npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }",
+                    std::string(reinterpret_cast<const char*>(&huge), 8)),
+          "the label 1099511627776 is not an integer");
+  refused("two.csv", "1,2\n3,4\n", "holds 2 columns; a label file holds one integer label per line");
+  refused("half.csv", "1\n2.5\n", "row 2: the label 2.5 is not an integer");
+  // The point reader still refuses integer arrays, with its own message.
+  write_file(dir + "/ints.npy", npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (3, 1), }", three_bytes));
+  CHECK(error_message([&] { data::read_npy_points(dir + "/ints.npy"); })
+            .find("element type '<i4' is not little-endian float32 or float64") != std::string::npos);
+}
+
+TEST_CASE("a seeded row split holds out ceil(fraction * n) rows, disjoint, covering all, and fixed by the seed") {
+  const data::RowSplit split = data::split_rows(10000, 0.1, 3);
+  CHECK(split.test.size() == 1000);  // as scikit-learn's train_test_split(test_size=0.1) of 10,000 rows
+  CHECK(split.train.size() == 9000);
+  std::vector<int64_t> all = split.train;
+  all.insert(all.end(), split.test.begin(), split.test.end());
+  std::sort(all.begin(), all.end());
+  std::vector<int64_t> identity(10000);
+  std::iota(identity.begin(), identity.end(), 0);
+  CHECK(all == identity);
+  CHECK(data::split_rows(10000, 0.1, 3).test == split.test);
+  CHECK(data::split_rows(10000, 0.1, 4).test != split.test);
+  CHECK(data::split_rows(12, 0.25, 1).test.size() == 3);
+  CHECK(data::split_rows(7, 0.1, 1).test.size() == 1);  // ceil(0.7)
+  // The held-out rows are a uniform sample: about 10 % of the first half of the rows.
+  const auto early = std::count_if(split.test.begin(), split.test.end(), [](int64_t r) { return r < 5000; });
+  CHECK(early > 440);
+  CHECK(early < 560);
+  CHECK_THROWS_AS(data::split_rows(10, 1.0, 1), ValueError);
+  CHECK_THROWS_AS(data::split_rows(10, 0.0, 1), ValueError);
+
+  const data::Dataset clusters = data::synthetic_dataset("clusters", 20, 2);
+  const data::Dataset picked = data::select_rows(clusters, {7, 3});
+  CHECK(picked.labels == std::vector<int32_t>{2, 3});
+  const std::vector<float> a = clusters.inputs.to_vector<float>(), b = picked.inputs.to_vector<float>();
+  CHECK(std::equal(b.begin(), b.begin() + 10, a.begin() + 70));
+  CHECK(std::equal(b.begin() + 10, b.end(), a.begin() + 30));
+}
+
+TEST_CASE("standardisation uses the fitted split's mean and population std, a constant feature divided by 1") {
+  const std::string fixtures = std::string(TL_SOURCE_DIR) + "/tests/fixtures/user_data/";
+  data::Dataset train{"x", data::read_npy_points(fixtures + "x_train.npy"), std::vector<int32_t>(12, 0)};
+  data::Dataset test{"x", data::read_npy_points(fixtures + "x_test.npy"), std::vector<int32_t>(4, 0)};
+  const data::Standardization fitted = data::fit_standardization(train.inputs);
+  const double s0 = std::sqrt(143.0 / 12.0);  // the population std of 0, 1, ..., 11
+  CHECK(fitted.mean == std::vector<double>{5.5, 6.0, 7.0});
+  CHECK(fitted.scale[0] == doctest::Approx(s0).epsilon(1e-12));
+  CHECK(fitted.scale[1] == doctest::Approx(2.0 * s0).epsilon(1e-12));
+  CHECK(fitted.scale[2] == 1.0);
+  data::standardize(train, fitted);
+  data::standardize(test, fitted);
+  const std::vector<float> x = train.inputs.to_vector<float>(), t = test.inputs.to_vector<float>();
+  for (int i = 0; i < 12; ++i) {
+    CHECK(x[3 * i] == doctest::Approx((i - 5.5) / s0).epsilon(1e-6));
+    CHECK(x[3 * i + 1] == doctest::Approx((i - 5.5) / s0).epsilon(1e-6));
+    CHECK(x[3 * i + 2] == 0.0f);
+  }
+  // The test rows by the training statistics: (11, 17, 8) -> (5.5 / s0, 11 / (2 s0), 1).
+  CHECK(t[3] == doctest::Approx(5.5 / s0).epsilon(1e-6));
+  CHECK(t[4] == doctest::Approx(5.5 / s0).epsilon(1e-6));
+  CHECK(t[5] == 1.0f);
+  CHECK(t[11] == -1.0f);
+}
+
+// The mean of the rows of `data` labelled `label` (101-D).
+std::vector<double> label_centroid(const data::Dataset& data, int32_t label) {
+  const int64_t dim = data.inputs.dim(1);
+  const std::vector<float> x = data.inputs.to_vector<float>();
+  std::vector<double> centroid(static_cast<size_t>(dim), 0.0);
+  int64_t count = 0;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    if (data.labels[i] != label) continue;
+    ++count;
+    for (int64_t k = 0; k < dim; ++k) centroid[k] += x[i * dim + k];
+  }
+  for (double& c : centroid) c /= static_cast<double>(std::max<int64_t>(count, 1));
+  return centroid;
+}
+
+TEST_CASE("held-out synthetic samples come from the training draw's distribution: its sphere and cluster centres") {
+  for (const char* name : {"spheres", "clusters"}) {
+    const bool spheres = std::string(name) == "spheres";
+    const data::Dataset train = data::synthetic_dataset(name, 2000, 11);
+    const data::Dataset test = data::synthetic_test_dataset(name, 200, 11);
+    CAPTURE(name);
+    CHECK(test.size() == 200);
+    const int64_t dim = train.inputs.dim(1);
+    const int32_t groups = spheres ? 10 : 5;  // the small spheres (label 10, the large one, is centred at 0)
+    std::vector<std::vector<double>> centroids;
+    for (int32_t g = 0; g < groups; ++g) centroids.push_back(label_centroid(train, g));
+    const std::vector<float> x = test.inputs.to_vector<float>();
+    int64_t checked = 0, nearest_own = 0;
+    for (int64_t i = 0; i < test.size(); ++i) {
+      if (test.labels[i] >= groups) continue;
+      ++checked;
+      int32_t nearest = -1;
+      double best = 1e300;
+      for (int32_t g = 0; g < groups; ++g) {
+        double d = 0.0;
+        for (int64_t k = 0; k < dim; ++k) d += std::pow(x[i * dim + k] - centroids[g][k], 2);
+        if (d < best) best = d, nearest = g;
+      }
+      nearest_own += nearest == test.labels[i];
+      if (spheres) CHECK(std::sqrt(best) == doctest::Approx(5.0).epsilon(0.05));  // on the radius-5 sphere
+    }
+    CHECK(checked >= 100);
+    CHECK(nearest_own == checked);
+    CHECK(test.inputs.to_vector<float>() != data::synthetic_dataset(name, 200, 11).inputs.to_vector<float>());
+  }
 }
 
 }  // namespace tl::testing

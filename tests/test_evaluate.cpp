@@ -156,6 +156,12 @@ TEST_CASE("exported latents read back as the model's codes, with the split's lab
   CHECK(plots == std::vector<std::string>{"latents.png", "samples_gaussian.png", "samples_unit_ball.png",
                                           "samples_langevin.png"});
   for (const std::string& name : plots) CHECK_MESSAGE(std::filesystem::file_size(dir + "/" + name) > 100, name);
+  std::ifstream diagrams_file(dir + "/diagrams.json");
+  const json diagrams = json::parse(diagrams_file);
+  CHECK(diagrams["points"] == options.topology_batch);
+  CHECK(diagrams["data"]["h0"].size() == static_cast<size_t>(options.topology_batch - 1));  // a spanning tree's edges
+  CHECK(diagrams["latent"]["h0"].size() == static_cast<size_t>(options.topology_batch - 1));
+  for (const auto& pair : diagrams["latent"]["h1"]) CHECK(pair[1].get<double>() > pair[0].get<double>());
 }
 
 TEST_CASE("a classifier checkpoint gives class probabilities; the wrong kind of file is refused by name") {
@@ -198,6 +204,10 @@ TEST_CASE("data of the wrong width, an empty split and a k beyond the set are re
   eval::TrainedRun run(checkpoint, {});
   CHECK(error_message([&] { run.split(data::Split::Test, -1); }).find("must not be negative") != std::string::npos);
   eval::EvaluationOptions options = small_options();
+  options.limit = 1;
+  CHECK(error_message([&] {
+          eval::evaluate_run(run, eval::FeatureSpace(10), options);
+        }).find("has 1 points; the metrics need at least 2") != std::string::npos);
   options.groups = {eval::MetricGroup::Generation};
   options.limit = 8;
   options.neighbours = 6;  // sets of 4 points

@@ -1,10 +1,13 @@
 // Summaries and regularizers: hand-computed values on tiny inputs, finite differences of the summaries, and
 // TopoGen's synthetic experiment: gradient descent under a target-diagram term alone reaches that topology (a blob
 // opens into a ring, a ring closes, a cluster splits, two clusters merge). The regularizers' gradients are checked
-// case by case in test_loss_terms.cpp.
+// case by case in test_loss_terms.cpp; TALSR's scale normalisations are checked here on hand values (a cloud and
+// its 3x copy), by their zero radial gradient (the scales are differentiated), and through the trainer's term
+// (the normalize key, the learnable s, the target sample's scale).
 #include <algorithm>
 #include <cmath>
 
+#include "apps/trainer/loss_term.h"
 #include "nn/data/synthetic.h"
 #include "tests/test_support.h"
 #include "topology/differentiable.h"
@@ -113,6 +116,131 @@ TEST_CASE("the signature loss vanishes when the latent space is the input rescal
   CHECK(topology::topological_signature_loss(batch, mul(batch, 1.0f / largest)).item() ==
         doctest::Approx(0.0).epsilon(1e-6));
   CHECK(topology::topological_signature_loss(batch, mul(batch, 2.0f / largest)).item() > 0.01f);
+}
+
+TEST_CASE("TALSR's scale normalisations: a cloud and its 3x copy agree under diameter and mean_edge") {
+  using topology::TalsrNormalisation;
+  // A 1 x 2 rectangle (in 3-D, a zero third coordinate) and its 3x copy in 2-D. H0 deaths 1, 1, 2; H1 (2, sqrt 5);
+  // diameter sqrt 5; mean pairwise distance (1 + 1 + 2 + 2 + 2 sqrt 5) / 6.
+  const Tensor rectangle = Tensor::from_vector(std::vector<float>{0, 0, 0, 1, 0, 0, 1, 2, 0, 0, 2, 0}, {4, 3});
+  const Tensor tripled = Tensor::from_vector(std::vector<float>{0, 0, 3, 0, 3, 6, 0, 6}, {4, 2});
+  const double root5 = std::sqrt(5.0);
+  CHECK(topology::talsr_scale(rectangle, TalsrNormalisation::Diameter).item() == doctest::Approx(root5));
+  CHECK(topology::talsr_scale(tripled, TalsrNormalisation::Learnable).item() == doctest::Approx(3 * root5));
+  CHECK(topology::talsr_scale(rectangle, TalsrNormalisation::MeanEdge).item() == doctest::Approx((6 + 2 * root5) / 6));
+  CHECK(topology::talsr_scale(rectangle, TalsrNormalisation::None).item() == 1.0f);
+  CHECK(topology::talsr_scale(Tensor::zeros({3, 2}), TalsrNormalisation::Diameter).item() == 1.0f);  // one point
+
+  topology::TalsrOptions options;  // W_1 (L_inf) on H0 and H1, weights 1 and 1
+  // None: H0 deaths (1, 1, 2) against (3, 3, 6): the optimal matching pairs 2 with 3 (cost 1) and 1 with 3 (2), the
+  // other 1 and the 6 go to the diagonal (1 / 2 + 6 / 2): 6.5; the H1 bars (2, sqrt 5) and (6, 3 sqrt 5) both go to
+  // the diagonal, (sqrt 5 - 2) / 2 + 3 (sqrt 5 - 2) / 2.
+  CHECK(topology::talsr_loss(rectangle, tripled, options).item() == doctest::Approx(6.5 + 2 * (root5 - 2)));
+  for (TalsrNormalisation normalisation : {TalsrNormalisation::Diameter, TalsrNormalisation::MeanEdge}) {
+    options.normalisation = normalisation;
+    CHECK(topology::talsr_loss(rectangle, tripled, options).item() == doctest::Approx(0.0).epsilon(1e-6));
+  }
+  // Learnable: X / diam X against exp(s) Z; zero at exp(s) = 1 / (3 sqrt 5). At s = 0 every bar goes to the
+  // diagonal (matching deaths a, b costs |a - b| > (a + b) / 2 once b > 3a): H0 (4 / sqrt 5 + 12) / 2, H1 the bars
+  // (2 / sqrt 5, 1) and (6, 3 sqrt 5), (1 - 2 / sqrt 5) / 2 + 3 (sqrt 5 - 2) / 2.
+  options.normalisation = TalsrNormalisation::Learnable;
+  const Tensor s_match = Tensor::from_vector(std::vector<float>{static_cast<float>(-std::log(3 * root5))}, {1});
+  CHECK(topology::talsr_loss(rectangle, tripled, options, s_match).item() == doctest::Approx(0.0).epsilon(1e-6));
+  CHECK(topology::talsr_loss(rectangle, tripled, options, Tensor::zeros({1})).item() ==
+        doctest::Approx(2 / root5 + 6 + (1 - 2 / root5) / 2 + 1.5 * (root5 - 2)));
+  CHECK(error_message([&] { topology::talsr_loss(rectangle, tripled, options); }).find("log latent scale") !=
+        std::string::npos);
+
+  // A random cloud and its 3x copy, under each reference that keeps the batch's geometry.
+  Generator generator(41);
+  const Tensor cloud = data::gaussian_cloud(20, 4, generator);
+  const Tensor scaled = mul(cloud, 3.0f);
+  const std::pair<topology::TalsrReference, const char*> references[] = {
+      {topology::TalsrReference::RawBatch, "raw"},
+      {topology::TalsrReference::Pca, "pca"},
+      {topology::TalsrReference::Landmarks, "landmarks"}};
+  for (const auto& [reference, name] : references) {
+    CAPTURE(name);
+    topology::TalsrOptions random;
+    random.reference = reference;
+    random.projection_dim = 4;  // the PCA scores rotate the cloud: the same distances
+    random.landmarks = 12;
+    CHECK(topology::talsr_loss(cloud, scaled, random).item() > 1.0f);
+    for (TalsrNormalisation normalisation : {TalsrNormalisation::Diameter, TalsrNormalisation::MeanEdge}) {
+      random.normalisation = normalisation;
+      CHECK(topology::talsr_loss(cloud, scaled, random).item() == doctest::Approx(0.0).epsilon(1e-5));
+    }
+  }
+}
+
+TEST_CASE("TALSR's normalised scales are differentiated: no gradient along the codes' own scale") {
+  // Under diameter and mean_edge the loss is invariant to Z -> c Z, so <dL/dZ, Z> = 0: the scale is a function of the
+  // coordinates, not a detached constant (which would push the codes' scale). Without normalisation it is not.
+  Generator generator(42);
+  const Tensor batch = data::gaussian_cloud(16, 5, generator);
+  const Tensor codes = mul(data::gaussian_cloud(16, 2, generator), 4.0f);
+  auto radial = [&](topology::TalsrNormalisation normalisation) {
+    topology::TalsrOptions options;
+    options.normalisation = normalisation;
+    const Tensor z = codes.clone().set_requires_grad(true);
+    topology::talsr_loss(batch, z, options).backward();
+    const std::vector<float> g = z.grad().to_vector<float>(), v = codes.to_vector<float>();
+    double dot = 0.0, gg = 0.0, vv = 0.0;
+    for (size_t i = 0; i < g.size(); ++i)
+      dot += double(g[i]) * v[i], gg += double(g[i]) * g[i], vv += double(v[i]) * v[i];
+    REQUIRE(gg > 0.0);
+    return dot / std::sqrt(gg * vv);  // the cosine between the gradient and the radial direction
+  };
+  CHECK(std::abs(radial(topology::TalsrNormalisation::None)) > 0.1);
+  CHECK(std::abs(radial(topology::TalsrNormalisation::Diameter)) < 1e-4);
+  CHECK(std::abs(radial(topology::TalsrNormalisation::MeanEdge)) < 1e-4);
+}
+
+TEST_CASE("the talsr term parses normalize, trains s under learnable, and scales the target sample") {
+  const data::Dataset train_set = data::synthetic_dataset("clusters", 64, 2);
+  const Tensor batch = data::gather_rows(train_set, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Device::CPU);
+  Generator generator(43);
+  const Tensor latent = data::gaussian_cloud(12, 2, generator);
+  const train::LossTermSetup setup{train_set, 2, Device::CPU};
+  auto built = [&](const nlohmann::json& config) {
+    std::unique_ptr<train::LossTerm> parsed = train::make_loss_term("talsr");
+    train::ConfigSection section(config, "topology.0");
+    parsed->parse(section);
+    section.finish();
+    return parsed->build(setup);
+  };
+  CHECK(error_message([&] {
+          built({{"normalize", "max"}});
+        }).find("'topology.0.normalize' must be one of none, diameter, mean_edge, learnable, got 'max'") !=
+        std::string::npos);
+  CHECK(error_message([&] {
+          built({{"normalize", 1}});
+        }).find("'topology.0.normalize' must be a string") != std::string::npos);
+  CHECK(built(nlohmann::json::object())->parameters().empty());  // none by default
+  CHECK(built({{"normalize", "diameter"}})->parameters().empty());
+
+  // Learnable: one parameter s = 0 that the loss's gradient reaches.
+  const std::unique_ptr<train::LossTerm> learnable = built({{"normalize", "learnable"}});
+  const auto parameters = learnable->parameters();
+  REQUIRE(parameters.size() == 1);
+  CHECK(parameters[0].first == "log_latent_scale");
+  const Tensor& s = *parameters[0].second;
+  CHECK(s.to_vector<float>() == std::vector<float>{0.0f});
+  learnable->loss({batch, latent, Tensor()}).backward();
+  REQUIRE(s.grad().defined());
+  CHECK(s.grad().item() != 0.0f);
+
+  // The target reference under a normalisation: the codes' scale does not matter, and the sample's diagrams are
+  // divided by the sample's own scale (at scale 1 they are compared in absolute units: a different value).
+  for (const char* normalisation : {"diameter", "mean_edge"}) {
+    CAPTURE(normalisation);
+    const std::unique_ptr<train::LossTerm> target =
+        built({{"reference", "target"}, {"target_points", 40}, {"normalize", normalisation}});
+    const float at_one = target->loss({batch, latent, Tensor()}).item();
+    CHECK(target->loss({batch, mul(latent, 3.0f), Tensor()}).item() == doctest::Approx(at_one).epsilon(1e-5));
+    const std::unique_ptr<train::LossTerm> plain = built({{"reference", "target"}, {"target_points", 40}});
+    CHECK(plain->loss({batch, latent, Tensor()}).item() != doctest::Approx(at_one).epsilon(1e-3));
+  }
 }
 
 }  // namespace tl::testing

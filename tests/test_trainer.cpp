@@ -5,6 +5,9 @@
 // run uses it; no checkpoint with NaN or infinity is written or called good; a resume writes beside its checkpoint,
 // keeps a cosine schedule's length and refuses a run with nothing left to do or too many steps; failed writes stop
 // the run naming the file and leave no partial file; crafted checkpoints with a valid CRC are refused field by field.
+// Data and protocol: the user's own arrays (with labels, a test file or a seeded test share, standardised by the
+// training split), the spheres as one cloud split 90/10, a validation split with early stopping that keeps, resumes
+// and evaluates the best state, and initial weights that depend on the model and init_seed only.
 #include <sys/resource.h>
 #include <zlib.h>
 
@@ -15,6 +18,7 @@
 #include <optional>
 
 #include "apps/trainer/checkpoint.h"
+#include "apps/trainer/evaluation.h"
 #include "apps/trainer/trainer.h"
 #include "tests/test_support.h"
 
@@ -495,6 +499,345 @@ TEST_CASE("crafted checkpoints with a valid CRC are refused field by field") {
   trainer.load_checkpoint(path);
   CHECK(error_message([&] { trainer.train(); }).find("nothing is left to train: the run is at step 100") !=
         std::string::npos);
+}
+
+namespace {
+
+const std::string kUserData = std::string(TL_SOURCE_DIR) + "/tests/fixtures/user_data/";
+
+// A 3-4-2 autoencoder on the user-data fixtures: x_train.npy (12 rows, row i = (i, 2 i - 5, 7)) and x_test.npy.
+json arrays_config(const std::string& output) {
+  json config = json::parse(R"({
+    "model": {"preset": "mlp_ae", "input": 3, "hidden": [4], "latent": 2},
+    "data": {"source": "arrays"},
+    "loss": {"reconstruction": "mse"},
+    "optimizer": {"type": "adam", "lr": 0.01},
+    "epochs": 1, "batch_size": 4, "seed": 2, "progress": false
+  })");
+  config["data"]["train"] = kUserData + "x_train.npy";
+  config["data"]["train_labels"] = kUserData + "y_train.npy";
+  config["data"]["test"] = kUserData + "x_test.npy";
+  config["data"]["test_labels"] = kUserData + "y_test.npy";
+  config["output"] = output;
+  return config;
+}
+
+// The validation records {"epoch", "validation_loss"} of a run's log, in order.
+std::vector<std::pair<int64_t, double>> validation_records(const std::string& log_path) {
+  std::vector<std::pair<int64_t, double>> records;
+  std::ifstream log(log_path);
+  for (std::string line; std::getline(log, line);) {
+    const json record = json::parse(line);
+    if (record.contains("validation_loss")) records.emplace_back(record.at("epoch"), record.at("validation_loss"));
+  }
+  return records;
+}
+
+std::vector<std::vector<float>> parameter_values(const train::Trainer& trainer) {
+  std::vector<std::vector<float>> values;
+  for (const Tensor& p : trainer.parameters()) values.push_back(p.to_vector<float>());
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("an arrays source reads the user's .npy and CSV files with their labels, standardised by the training split") {
+  json c = arrays_config("unused");
+  c["data"]["standardize"] = true;
+  const train::Trainer trainer(train::parse_config(c));
+  const data::Dataset& train = trainer.train_set();
+  const data::Dataset& test = trainer.test_set();
+  CHECK(train.name == "x_train");
+  CHECK(train.size() == 12);
+  CHECK(test.size() == 4);
+  CHECK(train.labels == std::vector<int32_t>{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2});
+  CHECK(test.labels == std::vector<int32_t>{0, 2, 1, 0});
+  const double s0 = std::sqrt(143.0 / 12.0);
+  const std::vector<float> x = train.inputs.to_vector<float>(), t = test.inputs.to_vector<float>();
+  for (int i = 0; i < 12; ++i) {
+    CHECK(x[3 * i] == doctest::Approx((i - 5.5) / s0).epsilon(1e-6));
+    CHECK(x[3 * i + 2] == 0.0f);  // a constant feature: minus its mean, divided by 1
+  }
+  CHECK(t[3] == doctest::Approx(5.5 / s0).epsilon(1e-6));  // the test row (11, 17, 8) by the training statistics
+  CHECK(t[4] == doctest::Approx(5.5 / s0).epsilon(1e-6));
+  CHECK(t[5] == 1.0f);
+
+  // One CSV file split by a seeded test_fraction; the labels follow their rows; no labels: every label 0.
+  json csv = arrays_config("unused");
+  csv["data"] = {{"source", "arrays"},
+                 {"train", kUserData + "x.csv"},
+                 {"train_labels", kUserData + "y.csv"},
+                 {"test_fraction", 0.25}};
+  const train::Trainer split(train::parse_config(csv));
+  CHECK(split.train_set().size() == 9);
+  CHECK(split.test_set().size() == 3);
+  std::vector<float> first;
+  for (const data::Dataset* part : {&split.train_set(), &split.test_set()}) {
+    const std::vector<float> v = part->inputs.to_vector<float>();
+    for (int64_t i = 0; i < part->size(); ++i) {
+      CHECK(part->labels[i] == static_cast<int32_t>(v[3 * i]) % 3);
+      CHECK(v[3 * i + 1] == 2.0f * v[3 * i] - 5.0f);
+      first.push_back(v[3 * i]);
+    }
+  }
+  std::sort(first.begin(), first.end());
+  CHECK(first == std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  json reseeded = csv;
+  reseeded["data"]["split_seed"] = 77;
+  CHECK(train::Trainer(train::parse_config(reseeded)).test_set().inputs.to_vector<float>() !=
+        split.test_set().inputs.to_vector<float>());
+  csv["data"].erase("train_labels");
+  const train::Trainer unlabelled(train::parse_config(csv));
+  CHECK(unlabelled.train_set().labels == std::vector<int32_t>(9, 0));
+  CHECK(split.test_set().inputs.to_vector<float>() == unlabelled.test_set().inputs.to_vector<float>());
+}
+
+TEST_CASE("an arrays source refuses missing files, mismatched labels or widths and bad fractions, naming key and file") {
+  const auto refused = [](const json& c, const std::vector<std::string>& expected) {
+    const std::string message = trainer_error(c);
+    for (const std::string& part : expected) CHECK_MESSAGE(message.find(part) != std::string::npos, message);
+  };
+  json c = arrays_config("unused");
+  c["data"]["train"] = kUserData + "missing.npy";
+  refused(c, {"config key 'data.train' names '" + kUserData + "missing.npy', which does not exist"});
+  c = arrays_config("unused");
+  c["data"]["train_labels"] = kUserData + "y_test.npy";
+  refused(c, {"config key 'data.train_labels'", "y_test.npy' holds 4 labels for the 12 rows of 'data.train'",
+              "x_train.npy"});
+  c = arrays_config("unused");
+  c["data"]["test"] = kUserData + "x_wide.npy";
+  c["data"].erase("test_labels");
+  c["data"].erase("train_labels");
+  refused(c, {"config key 'data.test'", "x_wide.npy' has 4 features per row, 'data.train'", "has 3"});
+  c = arrays_config("unused");
+  c["data"]["train_labels"] = kUserData + "y_float.npy";
+  refused(c, {"config key 'data.train_labels'", "y_float.npy", "is not little-endian int32 or int64"});
+  c = arrays_config("unused");
+  c["data"]["train"] = kUserData + "y_test.npy";
+  refused(c, {"config key 'data.train'", "y_test.npy", "not little-endian float32 or float64"});
+
+  c = arrays_config("unused");
+  c["data"].erase("test");
+  c["data"].erase("test_labels");
+  c["data"]["test_fraction"] = 1.5;
+  CHECK(config_error(c).find("config key 'data.test_fraction' must be a number in (0, 1), got 1.5") !=
+        std::string::npos);
+  c["data"]["test_fraction"] = 0.99;  // ceil(0.99 * 12) = 12 rows held out
+  refused(c, {"config key 'data.test_fraction' (0.99) leaves no training rows of the 12", "x_train.npy"});
+  c["data"]["test_fraction"] = 0.5;
+  c["data"]["test"] = kUserData + "x_test.npy";
+  CHECK(config_error(c).find("'data.test' and 'data.test_fraction': give exactly one") != std::string::npos);
+  c = arrays_config("unused");
+  c["data"]["tset"] = "x.npy";
+  CHECK(config_error(c).find("unknown config key 'data.tset'") != std::string::npos);
+  c = arrays_config("unused");
+  c["data"].erase("test_labels");
+  CHECK(config_error(c).find("'data.train_labels' and 'data.test_labels': give both or neither") != std::string::npos);
+  c = arrays_config("unused");
+  c["data"]["standardize"] = true;
+  c["loss"]["reconstruction"] = "bce";
+  CHECK(config_error(c).find("'data.standardize' is true, but 'loss.reconstruction' is bce") != std::string::npos);
+  c = arrays_config("unused");
+  c["validation"] = {{"fraction", 1.0}};
+  CHECK(config_error(c).find("'validation.fraction' must be a number in [0, 1)") != std::string::npos);
+  c["validation"] = {{"fraction", 0.1}, {"every", "step"}};
+  CHECK(config_error(c).find("'validation.every' must be one of epoch") != std::string::npos);
+  c["validation"] = {{"fraction", 0.05}};  // ceil(0.6) = 1 row
+  refused(c, {"config key 'validation.fraction' (0.05) holds out 1 of the 12 training rows"});
+  c["validation"] = {{"fraction", 0.9}};
+  refused(c, {"config key 'validation.fraction' (0.9) leaves 1 of the 12 training rows, fewer than batch_size 4"});
+}
+
+TEST_CASE("spheres are one cloud split 90/10 and standardised by the training split, as in Moor et al.") {
+  json c = json::parse(R"({
+    "model": "spheres_ae", "data": {"source": "synthetic", "name": "spheres", "count": 400},
+    "loss": {"reconstruction": "mse", "reduction": "mean"}, "batch_size": 16, "seed": 5, "progress": false
+  })");
+  const train::TrainConfig config = train::parse_config(c);
+  CHECK(config.data.test_fraction == 0.1);
+  CHECK(config.data.standardize);
+  const train::Trainer trainer(config);
+  const data::Dataset& train = trainer.train_set();
+  const data::Dataset& test = trainer.test_set();
+  CHECK(train.size() == 360);
+  CHECK(test.size() == 40);
+  // The two splits partition one cloud: 20 points on each small sphere, 200 on the large one.
+  std::vector<int> counts(11, 0);
+  for (const data::Dataset* part : {&train, &test})
+    for (int32_t label : part->labels) ++counts[label];
+  CHECK(counts == std::vector<int>{20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 200});
+  // Every feature of the training split has mean 0 and population std 1.
+  const data::Standardization after = data::fit_standardization(train.inputs);
+  for (int k = 0; k < 101; ++k) {
+    CHECK(std::abs(after.mean[k]) < 1e-5);
+    CHECK(after.scale[k] == doctest::Approx(1.0).epsilon(1e-5));
+  }
+  // A held-out small-sphere point lies on its training sphere: nearer that sphere's training centroid than any other
+  // (a test set drawn around new centres, as before, would not be).
+  const std::vector<float> x = train.inputs.to_vector<float>(), t = test.inputs.to_vector<float>();
+  std::vector<std::vector<double>> centroid(10, std::vector<double>(101, 0.0));
+  for (int64_t i = 0; i < train.size(); ++i)
+    if (train.labels[i] < 10)
+      for (int k = 0; k < 101; ++k) centroid[train.labels[i]][k] += x[i * 101 + k] / counts[train.labels[i]];
+  int checked = 0;
+  for (int64_t i = 0; i < test.size(); ++i) {
+    if (test.labels[i] == 10) continue;
+    std::vector<double> d(10, 0.0);
+    for (int s = 0; s < 10; ++s)
+      for (int k = 0; k < 101; ++k) d[s] += std::pow(t[i * 101 + k] - centroid[s][k], 2);
+    CHECK(std::min_element(d.begin(), d.end()) - d.begin() == test.labels[i]);
+    ++checked;
+  }
+  CHECK(checked > 0);
+}
+
+TEST_CASE("the initial weights depend on the model and init_seed only, not on the topology terms or the data seed") {
+  json plain = small_config("unused");
+  plain["topology"] = json::array();
+  const std::vector<std::vector<float>> with_talsr = parameter_values(train::Trainer(train::parse_config(small_config("unused"))));
+  CHECK(parameter_values(train::Trainer(train::parse_config(plain))) == with_talsr);
+  json signature = small_config("unused");
+  signature["topology"] = json::parse(R"([{"term": "signature", "learnable_latent_scale": true}])");
+  CHECK(parameter_values(train::Trainer(train::parse_config(signature))) == with_talsr);
+
+  json pinned = small_config("unused");
+  pinned["model"]["init_seed"] = 4;  // the config's seed
+  pinned["seed"] = 9;                // a different data draw and shuffle
+  CHECK(parameter_values(train::Trainer(train::parse_config(pinned))) == with_talsr);
+  pinned["model"]["init_seed"] = 5;
+  CHECK(parameter_values(train::Trainer(train::parse_config(pinned))) != with_talsr);
+  CHECK(train::parse_config(small_config("unused")).init_seed == 4);
+}
+
+TEST_CASE("a validation split is held out of training, logged each epoch, and its best state is kept and evaluated") {
+  const std::string dir = scratch_directory("trainer_validation");
+  json c = small_config(dir + "/a");
+  c["model"]["variational"] = false;
+  c["validation"] = {{"fraction", 0.1}, {"patience", 0}};
+  c["epochs"] = 4;
+  train::Trainer trainer(train::parse_config(c));
+  CHECK(trainer.validation_set().size() == 26);  // ceil(0.1 * 256)
+  CHECK(trainer.train_set().size() == 230);
+  CHECK(trainer.steps_per_epoch() == 7);
+  // The held-out rows are not among the training rows.
+  const std::vector<float> v = trainer.validation_set().inputs.to_vector<float>();
+  const std::vector<float> x = trainer.train_set().inputs.to_vector<float>();
+  for (int64_t i = 0; i < 26; ++i)
+    for (int64_t j = 0; j < 230; ++j)
+      CHECK_FALSE(std::equal(v.begin() + i * 10, v.begin() + (i + 1) * 10, x.begin() + j * 10));
+
+  // With 26 rows (fewer than a batch) the validation loss is the objective on them all in eval mode (here MSE only).
+  {
+    json plain_config = c;
+    plain_config["topology"] = json::array();
+    train::Trainer plain(train::parse_config(plain_config));
+    const double loss = plain.validation_loss();
+    NoGradGuard no_grad;
+    plain.model().eval();
+    const Tensor out = plain.model()(plain.validation_set().inputs);
+    CHECK(loss == doctest::Approx(mse_loss(out, plain.validation_set().inputs, Reduction::BatchMean).item()).epsilon(1e-6));
+    CHECK(trainer.validation_loss() > loss);  // the same weights (init_seed), plus a positive TALSR term
+  }
+
+  trainer.train();
+  const std::vector<std::pair<int64_t, double>> records = validation_records(dir + "/a/log.jsonl");
+  REQUIRE(records.size() == 4);
+  size_t best = 0;
+  for (size_t e = 0; e < records.size(); ++e) {
+    CHECK(records[e].first == static_cast<int64_t>(e) + 1);
+    if (records[e].second < records[best].second) best = e;
+  }
+  CHECK(trainer.best_epoch() == records[best].first);
+  CHECK(trainer.best_validation_loss() == records[best].second);
+  const train::Checkpoint kept = train::read_checkpoint(dir + "/a/best.tlc");
+  CHECK(kept.meta.at("step") == 7 * records[best].first);
+  CHECK(kept.meta.at("validation").at("best_epoch") == records[best].first);
+  CHECK(train::read_checkpoint(dir + "/a/checkpoint.tlc").meta.at("validation").at("epochs_since_best") ==
+        4 - records[best].first);
+
+  // The report evaluates the best state: the metrics of a trainer loaded from best.tlc.
+  const json evaluation = trainer.evaluate();
+  trainer.write_report(evaluation);
+  train::Trainer from_best(train::parse_config(c));
+  from_best.load_checkpoint(dir + "/a/best.tlc");
+  const json direct = train::evaluate_model(from_best.model(), from_best.test_set(), from_best.config());
+  CHECK(evaluation.at("mse_per_feature") == direct.at("mse_per_feature"));
+  CHECK(evaluation.at("h0_w1_scaled") == direct.at("h0_w1_scaled"));
+  std::ifstream report_file(dir + "/a/report.json");
+  const json report = json::parse(report_file);
+  CHECK(report.at("best_epoch") == records[best].first);
+  CHECK(report.at("evaluated") == "best.tlc");
+  CHECK(report.at("validation").at("samples") == 26);
+  CHECK(report.at("validation").at("stopped_early") == false);
+
+  // A fresh run refuses a directory holding only a best state, and --force removes it too.
+  std::filesystem::create_directories(dir + "/b");
+  std::filesystem::copy_file(dir + "/a/best.tlc", dir + "/b/best.tlc");
+  json other = c;
+  other["output"] = dir + "/b";
+  CHECK(error_message([&] { train_fresh(other, 2); }).find("holds an earlier run (best.tlc)") != std::string::npos);
+}
+
+TEST_CASE("early stopping ends the run after patience epochs without improvement, and a resume keeps the record") {
+  const std::string dir = scratch_directory("trainer_early_stopping");
+  // A step too small to move any float32 parameter: the validation loss repeats exactly, so epoch 1 stays the best.
+  json frozen = small_config(dir + "/frozen");
+  frozen["topology"] = json::array();
+  frozen["model"]["variational"] = false;
+  frozen["optimizer"] = {{"type", "sgd"}, {"lr", 1e-30}};
+  frozen["validation"] = {{"fraction", 0.25}, {"patience", 2}};
+  frozen["epochs"] = 10;
+  train::Trainer stopped(train::parse_config(frozen));
+  stopped.train();
+  CHECK(stopped.steps_per_epoch() == 6);  // 192 of 256 rows train
+  CHECK(stopped.step() == 18);            // epochs 2 and 3 did not improve on epoch 1
+  CHECK(stopped.stopped_early());
+  CHECK(stopped.best_epoch() == 1);
+  CHECK(stopped.epochs_since_best() == 2);
+  const std::vector<std::pair<int64_t, double>> records = validation_records(dir + "/frozen/log.jsonl");
+  REQUIRE(records.size() == 3);
+  CHECK(records[1].second == records[0].second);
+  CHECK(records[2].second == records[0].second);
+  train::Trainer again(train::parse_config(train::resume_document(dir + "/frozen/checkpoint.tlc", {})));
+  again.load_checkpoint(dir + "/frozen/checkpoint.tlc");
+  CHECK(error_message([&] { again.train(); }).find("nothing is left to train: the run stopped early after epoch 3") !=
+        std::string::npos);
+
+  // A resume from the middle continues bit for bit, with the same validation record, log and best state.
+  json learning = small_config(dir + "/straight");
+  learning["validation"] = {{"fraction", 0.25}, {"patience", 3}};
+  learning["epochs"] = 5;
+  train::Trainer straight(train::parse_config(learning));
+  straight.train();
+  json first_part = learning;
+  first_part["output"] = dir + "/resumed";
+  first_part["max_steps"] = 12;
+  train_fresh(first_part);
+  json rest = learning;
+  rest["output"] = dir + "/resumed";
+  train::Trainer resumed(train::parse_config(rest));
+  resumed.load_checkpoint(dir + "/resumed/checkpoint.tlc");
+  CHECK(resumed.best_epoch() >= 1);
+  resumed.train();
+  CHECK(resumed.state_hash() == straight.state_hash());
+  CHECK(resumed.best_epoch() == straight.best_epoch());
+  CHECK(resumed.best_validation_loss() == straight.best_validation_loss());
+  CHECK(validation_records(dir + "/resumed/log.jsonl") == validation_records(dir + "/straight/log.jsonl"));
+  const train::Checkpoint best_resumed = train::read_checkpoint(dir + "/resumed/best.tlc");
+  const train::Checkpoint best_straight = train::read_checkpoint(dir + "/straight/best.tlc");
+  CHECK(best_resumed.meta.at("step") == best_straight.meta.at("step"));
+  CHECK(best_resumed.meta.at("validation") == best_straight.meta.at("validation"));
+  REQUIRE(best_resumed.tensors.size() == best_straight.tensors.size());
+  for (size_t t = 0; t < best_resumed.tensors.size(); ++t)
+    CHECK(best_resumed.tensors[t].second.to_vector<float>() == best_straight.tensors[t].second.to_vector<float>());
+
+  // A crafted validation record is refused by name.
+  train::Checkpoint crafted = train::read_checkpoint(dir + "/resumed/checkpoint.tlc");
+  crafted.meta["validation"]["best_epoch"] = 9;
+  train::write_checkpoint_atomically(dir + "/crafted.tlc", crafted);
+  train::Trainer refusing(train::parse_config(rest));
+  CHECK(error_message([&] { refusing.load_checkpoint(dir + "/crafted.tlc"); })
+            .find("\"validation.best_epoch\" must be an integer in [0, 5], got 9") != std::string::npos);
 }
 
 }  // namespace tl::testing

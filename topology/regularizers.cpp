@@ -77,9 +77,56 @@ std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count) {
   return chosen;
 }
 
-Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options) {
+Tensor talsr_scale(const Tensor& points, TalsrNormalisation normalisation) {
+  check_cloud(points, "talsr_scale", "points");
+  const int64_t n = points.dim(0);
+  const Tensor one = Tensor::ones({1}, points.device());
+  if (normalisation == TalsrNormalisation::None || n < 2) return one;
+  const std::vector<float> dist = pairwise_distances(points).to_vector<float>();
+  if (normalisation == TalsrNormalisation::MeanEdge) {
+    std::vector<Edge> edges;
+    edges.reserve(static_cast<size_t>(n * (n - 1) / 2));
+    double total = 0.0;
+    for (int64_t u = 1; u < n; ++u) {
+      for (int64_t v = 0; v < u; ++v) {
+        edges.push_back(Edge{static_cast<int32_t>(u), static_cast<int32_t>(v)});
+        total += dist[u * n + v];
+      }
+    }
+    if (!(total > 0.0)) return one;  // one repeated point
+    return reshape(mul(sum(edge_lengths(points, edges)), 1.0f / static_cast<float>(edges.size())), {1});
+  }
+  // Diameter (and Learnable's reference side): the pair that attains the maximum, the first in (u, v) order on ties.
+  Edge widest{1, 0};
+  float largest = 0.0f;
+  for (int64_t u = 1; u < n; ++u) {
+    for (int64_t v = 0; v < u; ++v) {
+      if (dist[u * n + v] > largest) {
+        largest = dist[u * n + v];
+        widest = Edge{static_cast<int32_t>(u), static_cast<int32_t>(v)};
+      }
+    }
+  }
+  if (!(largest > 0.0f)) return one;
+  return edge_lengths(points, {widest});
+}
+
+Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options,
+                  const Tensor& log_latent_scale) {
   check_cloud(latent, "talsr_loss", "latent");
   const PersistenceOptions persistence_options = options_for_degrees(options.dims, options.weights, "talsr_loss");
+  const TalsrNormalisation normalisation = options.normalisation;
+  if (normalisation == TalsrNormalisation::Learnable) {
+    TL_CHECK_AS(ValueError, log_latent_scale.defined() && log_latent_scale.numel() == 1,
+                "talsr_loss: the learnable normalisation needs the log latent scale s as a one-element tensor, got ",
+                log_latent_scale.defined() ? log_latent_scale.describe() : std::string("an undefined tensor"));
+  }
+  TL_CHECK_AS(ValueError, options.target_scale >= 0.0f && std::isfinite(options.target_scale),
+              "talsr_loss: target_scale must be >= 0, got ", options.target_scale);
+  // The reference side's scale: Learnable divides X* by its diameter, as Moor et al. divide D_X by its maximum.
+  const TalsrNormalisation reference_normalisation =
+      normalisation == TalsrNormalisation::Learnable ? TalsrNormalisation::Diameter : normalisation;
+  Tensor reference_scale;  // undefined: the reference diagrams as they are
 
   std::vector<Tensor> reference;  // the reference diagram of each entry of dims
   DifferentiableDiagrams latent_diagrams;
@@ -89,6 +136,8 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
                 "talsr_loss: ", options.target_diagrams.size(), " target diagrams for ", options.dims.size(),
                 " degrees");
     reference = options.target_diagrams;
+    if (normalisation != TalsrNormalisation::None && options.target_scale > 0.0f)
+      reference_scale = Tensor::from_vector(std::vector<float>{options.target_scale}, {1}, latent.device());
     latent_diagrams = persistence_diagrams(codes, persistence_options);
   } else {
     check_cloud(batch, "talsr_loss", "batch");
@@ -114,12 +163,24 @@ Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions&
     DiagramPair both = diagrams_of_both(inputs, codes, persistence_options);
     for (int k : options.dims) reference.push_back(both.first.diagrams[k]);
     latent_diagrams = std::move(both.second);
+    if (normalisation != TalsrNormalisation::None) reference_scale = talsr_scale(inputs, reference_normalisation);
+  }
+  // Z's diagrams are multiplied by exp(s) (Learnable) or divided by Z's own scale (Diameter, MeanEdge).
+  Tensor latent_factor, latent_scale;
+  if (normalisation == TalsrNormalisation::Learnable) {
+    latent_factor = exp(reshape(log_latent_scale, {1}));
+  } else if (normalisation != TalsrNormalisation::None) {
+    latent_scale = talsr_scale(codes, normalisation);
   }
   Tensor loss;
   for (size_t i = 0; i < options.dims.size(); ++i) {
+    Tensor reference_diagram = reference[i];
+    Tensor latent_diagram = latent_diagrams.diagrams[options.dims[i]];
+    if (reference_scale.defined()) reference_diagram = div(reference_diagram, reference_scale);
+    if (latent_scale.defined()) latent_diagram = div(latent_diagram, latent_scale);
+    if (latent_factor.defined()) latent_diagram = mul(latent_diagram, latent_factor);
     const Tensor term =
-        mul(diagram_distance(reference[i], latent_diagrams.diagrams[options.dims[i]], options.distance, options.metric),
-            options.weights[i]);
+        mul(diagram_distance(reference_diagram, latent_diagram, options.distance, options.metric), options.weights[i]);
     loss = loss.defined() ? add(loss, term) : term;
   }
   return mul(loss, options.lambda);

@@ -4,7 +4,8 @@
 //
 //   TALSR (§3a):          lambda * sum_k w_k dist(PD_k(X*), PD_k(Z)), dist = W_1, W_2 or bottleneck,
 //                         X* = the raw batch, its PCA projection, a random projection, a max-min landmark
-//                         subsample (Z restricted to the same indices), or fixed target diagrams.
+//                         subsample (Z restricted to the same indices), or fixed target diagrams; optionally
+//                         scale-normalised (TalsrNormalisation below).
 //   Homological AE (§3c): sum_x max(|E(x)| - 1, 0) - sum of the H0 deaths^q of E(B); the authors' code squares
 //                         the norm and caps deaths at 0.5 (both options; the paper's form is the default).
 //   TopoGen (§3d):        push, Reininghaus, 4SGDE, bottleneck and entropy terms of a cloud against the diagram of
@@ -31,6 +32,31 @@ Tensor diagram_distance(const Tensor& a, const Tensor& b, DiagramDistance distan
 
 enum class TalsrReference { RawBatch, Pca, RandomProjection, Landmarks, TargetDiagrams };
 
+// TALSR's scale normalisation (docs/methods.md §3a), an ablation axis: X* (784-D pixels, distances ~10) and Z
+// (codes near unit scale) live in different units, and comparing their diagrams in absolute units makes the term
+// fight the model. With s(P) the scale of a cloud P, the compared diagrams are
+//   None:      PD_k(X*)            and PD_k(Z)              (absolute units; the default, the proposal's form)
+//   Diameter:  PD_k(X*) / diam X*  and PD_k(Z) / diam Z     diam P = max_ij |p_i - p_j|
+//   MeanEdge:  PD_k(X*) / mean X*  and PD_k(Z) / mean Z     mean P = 2 / (n (n - 1)) sum_{i<j} |p_i - p_j|
+//   Learnable: PD_k(X*) / diam X*  and exp(s) PD_k(Z)       s a learnable scalar (the trainer's term: initialised 0)
+// (dividing every distance by s divides every birth and death by s: the pairing does not change). Each cloud is
+// divided by its own scale: the PCA or projected reference by its own, the landmark subsamples by theirs, target
+// diagrams by the scale of the sample they were computed from (target_scale). Diameter and MeanEdge make the term
+// invariant to the scale of either cloud. Both scales are differentiable functions of the coordinates, not
+// constants: the diameter through the one pair that attains it (the lowest index pair on ties), the mean through
+// every pair; so the gradient of the normalised term is exact (finite differences agree) and has no component along
+// the codes' own scale (<dL/dZ, Z> = 0), leaving the latent scale to the rest of the loss; a detached scale would
+// instead push that scale with a force the loss does not have. MeanEdge uses the mean pairwise distance rather
+// than the mean spanning-tree edge: every pair contributes, so it is a steadier global scale that does not shrink
+// with the batch size or depend on the local density the H0 diagram already measures. Learnable follows Moor et
+// al.'s topological autoencoder (D_X divided by its maximum, D_Z by a learnable scale; here a multiplicative
+// exp(s), positive for any s). A cloud of fewer than 2 points, or of one repeated point, has scale 1.
+enum class TalsrNormalisation { None, Diameter, MeanEdge, Learnable };
+
+// The scale s(P) of the [n, d] points that `normalisation` divides P's diagrams by, as a differentiable [1] tensor:
+// the diameter (Diameter, Learnable), the mean pairwise distance (MeanEdge), or 1 (None, and degenerate clouds).
+Tensor talsr_scale(const Tensor& points, TalsrNormalisation normalisation);
+
 struct TalsrOptions {
   float lambda = 1.0f;
   std::vector<int> dims{0, 1};             // homology degrees compared
@@ -44,11 +70,17 @@ struct TalsrOptions {
   // TargetDiagrams: target_diagrams[k] is the [m, 2] reference diagram of degree dims[k], computed once (e.g. from
   // a large sample of the data set).
   std::vector<Tensor> target_diagrams;
+  TalsrNormalisation normalisation = TalsrNormalisation::None;
+  // TargetDiagrams under a normalisation: the scale of the sample the target diagrams were computed from
+  // (talsr_scale of it); they are divided by it. 0: the target diagrams are taken as already normalised.
+  float target_scale = 0.0f;
 };
 
 // TALSR's term for the input batch X [B, D] and its latent codes Z [B, m] (X may be undefined with
-// TargetDiagrams). Gradients reach Z, and X where it requires them.
-Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options = {});
+// TargetDiagrams). Gradients reach Z, and X where it requires them. Under the Learnable normalisation,
+// `log_latent_scale` is s (a one-element tensor; gradients reach it); other normalisations ignore it.
+Tensor talsr_loss(const Tensor& batch, const Tensor& latent, const TalsrOptions& options = {},
+                  const Tensor& log_latent_scale = Tensor());
 
 // The max-min (farthest point) subsample of `count` rows of the [n, d] points, starting from row 0.
 std::vector<int64_t> maxmin_landmarks(const Tensor& points, int64_t count);

@@ -206,8 +206,10 @@ auto with_data_space_context(TrainedRun& run, const EvaluationOptions& options, 
 
 std::vector<std::string> write_run_plots(TrainedRun& run, const EvaluationOptions& options,
                                          const std::string& directory) {
-  return with_data_space_context(run, options,
-                                 [&](const EvaluationContext& context) { return write_plots(context, directory); });
+  return with_data_space_context(run, options, [&](const EvaluationContext& context) {
+    write_diagrams_json(context, directory);
+    return write_plots(context, directory);
+  });
 }
 
 std::string export_latents(TrainedRun& run, const EvaluationOptions& options, const std::string& path) {

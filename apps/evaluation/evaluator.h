@@ -37,7 +37,7 @@ class TrainedRun {
 // section, and the seconds each group took).
 nlohmann::json evaluate_run(TrainedRun& run, const FeatureSpace& features, const EvaluationOptions& options);
 
-// Writes the pictures of apps/evaluation/plots.h into `directory`; returns their file names.
+// Writes the pictures of apps/evaluation/plots.h and diagrams.json into `directory`; returns the pictures' names.
 std::vector<std::string> write_run_plots(TrainedRun& run, const EvaluationOptions& options,
                                          const std::string& directory);
 

@@ -9,7 +9,9 @@
 
 #include "apps/evaluation/samplers.h"
 #include "apps/plot/image.h"
+#include "apps/trainer/checkpoint.h"
 #include "core/ops.h"
+#include "topology/persistence.h"
 
 namespace tl::eval {
 namespace {
@@ -136,7 +138,26 @@ std::string interpolation_plot(const EvaluationContext& context, const std::stri
   return "interpolation.png";
 }
 
+nlohmann::json finite_pairs(const Tensor& cloud) {
+  const topology::PersistenceResult result = topology::persistence(cloud);
+  nlohmann::json degrees;
+  for (const topology::Diagram& diagram : result.diagrams) {
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const topology::PersistencePair& pair : diagram.pairs) pairs.push_back({pair.birth, pair.death});
+    degrees["h" + std::to_string(diagram.dim)] = pairs;
+  }
+  return degrees;
+}
+
 }  // namespace
+
+void write_diagrams_json(const EvaluationContext& context, const std::string& directory) {
+  const Tensor x =
+      take_rows(context.data().inputs, head(context.permutation(kPlotStream), context.options().topology_batch));
+  const nlohmann::json diagrams = {
+      {"points", x.dim(0)}, {"data", finite_pairs(x)}, {"latent", finite_pairs(context.encode(x))}};
+  train::write_file_atomically(directory + "/diagrams.json", diagrams.dump() + "\n");
+}
 
 std::vector<std::string> write_plots(const EvaluationContext& context, const std::string& directory) {
   context.note("plots", "latents, samples and paths as PNG");

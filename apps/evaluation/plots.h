@@ -18,4 +18,8 @@ namespace tl::eval {
 //                           six pairs of split points.
 std::vector<std::string> write_plots(const EvaluationContext& context, const std::string& directory);
 
+// Writes `directory`/diagrams.json, the finite pairs of one seeded batch of the split (topology_batch points) and
+// of its codes, for reports to draw: {"points": B, "data": {"h0": [[b, d], ...], "h1": [...]}, "latent": {...}}.
+void write_diagrams_json(const EvaluationContext& context, const std::string& directory);
+
 }  // namespace tl::eval

@@ -17,14 +17,14 @@ using nlohmann::json;
 
 auto probability = [](float v) { return v >= 0.0f && v < 1.0f; };
 
-// "model": a preset name, or an object starting from a preset.
-void parse_model(const json& document, ConfigSection& top, TrainConfig& c) {
+// "model": a preset name, or an object starting from a preset. Returns true when it sets model.init_seed.
+bool parse_model(const json& document, ConfigSection& top, TrainConfig& c) {
   const json& model = document.contains("model") ? document.at("model") : json("reference_vae");
   if (model.is_string()) {
     top.get<std::string>("model", "");
     c.model_name = model.get<std::string>();
     c.model = nn::autoencoder_preset(c.model_name);
-    return;
+    return false;
   }
   ConfigSection s = top.child("model");
   c.model_name = s.get<std::string>("preset", "reference_vae");
@@ -38,23 +38,67 @@ void parse_model(const json& document, ConfigSection& top, TrainConfig& c) {
   if (!activation.empty()) c.model.activation = nn::parse_activation(activation);
   c.model.variational = s.get<bool>("variational", c.model.variational);
   c.model.batch_norm = s.get<bool>("batch_norm", c.model.batch_norm);
+  const bool init_seed = s.has("init_seed");
+  c.init_seed = s.get<uint64_t>("init_seed", 0);
   s.finish();
+  return init_seed;
 }
 
-DataConfig parse_data(ConfigSection s) {
-  DataConfig data;
-  data.source = static_cast<DataSource>(s.choice("source", "idx", {"idx", "synthetic"}));
-  if (data.source == DataSource::Idx) {
-    data.path = s.require<std::string>("path");
+// A fraction that must lie in (0, 1).
+double open_fraction(ConfigSection& s, const std::string& key) {
+  return s.get_checked<double>(
+      key, 0.5, [](double v) { return v > 0.0 && v < 1.0; }, "a number in (0, 1)");
+}
+
+// "data": the source's keys, the test split, the split seed and the standardisation. Returns true when it sets
+// data.split_seed.
+bool parse_data(ConfigSection s, DataConfig& data) {
+  data.source = static_cast<DataSource>(s.choice("source", "idx", {"idx", "synthetic", "arrays"}));
+  if (data.source == DataSource::Arrays) {
+    data.train = s.require<std::string>("train");
+    data.train_labels = s.get<std::string>("train_labels", "");
+    data.test = s.get<std::string>("test", "");
+    data.test_labels = s.get<std::string>("test_labels", "");
+    TL_CHECK_AS(ValueError, s.has("test") != s.has("test_fraction"), "config keys '", s.key_path("test"), "' and '",
+                s.key_path("test_fraction"), "': give exactly one (a test file, or the share of '",
+                s.key_path("train"), "' to hold out)");
+    if (s.has("test_fraction")) data.test_fraction = open_fraction(s, "test_fraction");
+    TL_CHECK_AS(ValueError, !s.has("test_labels") || s.has("test"), "config key '", s.key_path("test_labels"),
+                "' needs '", s.key_path("test"), "' (with test_fraction the labels of '", s.key_path("train_labels"),
+                "' are split with their rows)");
+    TL_CHECK_AS(ValueError, !s.has("test") || s.has("train_labels") == s.has("test_labels"), "config keys '",
+                s.key_path("train_labels"), "' and '", s.key_path("test_labels"),
+                "': give both or neither (without labels every label is 0)");
   } else {
-    data.name = s.require<std::string>("name");
-    data.noise = s.non_negative_number("noise", 0.0f);
+    if (data.source == DataSource::Idx) {
+      data.path = s.require<std::string>("path");
+    } else {
+      data.name = s.require<std::string>("name");
+      data.noise = s.non_negative_number("noise", 0.0f);
+      if (s.has("test_fraction"))
+        data.test_fraction = open_fraction(s, "test_fraction");
+      else if (data.name == "spheres")
+        data.test_fraction = 0.1;  // Moor et al.: one cloud, 90 % train / 10 % test
+    }
+    data.count = s.positive_integer("count", 10000);
+    data.limit = s.non_negative_integer("limit", 0);
+    data.test_limit = s.non_negative_integer("test_limit", 0);
   }
-  data.count = s.positive_integer("count", 10000);
-  data.limit = s.non_negative_integer("limit", 0);
-  data.test_limit = s.non_negative_integer("test_limit", 0);
+  const bool split_seed = s.has("split_seed");
+  data.split_seed = s.get<uint64_t>("split_seed", 0);
+  data.standardize = s.get<bool>("standardize", data.source == DataSource::Synthetic && data.name == "spheres");
   s.finish();
-  return data;
+  return split_seed;
+}
+
+ValidationConfig parse_validation(ConfigSection s) {
+  ValidationConfig validation;
+  validation.fraction = s.get_checked<double>(
+      "fraction", 0.0, [](double v) { return v >= 0.0 && v < 1.0; }, "a number in [0, 1) (0: no validation split)");
+  validation.patience = s.non_negative_integer("patience", 10);
+  s.choice("every", "epoch", {"epoch"});
+  s.finish();
+  return validation;
 }
 
 // "loss": the reconstruction loss, its reduction and the KL weight.
@@ -163,15 +207,21 @@ TrainConfig parse_config(const json& document) {
   TrainConfig c;
   c.source = document;
   ConfigSection top(document, "");
-  parse_model(document, top, c);
-  c.data = parse_data(top.child("data"));
+  const bool init_seed = parse_model(document, top, c);
+  const bool split_seed = parse_data(top.child("data"), c.data);
+  c.validation = parse_validation(top.child("validation"));
   parse_loss(top.child("loss"), c);
+  TL_CHECK_AS(ValueError, !(c.data.standardize && c.reconstruction == ReconstructionLoss::Bce),
+              "config key 'data.standardize' is true, but 'loss.reconstruction' is bce, whose targets must lie in "
+              "[0, 1]: use mse with standardized data");
   c.topology = parse_topology(document, top);
   c.optimizer = parse_optimizer(top.child("optimizer"));
   c.schedule = parse_schedule(top.child("schedule"));
   c.evaluation = parse_evaluation(top.child("evaluation"));
   parse_run(top, c);
   top.finish();
+  if (!init_seed) c.init_seed = c.seed;
+  if (!split_seed) c.data.split_seed = c.seed;
   return c;
 }
 

@@ -20,16 +20,38 @@ class LossTerm;  // apps/trainer/loss_term.h
 // Mixed into the seed for the VAE's sampling noise (a stream per training step; one fixed stream in evaluation).
 constexpr uint64_t kNoiseSeedKey = 0x9E3779B97F4A7C15ull;
 
-enum class DataSource { Idx, Synthetic };
+enum class DataSource { Idx, Synthetic, Arrays };
 
+// The data of a run. Its test split is, by source: Idx, the t10k files; Synthetic with test_fraction > 0 (spheres by
+// default, 0.1), a seeded share of ONE drawn cloud of `count` points; Synthetic otherwise, a second sample of
+// max(count / 10, batch_size) points of the same distribution (synthetic_test_dataset); Arrays, the `test` file or a
+// seeded test_fraction share of the `train` file. With `standardize`, every split (test and validation included) is
+// mapped feature by feature to (x - mean) / std with the mean and population std of the TRAINING split (validation
+// rows included: fitted before the validation split, as Moor et al.'s code does), a constant feature divided by 1.
 struct DataConfig {
   DataSource source = DataSource::Idx;
   std::string path;        // Idx: a directory of IDX files
   std::string name;        // Synthetic: the set's name (nn/data/dataset.h)
-  int64_t count = 10000;   // Synthetic: training points (the test set draws count / 10 more)
+  int64_t count = 10000;   // Synthetic: the points drawn (with test_fraction: train and test together)
   float noise = 0.0f;      // Synthetic
   int64_t limit = 0;       // Idx: keep the first `limit` training samples (0: all)
   int64_t test_limit = 0;  // Idx: likewise for the test split
+  // Arrays: .npy (float32/float64, 2-D) or CSV feature files; labels: .npy (int32/int64, [n] or [n, 1]) or a
+  // one-column CSV, every label 0 when not given. Paths are read relative to the current directory.
+  std::string train, train_labels, test, test_labels;
+  double test_fraction = 0.0;  // in (0, 1): the test split is this share of one cloud / of `train`; 0: not split
+  uint64_t split_seed = 0;     // the test and validation splits' seed: data.split_seed, else the config's seed
+  bool standardize = false;    // default true for spheres
+};
+
+// The validation split and early stopping (Moor et al.'s protocol): `fraction` of the training split (seeded by
+// data.split_seed) is held out of the training batches; after each epoch the validation loss (the training objective
+// in eval mode, every topology term at its full weight, row-weighted over fixed batches of batch_size rows, the
+// last batch taking the remainder) is logged, the best state is kept as best.tlc, training stops after `patience`
+// epochs without improvement, and the report evaluates the best state.
+struct ValidationConfig {
+  double fraction = 0.0;  // 0: no validation split
+  int64_t patience = 10;  // epochs without improvement before stopping; 0: never stop early
 };
 
 // One topological loss term, weighted and optionally ramped in: weight * min(1, step / ramp_steps) (TGLML's
@@ -63,7 +85,9 @@ struct TrainConfig {
   nlohmann::json source;  // the validated file with overrides applied (stored in checkpoints and reports)
   std::string model_name;
   nn::AutoencoderSpec model;
+  uint64_t init_seed = 0;  // the model's initial weights: model.init_seed, else the config's seed
   DataConfig data;
+  ValidationConfig validation;
   ReconstructionLoss reconstruction = ReconstructionLoss::Bce;
   Reduction reduction = Reduction::BatchMean;
   float beta = 1.0f;  // the KL weight of a VAE

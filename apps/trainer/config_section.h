@@ -30,6 +30,9 @@ class ConfigSection {
 
   std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
+  // True when the object holds `key` (reading it still takes get, choice or child).
+  bool has(const std::string& key) const { return object_.contains(key); }
+
   // The value of `key` (or `fallback` when absent), which must have T's JSON type.
   template <class T>
   T get(const std::string& key, T fallback);

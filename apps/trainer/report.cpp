@@ -18,11 +18,22 @@ json report_json(const TrainConfig& config, const RunSummary& run, const json& e
                 {"median_topology_ms", median(run.topology_ms)},
                 {"wall_seconds_this_run", run.wall_seconds}};
   for (const auto& [name, value] : run.last_epoch_means) train["last_epoch_mean"][name] = value;
-  return {{"config", config.source},
-          {"device", device_name(config.device)},
-          {"model_parameters", run.model_parameters},
-          {"train", train},
-          {"test", evaluation}};
+  json report = {{"config", config.source},
+                 {"device", device_name(config.device)},
+                 {"model_parameters", run.model_parameters},
+                 {"train", train},
+                 {"test", evaluation}};
+  if (run.validation) {
+    const bool best = run.best_epoch > 0;
+    report["best_epoch"] = best ? json(run.best_epoch) : json();
+    report["evaluated"] = best ? "best.tlc" : "final";
+    report["validation"] = {{"samples", run.validation_samples},
+                            {"best_loss", best ? json(run.best_validation_loss) : json()},
+                            {"epochs_since_best", run.epochs_since_best},
+                            {"patience", config.validation.patience},
+                            {"stopped_early", run.stopped_early}};
+  }
+  return report;
 }
 
 void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummary& run, const json& evaluation) {
@@ -30,6 +41,14 @@ void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummar
   md << "Model `" << config.model_name << "` (" << run.model_parameters << " parameters), data `" << run.data_name
      << "` (" << run.train_samples << " training, " << run.test_samples << " test samples), device "
      << device_name(config.device) << ", seed " << config.seed << ".\n\n";
+  if (run.validation) {
+    md << run.validation_samples << " training rows held out for validation; ";
+    if (run.best_epoch > 0)
+      md << "best validation loss " << run.best_validation_loss << " at epoch " << run.best_epoch
+         << (run.stopped_early ? " (stopped early)" : "") << ": the test metrics are of that state (best.tlc).\n\n";
+    else
+      md << "no epoch was validated yet: the test metrics are of the final state.\n\n";
+  }
   md << "## Training\n\n| quantity | value |\n| --- | --- |\n";
   md << "| steps | " << run.steps << " |\n| median step (ms) | " << median(run.step_ms) << " |\n"
      << "| median topology forward (ms) | " << median(run.topology_ms) << " |\n";

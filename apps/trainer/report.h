@@ -18,6 +18,13 @@ struct RunSummary {
   int64_t model_parameters = 0;
   std::string data_name;
   int64_t train_samples = 0, test_samples = 0;
+  // With a validation split: its rows, the best epoch (0: none yet; the evaluation is of its state, best.tlc), the
+  // best loss, epochs since, and whether training stopped early.
+  bool validation = false;
+  int64_t validation_samples = 0;
+  int64_t best_epoch = 0, epochs_since_best = 0;
+  double best_validation_loss = 0.0;
+  bool stopped_early = false;
   int64_t steps = 0;
   int64_t steps_per_epoch = 1;
   std::vector<double> step_ms, topology_ms;  // each step of this run, and its topology terms' forward

@@ -22,7 +22,7 @@ namespace {
 using nlohmann::json;
 
 // The files that make a directory hold a run.
-const std::vector<std::string> kRunFiles{"log.jsonl", "checkpoint.tlc", "report.json", "report.md"};
+const std::vector<std::string> kRunFiles{"log.jsonl", "checkpoint.tlc", "best.tlc", "report.json", "report.md"};
 
 // The files of kRunFiles present in `directory`.
 std::vector<std::string> run_files_in(const std::string& directory) {

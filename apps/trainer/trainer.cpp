@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -17,7 +18,9 @@
 #include "apps/trainer/progress.h"
 #include "core/base/memory.h"
 #include "core/ops.h"
+#include "core/autograd.h"
 #include "kernels/backend.h"
+#include "nn/data/point_cloud_io.h"
 #include "topology/regularizers.h"
 
 namespace tl::train {
@@ -25,7 +28,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint64_t kTestSeedOffset = 1000003;  // a synthetic test set draws from seed + this
+// Mixed into data.split_seed for the permutations of the test and the validation split (distinct streams).
+constexpr uint64_t kTestSplitKey = 0x7E57'5B11'7000'0001ull;
+constexpr uint64_t kValidationSplitKey = 0x7A11'DA7E'0000'0002ull;
 
 void synchronize(Device device) {
   if (device == Device::CUDA) cuda_runtime::synchronize();
@@ -61,16 +66,101 @@ std::pair<int64_t, int64_t> stored_counters(const json& meta, const std::string&
   return {step, counter("optimizer_steps", step)};
 }
 
-// The training and the test split of the configured data.
-std::pair<data::Dataset, data::Dataset> load_datasets(const TrainConfig& config) {
+bool is_npy(const std::string& path) {
+  return path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+}
+
+// Runs a reader of the file that config key data.<key> names; its errors (which name the file) are prefixed with
+// the key, and a missing file is named as such.
+template <class Read>
+auto read_data_file(const std::string& key, const std::string& path, Read read) {
+  std::error_code error;
+  TL_CHECK_AS(ValueError, std::filesystem::exists(path, error), "config key 'data.", key, "' names '", path,
+              "', which does not exist");
+  try {
+    return read(path);
+  } catch (const ValueError& e) {
+    TL_FAIL(ValueError, "config key 'data.", key, "': ", e.what());
+  }
+}
+
+// The features of data.<key> and the labels of data.<labels_key> (every label 0 when it is empty).
+data::Dataset read_arrays(const std::string& key, const std::string& path, const std::string& labels_key,
+                          const std::string& labels_path) {
+  data::Dataset set{std::filesystem::path(path).stem().string(),
+                    read_data_file(key, path, [](const std::string& p) {
+                      return is_npy(p) ? data::read_npy_points(p) : data::read_csv_points(p);
+                    }),
+                    {}};
+  if (labels_path.empty()) {
+    set.labels.assign(static_cast<size_t>(set.size()), 0);
+    return set;
+  }
+  set.labels = read_data_file(labels_key, labels_path, [](const std::string& p) { return data::read_labels(p); });
+  TL_CHECK_AS(ValueError, static_cast<int64_t>(set.labels.size()) == set.size(), "config key 'data.", labels_key,
+              "': '", labels_path, "' holds ", set.labels.size(), " labels for the ", set.size(),
+              " rows of 'data.", key, "' ('", path, "')");
+  return set;
+}
+
+// `whole` split by data.test_fraction under data.split_seed; `what` names the split rows in errors.
+std::pair<data::Dataset, data::Dataset> split_test(const data::Dataset& whole, const DataConfig& config,
+                                                   const std::string& what) {
+  const data::RowSplit split = data::split_rows(whole.size(), config.test_fraction, config.split_seed ^ kTestSplitKey);
+  TL_CHECK_AS(ValueError, !split.train.empty(), "config key 'data.test_fraction' (", config.test_fraction,
+              ") leaves no training rows of the ", whole.size(), " of ", what);
+  return {data::select_rows(whole, split.train), data::select_rows(whole, split.test)};
+}
+
+// The training and the test split of the configured data, before the validation split and standardisation.
+std::pair<data::Dataset, data::Dataset> load_splits(const TrainConfig& config) {
   const DataConfig& data = config.data;
   if (data.source == DataSource::Idx) {
     return {data::load_idx_dataset(data.path, data::Split::Train, data.limit),
             data::load_idx_dataset(data.path, data::Split::Test, data.test_limit)};
   }
-  return {data::synthetic_dataset(data.name, data.count, config.seed, data.noise),
-          data::synthetic_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size),
-                                  config.seed + kTestSeedOffset, data.noise)};
+  if (data.source == DataSource::Synthetic) {
+    if (data.test_fraction > 0.0)
+      return split_test(data::synthetic_dataset(data.name, data.count, config.seed, data.noise), data,
+                        "the synthetic set '" + data.name + "'");
+    return {data::synthetic_dataset(data.name, data.count, config.seed, data.noise),
+            data::synthetic_test_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size),
+                                         config.seed, data.noise)};
+  }
+  const data::Dataset train = read_arrays("train", data.train, "train_labels", data.train_labels);
+  if (data.test.empty()) return split_test(train, data, "'data.train' ('" + data.train + "')");
+  data::Dataset test = read_arrays("test", data.test, "test_labels", data.test_labels);
+  TL_CHECK_AS(ValueError, test.inputs.dim(1) == train.inputs.dim(1), "config key 'data.test': '", data.test, "' has ",
+              test.inputs.dim(1), " features per row, 'data.train' ('", data.train, "') has ", train.inputs.dim(1));
+  return {train, test};
+}
+
+// The configured data's training, validation (empty without one) and test splits, standardised when asked.
+struct Splits {
+  data::Dataset train, validation, test;
+};
+
+Splits load_datasets(const TrainConfig& config) {
+  Splits splits;
+  std::tie(splits.train, splits.test) = load_splits(config);
+  if (config.data.standardize) {
+    const data::Standardization fitted = data::fit_standardization(splits.train.inputs);
+    data::standardize(splits.train, fitted);
+    data::standardize(splits.test, fitted);
+  }
+  if (config.validation.fraction > 0.0) {
+    const data::RowSplit split = data::split_rows(splits.train.size(), config.validation.fraction,
+                                                  config.data.split_seed ^ kValidationSplitKey);
+    TL_CHECK_AS(ValueError, split.test.size() >= 2, "config key 'validation.fraction' (", config.validation.fraction,
+                ") holds out ", split.test.size(), " of the ", splits.train.size(),
+                " training rows; the validation loss needs at least 2");
+    TL_CHECK_AS(ValueError, static_cast<int64_t>(split.train.size()) >= config.batch_size,
+                "config key 'validation.fraction' (", config.validation.fraction, ") leaves ", split.train.size(),
+                " of the ", splits.train.size(), " training rows, fewer than batch_size ", config.batch_size);
+    splits.validation = data::select_rows(splits.train, split.test);
+    splits.train = data::select_rows(splits.train, split.train);
+  }
+  return splits;
 }
 
 // The running mean of each loss term over the current epoch (over the steps of it this run took).
@@ -101,15 +191,21 @@ bool all_finite(const Tensor& tensor) {
   return std::isfinite(kernels::backend_for(tensor.device()).sum_squares(tensor.data<float>(), tensor.numel()));
 }
 
-Trainer::Trainer(TrainConfig config, EarlierRun earlier) : config_(std::move(config)), earlier_(earlier) {
-  std::tie(train_set_, test_set_) = load_datasets(config_);
+Trainer::Trainer(TrainConfig config, EarlierRun earlier)
+    : config_(std::move(config)), earlier_(earlier), best_validation_loss_(std::numeric_limits<double>::infinity()) {
+  Splits splits = load_datasets(config_);
+  train_set_ = std::move(splits.train);
+  validation_set_ = std::move(splits.validation);
+  test_set_ = std::move(splits.test);
   TL_CHECK_AS(ValueError, train_set_.inputs.dim(1) == config_.model.input, "the data set '", train_set_.name, "' has ",
               train_set_.inputs.dim(1), " features but the model expects ", config_.model.input,
               " (set model.input, or pick a model preset for this data)");
   TL_CHECK_AS(ValueError, train_set_.size() >= config_.batch_size, "batch_size ", config_.batch_size, " exceeds the ",
               train_set_.size(), " training samples");
 
-  Generator init(config_.seed);
+  // The initial weights depend on the model spec and init_seed only (not on the loss terms, built after it), so
+  // arms of an experiment that differ in their terms start from the same weights.
+  Generator init(config_.init_seed);
   model_ = std::make_unique<nn::Autoencoder>(config_.model, init);
   model_->to(config_.device);
   trained_ = model_->named_parameters();
@@ -141,6 +237,10 @@ int64_t Trainer::total_steps() const {
 
 std::string Trainer::checkpoint_path() const {
   return config_.output + "/checkpoint.tlc";
+}
+
+std::string Trainer::best_checkpoint_path() const {
+  return config_.output + "/best.tlc";
 }
 
 std::vector<std::pair<std::string, Tensor*>> Trainer::state_tensors() {
@@ -176,6 +276,7 @@ void Trainer::save_checkpoint(std::ostream& log, int64_t epoch) {
   check_state_finite(log, epoch);
   Checkpoint checkpoint;
   checkpoint.meta = {{"step", step_}, {"optimizer_steps", optimizer_->step_count()}, {"config", config_.source}};
+  if (validating()) checkpoint.meta["validation"] = validation_meta();
   for (auto& [name, tensor] : state_tensors()) checkpoint.tensors.emplace_back(name, *tensor);
   write_checkpoint_atomically(checkpoint_path(), checkpoint);
   last_checkpoint_path_ = checkpoint_path();
@@ -186,6 +287,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   const Checkpoint checkpoint = read_checkpoint(path);
   const auto [step, optimizer_steps] = stored_counters(checkpoint.meta, path);
   check_schedule_horizon(checkpoint.meta, path);
+  if (validating()) restore_validation_meta(checkpoint.meta, path, step);
   restore_tensors(checkpoint.tensors, path);
   step_ = step;
   optimizer_->set_step_count(optimizer_steps);
@@ -240,6 +342,10 @@ void Trainer::check_schedule_horizon(const json& meta, const std::string& path) 
 // Refuses a run with nothing left to do (a resumed checkpoint at or beyond the run's end), rather than training no
 // step and naming a checkpoint that was never written.
 void Trainer::check_steps_left(int64_t until) const {
+  TL_CHECK_AS(ValueError, !patience_ran_out(), "nothing is left to train: the run stopped early after epoch ",
+              step_ / steps_per_epoch(), " (checkpoint '", resumed_from_, "'): the validation loss has not improved on ",
+              "epoch ", best_epoch_, "'s for ", epochs_since_best_, " epochs (validation.patience ",
+              config_.validation.patience, ")");
   TL_CHECK_AS(ValueError, until <= total_steps(), "cannot train to step ", until, ": the run ends at step ",
               total_steps());
   const std::string from = resumed_from_.empty() ? "" : " (checkpoint '" + resumed_from_ + "')";
@@ -252,7 +358,12 @@ void Trainer::check_steps_left(int64_t until) const {
 // weighted (and ramped in) at this step; a term of weight 0 is skipped. topology_ms: the topology terms' time.
 std::vector<Trainer::TermValue> Trainer::forward_losses(const Tensor& batch, double& topology_ms) {
   Generator noise(config_.seed ^ kNoiseSeedKey, static_cast<uint64_t>(step_) << 32);
-  const nn::AutoencoderOutput out = model_->run(batch, noise);
+  return loss_terms_on(*model_, batch, noise, true, &topology_ms);
+}
+
+std::vector<Trainer::TermValue> Trainer::loss_terms_on(nn::Autoencoder& model, const Tensor& batch, Generator& noise,
+                                                       bool ramped, double* topology_ms) {
+  const nn::AutoencoderOutput out = model.run(batch, noise);
   std::vector<TermValue> terms;
   terms.push_back(
       {"reconstruction", reconstruction_loss(config_.reconstruction, out.reconstruction, batch, config_.reduction)});
@@ -262,18 +373,142 @@ std::vector<Trainer::TermValue> Trainer::forward_losses(const Tensor& batch, dou
                                     ? reconstruction_values(config_.reconstruction, out.reconstruction)
                                     : out.reconstruction;
   const LossTermBatch inputs{batch, out.latent, reconstruction};
-  topology_ms = 0.0;
+  if (topology_ms != nullptr) *topology_ms = 0.0;
   for (size_t t = 0; t < loss_terms_.size(); ++t) {
     const TopologyTermConfig& term = config_.topology[t];
-    const float weight = term.ramp_steps > 0 ? topology::ramp_weight(step_, term.weight, term.ramp_steps) : term.weight;
+    const float weight = ramped && term.ramp_steps > 0 ? topology::ramp_weight(step_, term.weight, term.ramp_steps)
+                                                       : term.weight;
     if (weight == 0.0f) continue;
     synchronize(config_.device);
     const auto start = Clock::now();
     terms.push_back({term.name, loss_terms_[t]->loss(inputs) * weight});
     synchronize(config_.device);
-    topology_ms += elapsed_ms(start);
+    if (topology_ms != nullptr) *topology_ms += elapsed_ms(start);
   }
   return terms;
+}
+
+// The validation loss: the training objective of the current state in eval mode (no VAE draw, batch norm on its
+// running statistics), every topology term at its full weight (a ramp would make epochs incomparable), over fixed
+// batches of batch_size validation rows in order (the last takes the remainder, so no batch is smaller than
+// batch_size when there are that many rows), each batch's total weighted by its rows. Deterministic.
+double Trainer::validation_loss() {
+  TL_CHECK_AS(ValueError, validation_set_.size() > 0, "validation_loss: the run has no validation split");
+  NoGradGuard no_grad;
+  model_->eval();
+  const int64_t n = validation_set_.size();
+  const int64_t batches = std::max<int64_t>(1, n / config_.batch_size);
+  double weighted = 0.0;
+  for (int64_t b = 0; b < batches; ++b) {
+    const int64_t first = b * config_.batch_size, last = b + 1 == batches ? n : first + config_.batch_size;
+    std::vector<int64_t> rows;
+    for (int64_t i = first; i < last; ++i) rows.push_back(i);
+    const Tensor batch = data::gather_rows(validation_set_, rows, config_.device);
+    Generator noise(config_.seed ^ kNoiseSeedKey, ~0ull << 32);
+    double total = 0.0;
+    for (const TermValue& term : loss_terms_on(*model_, batch, noise, false, nullptr)) total += term.value.item();
+    weighted += total * static_cast<double>(last - first);
+  }
+  model_->train();
+  return weighted / static_cast<double>(n);
+}
+
+bool Trainer::patience_ran_out() const {
+  return validating() && config_.validation.patience > 0 && best_epoch_ > 0 &&
+         epochs_since_best_ >= config_.validation.patience;
+}
+
+// The validation record of a checkpoint: the best loss (null before the first validation), its epoch, epochs since.
+json Trainer::validation_meta() const {
+  return {{"best_loss", best_epoch_ > 0 ? json(best_validation_loss_) : json()},
+          {"best_epoch", best_epoch_},
+          {"epochs_since_best", epochs_since_best_}};
+}
+
+// Reads and range-checks the validation record of a checkpoint at `step`: epochs in [0, the epochs done], a finite
+// best loss exactly when there is a best epoch.
+void Trainer::restore_validation_meta(const json& meta, const std::string& path, int64_t step) {
+  TL_CHECK_AS(ValueError, meta.contains("validation") && meta.at("validation").is_object(), "checkpoint '", path,
+              "' holds no \"validation\" record, but this config has a validation split (it was written without one)");
+  const json& record = meta.at("validation");
+  const int64_t epochs_done = step / steps_per_epoch();
+  const auto epochs = [&](const char* key) {
+    const bool ok = record.contains(key) && record.at(key).is_number_integer() && record.at(key).get<int64_t>() >= 0 &&
+                    record.at(key).get<int64_t>() <= epochs_done;
+    TL_CHECK_AS(ValueError, ok, "checkpoint '", path, "': \"validation.", key, "\" must be an integer in [0, ",
+                epochs_done, "], got ", record.contains(key) ? record.at(key).dump() : "nothing");
+    return record.at(key).get<int64_t>();
+  };
+  const int64_t best_epoch = epochs("best_epoch"), since = epochs("epochs_since_best");
+  const json best = record.contains("best_loss") ? record.at("best_loss") : json("missing");
+  const bool ok = best_epoch == 0 ? best.is_null() && since == 0
+                                  : best.is_number() && std::isfinite(best.get<double>()) && since + best_epoch <= epochs_done;
+  TL_CHECK_AS(ValueError, ok, "checkpoint '", path, "': \"validation.best_loss\" ", best.dump(),
+              " does not fit best_epoch ", best_epoch, " and epochs_since_best ", since,
+              " (a finite loss exactly when there is a best epoch)");
+  best_epoch_ = best_epoch;
+  epochs_since_best_ = since;
+  best_validation_loss_ = best_epoch == 0 ? std::numeric_limits<double>::infinity() : best.get<double>();
+}
+
+void Trainer::validate_epoch(std::ostream& log, int64_t epoch) {
+  const double loss = validation_loss();
+  if (!std::isfinite(loss)) {
+    std::ostringstream what;
+    what << "the validation loss is " << loss;
+    stop_diverged(log, step_, epoch, what.str());
+  }
+  log << json{{"epoch", epoch + 1}, {"validation_loss", loss}}.dump() << "\n";
+  if (loss < best_validation_loss_) {
+    best_validation_loss_ = loss;
+    best_epoch_ = epoch + 1;
+    epochs_since_best_ = 0;
+    flush_log(log);
+    check_state_finite(log, epoch);
+    Checkpoint best;
+    best.meta = {{"step", step_},
+                 {"optimizer_steps", optimizer_->step_count()},
+                 {"config", config_.source},
+                 {"validation", validation_meta()}};
+    for (auto& [name, tensor] : state_tensors()) best.tensors.emplace_back(name, *tensor);
+    write_checkpoint_atomically(best_checkpoint_path(), best);
+  } else {
+    ++epochs_since_best_;
+  }
+}
+
+// A resumed run writing into another directory takes the best state chosen so far with it.
+void Trainer::copy_best_checkpoint() const {
+  if (best_epoch_ == 0 || resumed_from_.empty() || continues_in_place()) return;
+  const std::string source = directory_of(resumed_from_) + "/best.tlc";
+  std::ifstream in(source, std::ios::binary);
+  TL_CHECK_AS(ValueError, in.good(), "checkpoint '", resumed_from_, "' records a best epoch ", best_epoch_,
+              ", but its best state '", source, "' cannot be read");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  write_file_atomically(best_checkpoint_path(), bytes);
+}
+
+// A model of this config holding the parameters and buffers of best.tlc.
+std::unique_ptr<nn::Autoencoder> Trainer::best_model() const {
+  const std::string path = best_checkpoint_path();
+  const Checkpoint checkpoint = read_checkpoint(path);
+  std::map<std::string, const Tensor*> stored;
+  for (const auto& [name, tensor] : checkpoint.tensors) stored.emplace(name, &tensor);
+  Generator init(config_.init_seed);
+  auto model = std::make_unique<nn::Autoencoder>(config_.model, init);
+  model->to(config_.device);
+  std::vector<std::pair<std::string, Tensor*>> state;
+  for (auto& [name, tensor] : model->named_parameters()) state.emplace_back("model." + name, tensor);
+  for (auto& [name, tensor] : model->named_buffers()) state.emplace_back("buffer." + name, tensor);
+  for (auto& [name, tensor] : state) {
+    const auto found = stored.find(name);
+    TL_CHECK_AS(ValueError, found != stored.end() && found->second->shape() == tensor->shape(), "best state '", path,
+                "' has no tensor '", name, "' of shape ", shape_str(tensor->shape()));
+    const bool trained = tensor->requires_grad();
+    *tensor = found->second->to(config_.device);
+    if (trained) tensor->set_requires_grad(true);
+  }
+  return model;
 }
 
 // Each term's value; stops training on the first that is not finite.
@@ -388,6 +623,9 @@ void Trainer::start_log() const {
       const json record = json::parse(line, nullptr, false);
       const bool step_record = record.is_object() && record.contains("step") && record.at("step").is_number_integer();
       if (step_record && !record.contains("error") && record.at("step").get<int64_t>() <= step_) kept += line + "\n";
+      const bool validation_record = record.is_object() && record.contains("validation_loss") &&
+                                     record.contains("epoch") && record.at("epoch").is_number_integer();
+      if (validation_record && record.at("epoch").get<int64_t>() * steps_per_epoch() <= step_) kept += line + "\n";
     }
   }
   write_file_atomically(log_path(config_), kept);
@@ -399,6 +637,7 @@ std::ofstream Trainer::open_log() {
     std::unique_ptr<RunLock> lock =
         claim_output_directory(config_.output, earlier_, continues_in_place(), checkpoint_path());
     start_log();
+    copy_best_checkpoint();
     lock_ = std::move(lock);
   }
   std::ofstream log(log_path(config_), std::ios::app);
@@ -432,14 +671,26 @@ void Trainer::train_until(int64_t until) {
     progress.update(step_, epoch, config_.epochs, per_epoch, epoch_means_, step_ms_);
 
     const bool periodic = config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0;
-    if (step_ % per_epoch == 0 || periodic || step_ == until) save_checkpoint(log, epoch);
+    const bool epoch_end = step_ % per_epoch == 0;
+    if (epoch_end && validating()) validate_epoch(log, epoch);
+    if (epoch_end || periodic || step_ == until) save_checkpoint(log, epoch);
+    if (epoch_end && patience_ran_out()) {
+      stopped_early_ = true;
+      if (config_.progress)
+        std::fprintf(stderr, "\nstopping early after epoch %lld: the validation loss has not improved on epoch %lld's "
+                     "for %lld epochs\n", static_cast<long long>(epoch + 1), static_cast<long long>(best_epoch_),
+                     static_cast<long long>(epochs_since_best_));
+      break;
+    }
   }
   flush_log(log);
   wall_seconds_ += std::chrono::duration<double>(Clock::now() - run_start).count();
 }
 
 json Trainer::evaluate() {
-  return evaluate_model(*model_, test_set_, config_);
+  if (best_epoch_ == 0) return evaluate_model(*model_, test_set_, config_);
+  const std::unique_ptr<nn::Autoencoder> best = best_model();
+  return evaluate_model(*best, test_set_, config_);
 }
 
 RunSummary Trainer::run_summary() const {
@@ -447,6 +698,12 @@ RunSummary Trainer::run_summary() const {
   run.model_parameters = model_->parameter_count();
   run.data_name = train_set_.name;
   run.train_samples = train_set_.size();
+  run.validation_samples = validation_set_.size();
+  run.validation = validating();
+  run.best_epoch = best_epoch_;
+  run.best_validation_loss = best_validation_loss_;
+  run.epochs_since_best = epochs_since_best_;
+  run.stopped_early = stopped_early_ || patience_ran_out();
   run.test_samples = test_set_.size();
   run.steps = step_;
   run.steps_per_epoch = steps_per_epoch();

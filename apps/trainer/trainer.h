@@ -2,7 +2,9 @@
 // with a progress bar, a JSONL log of every step and atomic checkpoints, resumes bit-identically from a
 // checkpoint, and stops on a non-finite loss, gradient or state naming what and when. A run owns its output
 // directory: it locks it against a concurrent run and refuses one that holds an earlier run unless told to replace
-// it. evaluate() and write_report() hand the trained model to evaluation.h and report.h.
+// it. With a validation split (config "validation") it logs the validation loss after each epoch, keeps the best
+// state as best.tlc beside checkpoint.tlc, stops early when the loss stops improving, and evaluates the best state.
+// evaluate() and write_report() hand the trained model to evaluation.h and report.h.
 #pragma once
 
 #include <fstream>
@@ -37,18 +39,23 @@ class Trainer {
   // Refuses (ValueError) a run longer than kMaxSteps. `earlier` applies when training starts.
   explicit Trainer(TrainConfig config, EarlierRun earlier = EarlierRun::Refuse);
 
-  // Loads parameters, buffers, optimiser state and the step counter from a checkpoint of this config. Refuses a
-  // checkpoint whose counters are out of range, whose tensors do not match this state or are not finite, or (under
-  // a cosine schedule) that was trained toward another run length.
+  // Loads parameters, buffers, optimiser state, the step counter and the validation record (best loss, its epoch,
+  // epochs since) from a checkpoint of this config. Refuses a checkpoint whose counters are out of range, whose
+  // tensors do not match this state or are not finite, or (under a cosine schedule) that was trained toward another
+  // run length.
   void load_checkpoint(const std::string& path);
-  // Trains until config.epochs epochs (or config.max_steps steps) are done. Throws TrainingDiverged; refuses
-  // (ValueError) a resumed run with no steps left, an output directory in use, or one holding another run.
+  // Trains until config.epochs epochs (or config.max_steps steps) are done, or until early stopping. Throws
+  // TrainingDiverged; refuses (ValueError) a resumed run with no steps left or that stopped early, an output
+  // directory in use, or one holding another run.
   void train() { train_until(total_steps()); }
   // The same, stopping (with a checkpoint) at step `until` of the run: the run's length, and with it the learning
   // rate schedule, stays that of the config.
   void train_until(int64_t until);
-  // The model's metrics on the test split (evaluate_model).
+  // The model's metrics on the test split (evaluate_model): of the best state (best.tlc) when a validation split
+  // chose one, else of the current state.
   nlohmann::json evaluate();
+  // The validation loss of the current state (see ValidationConfig); requires a validation split.
+  double validation_loss();
   // Writes report.json and report.md into the output directory (atomically; a failed write throws).
   void write_report(const nlohmann::json& evaluation) const;
 
@@ -64,7 +71,16 @@ class Trainer {
   nn::Autoencoder& model() { return *model_; }
   const data::Dataset& train_set() const { return train_set_; }
   const data::Dataset& test_set() const { return test_set_; }
+  // The rows held out of training for the validation loss (empty without a validation split).
+  const data::Dataset& validation_set() const { return validation_set_; }
   std::string checkpoint_path() const;
+  std::string best_checkpoint_path() const;  // best.tlc beside checkpoint.tlc
+  // The validation record: the best loss so far (infinity before the first), its epoch (0: none), epochs since it,
+  // and whether training stopped early.
+  double best_validation_loss() const { return best_validation_loss_; }
+  int64_t best_epoch() const { return best_epoch_; }
+  int64_t epochs_since_best() const { return epochs_since_best_; }
+  bool stopped_early() const { return stopped_early_; }
   // FNV-1a over the bytes of every parameter, buffer and optimiser moment: equal hashes, equal states.
   uint64_t state_hash();
 
@@ -86,6 +102,18 @@ class Trainer {
   void check_steps_left(int64_t until) const;
   StepResult run_step(const std::vector<int64_t>& order, int64_t epoch, std::ostream& log);
   std::vector<TermValue> forward_losses(const Tensor& batch, double& topology_ms);
+  // Every loss term on `batch` under `model`; the topology terms ramped at step_ when `ramped`, at full weight
+  // otherwise. topology_ms (when given): the topology terms' time.
+  std::vector<TermValue> loss_terms_on(nn::Autoencoder& model, const Tensor& batch, Generator& noise, bool ramped,
+                                       double* topology_ms);
+  bool validating() const { return config_.validation.fraction > 0.0; }
+  bool patience_ran_out() const;
+  // After each epoch: the validation loss, logged; a new best is written to best.tlc.
+  void validate_epoch(std::ostream& log, int64_t epoch);
+  nlohmann::json validation_meta() const;
+  void restore_validation_meta(const nlohmann::json& meta, const std::string& path, int64_t step);
+  void copy_best_checkpoint() const;
+  std::unique_ptr<nn::Autoencoder> best_model() const;
   std::vector<std::pair<std::string, double>> checked_values(const std::vector<TermValue>& terms, std::ostream& log,
                                                              int64_t epoch) const;
   double backward_and_update(const std::vector<TermValue>& terms, std::ostream& log, int64_t epoch);
@@ -105,7 +133,7 @@ class Trainer {
   TrainConfig config_;
   EarlierRun earlier_;
   std::unique_ptr<RunLock> lock_;  // taken when training starts, released with the trainer (after its report)
-  data::Dataset train_set_, test_set_;
+  data::Dataset train_set_, validation_set_, test_set_;
   std::unique_ptr<nn::Autoencoder> model_;
   std::vector<std::unique_ptr<LossTerm>> loss_terms_;     // built from config_.topology, in its order
   bool terms_need_reconstruction_ = false;                // some term reads the reconstruction batch's values
@@ -118,6 +146,9 @@ class Trainer {
   std::vector<double> step_ms_, topology_ms_;
   std::vector<std::pair<std::string, double>> epoch_means_;  // mean of each term over the last (partial) epoch
   double wall_seconds_ = 0.0;
+  double best_validation_loss_;  // infinity until the first validation
+  int64_t best_epoch_ = 0, epochs_since_best_ = 0;
+  bool stopped_early_ = false;
 };
 
 }  // namespace tl::train

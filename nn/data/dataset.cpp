@@ -15,6 +15,7 @@ namespace tl::data {
 namespace {
 
 constexpr float kPi = 3.14159265358979323846f;
+constexpr uint64_t kTestSeedOffset = 1000003;  // a synthetic held-out sample draws its points from seed + this
 
 std::string find_idx_file(const std::string& directory, const std::string& stem) {
   for (const char* suffix : {".gz", ""}) {
@@ -52,13 +53,15 @@ void append_sphere(std::vector<float>& out, int64_t count, int64_t dim, float ra
   }
 }
 
-Dataset spheres_dataset(int64_t count, uint64_t seed) {
+// `point_seed`, when given, draws the points on the spheres whose centres `seed` fixed (a held-out sample).
+Dataset spheres_dataset(int64_t count, uint64_t seed, const uint64_t* point_seed = nullptr) {
   constexpr int64_t kDim = 101, kSmall = 10;
   TL_CHECK_AS(ValueError, count >= 2 * kSmall, "the spheres set needs count >= 20, got ", count);
   Generator generator(seed);
   const int64_t per_small = count / (2 * kSmall);
   const int64_t large = count - kSmall * per_small;
   const std::vector<float> shifts = Tensor::normal({kSmall, kDim}, generator).to_vector<float>();
+  if (point_seed != nullptr) generator = Generator(*point_seed);
   Dataset data{"spheres", Tensor(), {}};
   std::vector<float> values;
   for (int64_t s = 0; s < kSmall; ++s) {
@@ -72,12 +75,16 @@ Dataset spheres_dataset(int64_t count, uint64_t seed) {
   return data;
 }
 
-Dataset clusters_dataset(int64_t count, uint64_t seed, float noise) {
+// Five Gaussian blobs; the centres come first from Philox under `seed`, then the points, from the same stream or,
+// for a held-out sample of the same blobs, from `point_seed`.
+Dataset clusters_dataset(int64_t count, uint64_t seed, float noise, const uint64_t* point_seed = nullptr) {
   constexpr int64_t kDim = 10, kClusters = 5;
   Generator generator(seed);
   const std::vector<float> centres = Tensor::normal({kClusters, kDim}, generator, 0.0f, 4.0f).to_vector<float>();
   const float spread = noise > 0.0f ? noise : 0.5f;
-  std::vector<float> values = Tensor::normal({count, kDim}, generator, 0.0f, spread).to_vector<float>();
+  Generator held_out(point_seed != nullptr ? *point_seed : 0);
+  std::vector<float> values =
+      Tensor::normal({count, kDim}, point_seed != nullptr ? held_out : generator, 0.0f, spread).to_vector<float>();
   Dataset data{"clusters", Tensor(), {}};
   for (int64_t i = 0; i < count; ++i) {
     const int64_t c = i % kClusters;
@@ -175,6 +182,72 @@ Dataset synthetic_dataset(const std::string& name, int64_t count, uint64_t seed,
   if (name == "spheres") return spheres_dataset(count, seed);
   TL_FAIL(ValueError, "unknown synthetic data set '", name,
           "' (expected circle, sphere, torus, figure_eight, clusters, swiss_roll or spheres)");
+}
+
+Dataset synthetic_test_dataset(const std::string& name, int64_t count, uint64_t seed, float noise) {
+  const uint64_t point_seed = seed + kTestSeedOffset;
+  if (name == "clusters") {
+    TL_CHECK_AS(ValueError, count > 0 && noise >= 0.0f, "synthetic data set 'clusters': count must be positive and ",
+                "noise >= 0, got ", count, " and ", noise);
+    return clusters_dataset(count, seed, noise, &point_seed);
+  }
+  if (name == "spheres") {
+    TL_CHECK_AS(ValueError, count > 0, "synthetic data set 'spheres': count must be positive, got ", count);
+    return spheres_dataset(count, seed, &point_seed);
+  }
+  return synthetic_dataset(name, count, point_seed, noise);
+}
+
+RowSplit split_rows(int64_t n, double fraction, uint64_t seed) {
+  TL_CHECK_AS(ValueError, fraction > 0.0 && fraction < 1.0, "split_rows: the fraction must lie in (0, 1), got ",
+              fraction);
+  const std::vector<int64_t> order = epoch_permutation(n, seed, 0);
+  const auto test = static_cast<int64_t>(std::ceil(fraction * static_cast<double>(n)));
+  RowSplit split;
+  split.test.assign(order.begin(), order.begin() + std::min(test, n));
+  split.train.assign(order.begin() + std::min(test, n), order.end());
+  return split;
+}
+
+Dataset select_rows(const Dataset& data, const std::vector<int64_t>& rows) {
+  Dataset selected{data.name, gather_rows(data, rows, Device::CPU), {}};
+  selected.labels.reserve(rows.size());
+  for (int64_t row : rows) selected.labels.push_back(data.labels[static_cast<size_t>(row)]);
+  return selected;
+}
+
+Standardization fit_standardization(const Tensor& inputs) {
+  TL_CHECK_AS(ValueError, inputs.rank() == 2 && inputs.dim(0) > 0, "fit_standardization: expected a non-empty ",
+              "[rows, features] tensor, got ", inputs.describe());
+  const int64_t n = inputs.dim(0), features = inputs.dim(1);
+  const std::vector<float> values = inputs.to_vector<float>();
+  Standardization fitted{std::vector<double>(features, 0.0), std::vector<double>(features, 0.0)};
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < features; ++k) fitted.mean[k] += values[i * features + k];
+  for (double& m : fitted.mean) m /= static_cast<double>(n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < features; ++k) {
+      const double d = values[i * features + k] - fitted.mean[k];
+      fitted.scale[k] += d * d;
+    }
+  }
+  for (double& s : fitted.scale) {
+    s = std::sqrt(s / static_cast<double>(n));
+    if (!(s > 0.0)) s = 1.0;  // a constant feature
+  }
+  return fitted;
+}
+
+void standardize(Dataset& data, const Standardization& standardization) {
+  const int64_t features = data.inputs.dim(1);
+  TL_CHECK_AS(ValueError, static_cast<int64_t>(standardization.mean.size()) == features, "standardize: '", data.name,
+              "' has ", features, " features, the standardization ", standardization.mean.size());
+  std::vector<float> values = data.inputs.to_vector<float>();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const size_t k = i % static_cast<size_t>(features);
+    values[i] = static_cast<float>((values[i] - standardization.mean[k]) / standardization.scale[k]);
+  }
+  data.inputs = Tensor::from_vector(values, {data.size(), features});
 }
 
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch) {

@@ -36,6 +36,31 @@ Dataset load_cifar10_batches(const std::vector<std::string>& paths, int64_t limi
 //   as in their 500 x 10 + 5000 set). ValueError for other names.
 Dataset synthetic_dataset(const std::string& name, int64_t count, uint64_t seed, float noise = 0.0f);
 
+// A second, independent sample of `count` points of the distribution synthetic_dataset(name, ., seed, noise) draws
+// from: the same sphere centres of "spheres" and cluster centres of "clusters" (which `seed` fixes), new points
+// (drawn under seed + 1000003). The trainer's held-out set of a synthetic source without data.test_fraction.
+Dataset synthetic_test_dataset(const std::string& name, int64_t count, uint64_t seed, float noise = 0.0f);
+
+// A seeded split of n rows: `test` holds the first ceil(fraction * n) entries of a Philox permutation of 0..n-1 under
+// `seed` (scikit-learn's train_test_split sizes its test part so), `train` the rest, each in permutation order, so
+// that the first rows of either part are a uniform sample of it. fraction must lie in (0, 1).
+struct RowSplit {
+  std::vector<int64_t> train, test;
+};
+RowSplit split_rows(int64_t n, double fraction, uint64_t seed);
+
+// The rows `rows` of `data` (inputs and labels), in that order, under the same name.
+Dataset select_rows(const Dataset& data, const std::vector<int64_t>& rows);
+
+// Per-feature mean and standard deviation (population, ddof = 0, as numpy.std and scikit-learn's StandardScaler),
+// accumulated in double; a constant feature gets the scale 1, so it maps to 0 rather than to NaN.
+struct Standardization {
+  std::vector<double> mean, scale;
+};
+Standardization fit_standardization(const Tensor& inputs);
+// (x - mean) / scale for every row, in place (float32 inputs on the CPU with mean.size() features).
+void standardize(Dataset& data, const Standardization& standardization);
+
 // A permutation of 0..n-1 fixed by (seed, epoch): Fisher-Yates driven by Philox, so any epoch's order can be
 // regenerated on resume without replaying earlier ones.
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);

@@ -102,14 +102,19 @@ float finite_float(double value, const std::string& path, const Where&... where)
 
 // The shape and element type a .npy header states.
 struct NpyHeader {
-  bool float64 = false;
+  std::string descr;     // '<f4', '<f8', '<i4' or '<i8'
+  bool float64 = false;  // descr is '<f8'
   std::vector<int64_t> shape;
 };
+
+// The element types a reader takes: the floats of point clouds, or the integers of labels.
+enum class NpyKind { Floats, Integers };
 
 // Reads the literal dict of a .npy header, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }.
 class NpyHeaderParser {
  public:
-  NpyHeaderParser(const std::string& text, const std::string& path) : text_(text), path_(path) {}
+  NpyHeaderParser(const std::string& text, const std::string& path, NpyKind kind)
+      : text_(text), path_(path), kind_(kind) {}
 
   NpyHeader parse() {
     NpyHeader header;
@@ -121,8 +126,12 @@ class NpyHeaderParser {
       if (key == "descr" && !descr) {
         descr = true;
         const std::string type = quoted();
+        header.descr = type;
         header.float64 = type == "<f8";
-        check(type == "<f4" || type == "<f8", "element type '" + type + "' is not little-endian float32 or float64");
+        if (kind_ == NpyKind::Floats)
+          check(type == "<f4" || type == "<f8", "element type '" + type + "' is not little-endian float32 or float64");
+        else
+          check(type == "<i4" || type == "<i8", "element type '" + type + "' is not little-endian int32 or int64");
       } else if (key == "fortran_order" && !order) {
         order = true;
         check(accept_word("False"), "Fortran-ordered arrays are not read (save with C order)");
@@ -201,11 +210,13 @@ class NpyHeaderParser {
 
   const std::string& text_;
   const std::string& path_;
+  NpyKind kind_;
   size_t position_ = 0;
 };
 
 // Reads the magic string, version and header of a .npy file and leaves `in` at the first data byte.
-NpyHeader read_npy_header(std::istream& in, const std::string& path, uint64_t file_size) {
+NpyHeader read_npy_header(std::istream& in, const std::string& path, uint64_t file_size,
+                          NpyKind kind = NpyKind::Floats) {
   unsigned char magic[8] = {}, length[4] = {};
   in.read(reinterpret_cast<char*>(magic), 8);
   TL_CHECK_AS(ValueError, in.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0, "'", path,
@@ -224,7 +235,7 @@ NpyHeader read_npy_header(std::istream& in, const std::string& path, uint64_t fi
   std::string text(header_length, '\0');
   in.read(text.data(), header_length);
   TL_CHECK_AS(ValueError, in.gcount() == header_length, "'", path, "': truncated .npy header");
-  return NpyHeaderParser(text, path).parse();
+  return NpyHeaderParser(text, path, kind).parse();
 }
 
 double npy_value(const char* bytes, bool float64) {
@@ -345,6 +356,60 @@ Tensor read_npy_points(const std::string& path) {
                              i % columns);
   }
   return Tensor::from_vector(values, {rows, columns});
+}
+
+std::vector<int32_t> read_npy_labels(const std::string& path) {
+  std::ifstream in = open_or_fail(path, std::ios::binary);
+  const uint64_t size = file_size(in);
+  const NpyHeader header = read_npy_header(in, path, size, NpyKind::Integers);
+  const std::string shape = shape_str(header.shape);
+  const bool column = header.shape.size() == 2 && header.shape[1] == 1;
+  TL_CHECK_AS(ValueError, header.shape.size() == 1 || column, "'", path,
+              "': expected labels as a 1-D or [n, 1] array, the shape is ", shape);
+  const int64_t rows = header.shape[0];
+  TL_CHECK_AS(ValueError, rows > 0, "'", path, "' holds an empty ", shape, " array of labels");
+  const uint64_t width = header.descr == "<i8" ? sizeof(int64_t) : sizeof(int32_t);
+  const uint64_t data_bytes = size - static_cast<uint64_t>(in.tellg());
+  TL_CHECK_AS(ValueError, data_bytes % width == 0 && uint64_t(rows) == data_bytes / width, "'", path, "' holds ",
+              data_bytes, " data bytes, not the ", width, "-byte values of a ", shape, " array");
+  std::vector<char> raw(static_cast<size_t>(data_bytes));
+  in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
+  TL_CHECK_AS(ValueError, static_cast<uint64_t>(in.gcount()) == data_bytes, "'", path, "': reading the data failed");
+  std::vector<int32_t> labels(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    int64_t value = 0;
+    if (width == sizeof(int64_t)) {
+      std::memcpy(&value, raw.data() + i * 8, 8);
+    } else {
+      int32_t narrow = 0;
+      std::memcpy(&narrow, raw.data() + i * 4, 4);
+      value = narrow;
+    }
+    TL_CHECK_AS(ValueError, value >= 0 && value <= INT32_MAX, "'", path, "' row ", i, ": the label ", value,
+                " is not an integer in [0, 2^31)");
+    labels[static_cast<size_t>(i)] = static_cast<int32_t>(value);
+  }
+  return labels;
+}
+
+std::vector<int32_t> read_csv_labels(const std::string& path) {
+  const Tensor column = read_csv_points(path);
+  TL_CHECK_AS(ValueError, column.dim(1) == 1, "'", path, "' holds ", column.dim(1),
+              " columns; a label file holds one integer label per line");
+  const std::vector<float> values = column.to_vector<float>();
+  std::vector<int32_t> labels(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    // float32 holds every integer up to 2^24 exactly; larger ones could have been rounded on the way in
+    TL_CHECK_AS(ValueError, values[i] >= 0.0f && values[i] <= 16777216.0f && std::floor(values[i]) == values[i], "'",
+                path, "' row ", i + 1, ": the label ", values[i], " is not an integer in [0, 2^24]");
+    labels[i] = static_cast<int32_t>(values[i]);
+  }
+  return labels;
+}
+
+std::vector<int32_t> read_labels(const std::string& path) {
+  const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+  return npy ? read_npy_labels(path) : read_csv_labels(path);
 }
 
 Tensor read_lower_distance(const std::string& path) {

@@ -20,6 +20,14 @@ Tensor read_csv_points(const std::string& path);
 // 10000 bytes, as NumPy allows; the data exactly as long as the shape says).
 Tensor read_npy_points(const std::string& path);
 
+// Integer labels, one per row, each in [0, 2^31): a non-empty 1-D or [n, 1] '<i4' or '<i8' .npy array (a float,
+// negative or too large label is an error naming the file and the row).
+std::vector<int32_t> read_npy_labels(const std::string& path);
+// The same from a one-column CSV file (read as read_csv_points does; every value an integer in [0, 2^24]).
+std::vector<int32_t> read_csv_labels(const std::string& path);
+// read_npy_labels for a name ending in ".npy", read_csv_labels otherwise.
+std::vector<int32_t> read_labels(const std::string& path);
+
 // The full symmetric [n, n] matrix (n >= 2) from ripser's lower-distance layout: line i holds the i distances from
 // point i to points 0..i-1 (fields as in CSV), the first point's empty line may be left out, blank lines may end
 // the file. A triangle with its zero diagonal, a full matrix, ragged rows, an empty file and negative distances are
