@@ -13,9 +13,10 @@
 #include "apps/experiment/runner.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Runs an experiment file (docs/experiments.md): every arm for every seed, tl_train then tl_evaluate, "
-               "aggregated into summary.json and report.html.",
-               "tl_experiment"};
+  CLI::App app{
+      "Runs an experiment file (docs/experiments.md): every arm for every seed, tl_train then tl_evaluate, "
+      "aggregated into summary.json and report.html.",
+      "tl_experiment"};
   std::string file;
   tl::experiment::RunnerOptions options;
   app.add_option("FILE", file, "the experiment file (experiments/NAME.json)")->required();
@@ -24,7 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", options.out, "output directory (default: runs/experiments/NAME)")->type_name("DIR");
   app.add_flag("--report-only", options.report_only,
                "run nothing: aggregate the runs that exist and write summary.json and report.html");
-  app.footer("Exit status: 0 every run done, 1 bad input or an error, 2 a run failed (the summary and the report "
-             "are written all the same).");
+  app.footer(
+      "Exit status: 0 every run done, 1 bad input or an error, 2 a run failed (the summary and the report "
+      "are written all the same).");
   return tl::cli::run_main(app, argc, argv, [&] { return tl::experiment::run_experiment(file, options); });
 }

@@ -336,8 +336,9 @@ TEST_CASE("label files: int32 and int64 .npy of shape [n] or [n, 1] and one-colu
   refused("half.csv", "1\n2.5\n", "row 2: the label 2.5 is not an integer");
   // The point reader still refuses integer arrays, with its own message.
   write_file(dir + "/ints.npy", npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (3, 1), }", three_bytes));
-  CHECK(error_message([&] { data::read_npy_points(dir + "/ints.npy"); })
-            .find("element type '<i4' is not little-endian float32 or float64") != std::string::npos);
+  CHECK(error_message([&] {
+          data::read_npy_points(dir + "/ints.npy");
+        }).find("element type '<i4' is not little-endian float32 or float64") != std::string::npos);
 }
 
 TEST_CASE("a seeded row split holds out ceil(fraction * n) rows, disjoint, covering all, and fixed by the seed") {

@@ -226,7 +226,7 @@ TEST_CASE("experiment: evaluation.json flattens to dotted numeric leaves; log_st
       "{\"epoch\":1,\"step\":2,\"total\":7.5,\"reconstruction\":7.0,\"lr\":0.01}\n"
       "{\"epoch\":1,\"step\":3,\"total\":6.0}\n"
       "{\"step\":2,\"total\":7.25,\"reconstruction\":6.75}\n"  // a resumed run's later record of step 2 wins
-      "{\"epoch\":2,\"step\":4,\"tot";                          // torn
+      "{\"epoch\":2,\"step\":4,\"tot";                         // torn
   const RunMetrics steps = log_metrics(log, {2, 3, 4});
   const RunMetrics expected_steps{{"log.total.step_2", 7.25},
                                   {"log.reconstruction.step_2", 6.75},
@@ -273,8 +273,11 @@ TEST_CASE("experiment: a bad experiment file is refused naming the key") {
   refused([](json& d) { d["evaluate"] = {"--out", "x"}; }, "evaluate.0: '--out' is set by the runner");
   refused([](json& d) { d.erase("arms"); }, "arms: missing");
   refused([](json& d) { d["log_steps"] = {0}; }, "log_steps.0: must be at least 1");
-  refused([](json& d) { d["classifier"] = {{"data", "x"}, {"epochs", 0}}; },
-          "classifier.epochs: must be a positive integer");
+  refused(
+      [](json& d) {
+        d["classifier"] = {{"data", "x"}, {"epochs", 0}};
+      },
+      "classifier.epochs: must be a positive integer");
   refused([](json& d) { d["claims"][0]["treatment"] = "slow"; }, "claims.0.treatment: must differ from the baseline");
   json within = good;
   within["claims"][0]["treatment"] = "slow";
@@ -302,9 +305,9 @@ TEST_CASE("tl_experiment runs 2 arms x 2 seeds end to end, and a second invocati
   const std::string dir = scratch_directory("experiment_end_to_end");
   std::ofstream(dir + "/tiny.json") << tiny_experiment(dir).dump(2);
   const auto run = [&](const std::string& arguments) {
-    const int status = std::system(("cd '" + dir + "' && '" + tool.string() + "' tiny.json --out out " + arguments +
-                                    " > output.txt 2>&1")
-                                       .c_str());
+    const int status = std::system(
+        ("cd '" + dir + "' && '" + tool.string() + "' tiny.json --out out " + arguments + " > output.txt 2>&1")
+            .c_str());
     std::ifstream in(dir + "/output.txt");
     const std::string output(std::istreambuf_iterator<char>(in), {});
     MESSAGE(output);
@@ -354,8 +357,8 @@ TEST_CASE("tl_experiment runs 2 arms x 2 seeds end to end, and a second invocati
   const json& fast = summary["metrics"]["fast"]["reconstruction.mse_per_feature"]["values"];
   const json& slow = summary["metrics"]["slow"]["reconstruction.mse_per_feature"]["values"];
   CHECK(difference["estimate"].get<double>() ==
-        doctest::Approx((fast[0].get<double>() - slow[0].get<double>() + fast[1].get<double>() -
-                         slow[1].get<double>()) / 2));
+        doctest::Approx(
+            (fast[0].get<double>() - slow[0].get<double>() + fast[1].get<double>() - slow[1].get<double>()) / 2));
   CHECK(!difference["verdict"].get<std::string>().empty());
   const json& ratio = summary["claims"][1];
   CHECK(ratio["verdict"] == "reproduced");  // 8 steps / 8 steps: [1, 1] inside [0.9, 1.1]

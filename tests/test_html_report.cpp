@@ -66,15 +66,17 @@ std::string base64_decode(const std::string& text) {
 std::string log_lines(const std::vector<double>& totals) {
   std::string out;
   for (size_t i = 0; i < totals.size(); ++i)
-    out += json{{"step", i + 1}, {"epoch", 1}, {"reconstruction", totals[i] - 1}, {"kl", 1.0}, {"total", totals[i]},
-                {"lr", 1e-3}, {"grad_norm", 2.0}, {"model_ms", 0.1}, {"topology_ms", 0.0}}
+    out += json{{"step", i + 1},    {"epoch", 1},         {"reconstruction", totals[i] - 1},
+                {"kl", 1.0},        {"total", totals[i]}, {"lr", 1e-3},
+                {"grad_norm", 2.0}, {"model_ms", 0.1},    {"topology_ms", 0.0}}
                .dump() +
            "\n";
   return out;
 }
 
 json metric(double mean, double std, int n) {
-  return {{"n", n}, {"mean", mean}, {"std", std}, {"ci95", {mean - 2 * std, mean + 2 * std}}, {"values", json::array()}};
+  return {
+      {"n", n}, {"mean", mean}, {"std", std}, {"ci95", {mean - 2 * std, mean + 2 * std}}, {"values", json::array()}};
 }
 
 // OUT/{plain_ae,topological_ae}/seed_{0,1}: logs with known totals; plain_ae/seed_0 also has validation records,
@@ -87,10 +89,9 @@ json fake_experiment(const std::string& out, std::string& png) {
   write_text(out + "/topological_ae/seed_0/log.jsonl", log_lines({10, 9, 8, 7}));
   write_text(out + "/topological_ae/seed_1/log.jsonl", log_lines({8, 7, 6, 5}));
   write_text(out + "/plain_ae/seed_0/evaluation.json", json{{"embedding", {{"kl_0.1", 0.03}}}}.dump());
-  write_text(out + "/plain_ae/seed_0/diagrams.json",
-             json{{"data", {{"h0", {{0, 1}, {0, 2}}}, {"h1", {{1, 1.5}}}}},
-                  {"latent", {{"h0", {{0, 0.5}}}, {"h1", json::array()}}}}
-                 .dump());
+  write_text(out + "/plain_ae/seed_0/diagrams.json", json{{"data", {{"h0", {{0, 1}, {0, 2}}}, {"h1", {{1, 1.5}}}}},
+                                                          {"latent", {{"h0", {{0, 0.5}}}, {"h1", json::array()}}}}
+                                                         .dump());
   plot::Image image(3, 2);
   image.set(0, 0, 0xff0000);
   image.set(2, 1, 0x0000ff);
@@ -109,8 +110,11 @@ json fake_experiment(const std::string& out, std::string& png) {
   json runs = json::array();
   for (const char* arm : {"plain_ae", "topological_ae"})
     for (int seed : {0, 1})
-      runs.push_back({{"arm", arm}, {"seed", seed}, {"directory", std::string(arm) + "/seed_" + std::to_string(seed)},
-                      {"status", "done"}, {"seconds", 1.5}});
+      runs.push_back({{"arm", arm},
+                      {"seed", seed},
+                      {"directory", std::string(arm) + "/seed_" + std::to_string(seed)},
+                      {"status", "done"},
+                      {"seconds", 1.5}});
   return {{"experiment", "spheres_topological_ae"},
           {"title", "Spheres <AE> & \"TopoAE\""},
           {"description", "What the paper did & what we run."},
@@ -118,7 +122,10 @@ json fake_experiment(const std::string& out, std::string& png) {
           {"profiles", {"quick", "full"}},
           {"seeds", {0, 1}},
           {"arms",
-           {{{"name", "plain_ae"}, {"label", "Plain AE"}, {"config", "configs/spheres_ae.json"}, {"overrides", json::array()}},
+           {{{"name", "plain_ae"},
+             {"label", "Plain AE"},
+             {"config", "configs/spheres_ae.json"},
+             {"overrides", json::array()}},
             {{"name", "topological_ae"},
              {"label", "TopoAE"},
              {"config", "configs/spheres_topological_ae.json"},
@@ -290,16 +297,18 @@ TEST_CASE("html report: a fake experiment of two arms x two seeds") {
 TEST_CASE("html report: missing optional files and failed runs leave a page all the same") {
   const std::string out = scratch_directory("html_report_absent");
   fs::create_directories(out + "/plain_ae/seed_0");  // an empty run directory; seed_1 failed before creating its own
-  const json summary = {
-      {"experiment", "empty"},
-      {"seeds", {0, 1}},
-      {"arms", {{{"name", "plain_ae"}, {"label", "Plain AE"}}}},
-      {"runs",
-       {{{"arm", "plain_ae"}, {"seed", 0}, {"directory", "plain_ae/seed_0"}, {"status", "done"}},
-        {{"arm", "plain_ae"}, {"seed", 1}, {"directory", "plain_ae/seed_1"}, {"status", "failed"},
-         {"error", "tl_train: loss is NaN at step 3 <boom>"}}}},
-      {"metrics", json::object()},
-      {"claims", json::array()}};
+  const json summary = {{"experiment", "empty"},
+                        {"seeds", {0, 1}},
+                        {"arms", {{{"name", "plain_ae"}, {"label", "Plain AE"}}}},
+                        {"runs",
+                         {{{"arm", "plain_ae"}, {"seed", 0}, {"directory", "plain_ae/seed_0"}, {"status", "done"}},
+                          {{"arm", "plain_ae"},
+                           {"seed", 1},
+                           {"directory", "plain_ae/seed_1"},
+                           {"status", "failed"},
+                           {"error", "tl_train: loss is NaN at step 3 <boom>"}}}},
+                        {"metrics", json::object()},
+                        {"claims", json::array()}};
   const std::string page = read_text(experiment::write_html_report(summary, out));
   CHECK(page.find("<h1>empty</h1>") != std::string::npos);
   CHECK(page.find("The experiment states no claims.") != std::string::npos);

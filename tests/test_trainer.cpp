@@ -541,7 +541,8 @@ std::vector<std::vector<float>> parameter_values(const train::Trainer& trainer) 
 
 }  // namespace
 
-TEST_CASE("an arrays source reads the user's .npy and CSV files with their labels, standardised by the training split") {
+TEST_CASE(
+    "an arrays source reads the user's .npy and CSV files with their labels, standardised by the training split") {
   json c = arrays_config("unused");
   c["data"]["standardize"] = true;
   const train::Trainer trainer(train::parse_config(c));
@@ -592,7 +593,8 @@ TEST_CASE("an arrays source reads the user's .npy and CSV files with their label
   CHECK(split.test_set().inputs.to_vector<float>() == unlabelled.test_set().inputs.to_vector<float>());
 }
 
-TEST_CASE("an arrays source refuses missing files, mismatched labels or widths and bad fractions, naming key and file") {
+TEST_CASE(
+    "an arrays source refuses missing files, mismatched labels or widths and bad fractions, naming key and file") {
   const auto refused = [](const json& c, const std::vector<std::string>& expected) {
     const std::string message = trainer_error(c);
     for (const std::string& part : expected) CHECK_MESSAGE(message.find(part) != std::string::npos, message);
@@ -694,7 +696,8 @@ TEST_CASE("spheres are one cloud split 90/10 and standardised by the training sp
 TEST_CASE("the initial weights depend on the model and init_seed only, not on the topology terms or the data seed") {
   json plain = small_config("unused");
   plain["topology"] = json::array();
-  const std::vector<std::vector<float>> with_talsr = parameter_values(train::Trainer(train::parse_config(small_config("unused"))));
+  const std::vector<std::vector<float>> with_talsr =
+      parameter_values(train::Trainer(train::parse_config(small_config("unused"))));
   CHECK(parameter_values(train::Trainer(train::parse_config(plain))) == with_talsr);
   json signature = small_config("unused");
   signature["topology"] = json::parse(R"([{"term": "signature", "learnable_latent_scale": true}])");
@@ -735,7 +738,8 @@ TEST_CASE("a validation split is held out of training, logged each epoch, and it
     NoGradGuard no_grad;
     plain.model().eval();
     const Tensor out = plain.model()(plain.validation_set().inputs);
-    CHECK(loss == doctest::Approx(mse_loss(out, plain.validation_set().inputs, Reduction::BatchMean).item()).epsilon(1e-6));
+    CHECK(loss ==
+          doctest::Approx(mse_loss(out, plain.validation_set().inputs, Reduction::BatchMean).item()).epsilon(1e-6));
     CHECK(trainer.validation_loss() > loss);  // the same weights (init_seed), plus a positive TALSR term
   }
 
@@ -836,8 +840,9 @@ TEST_CASE("early stopping ends the run after patience epochs without improvement
   crafted.meta["validation"]["best_epoch"] = 9;
   train::write_checkpoint_atomically(dir + "/crafted.tlc", crafted);
   train::Trainer refusing(train::parse_config(rest));
-  CHECK(error_message([&] { refusing.load_checkpoint(dir + "/crafted.tlc"); })
-            .find("\"validation.best_epoch\" must be an integer in [0, 5], got 9") != std::string::npos);
+  CHECK(error_message([&] {
+          refusing.load_checkpoint(dir + "/crafted.tlc");
+        }).find("\"validation.best_epoch\" must be an integer in [0, 5], got 9") != std::string::npos);
 }
 
 }  // namespace tl::testing

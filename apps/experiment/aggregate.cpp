@@ -46,7 +46,8 @@ void flatten_numeric(const json& document, const std::string& prefix, RunMetrics
     return;
   }
   if (!document.is_object()) return;  // arrays, strings, booleans, nulls
-  for (const auto& [key, value] : document.items()) flatten_numeric(value, prefix.empty() ? key : prefix + "." + key, out);
+  for (const auto& [key, value] : document.items())
+    flatten_numeric(value, prefix.empty() ? key : prefix + "." + key, out);
 }
 
 RunMetrics log_metrics(const std::string& log_jsonl, const std::vector<int64_t>& steps) {
@@ -163,8 +164,8 @@ ClaimResult evaluate_claim(const Claim& claim, const std::map<int64_t, double>& 
                                                       : "treatment / baseline";
   if (pairs < 2) {
     result.verdict = "inconclusive";
-    result.reason = "only 1 per-seed pair (" + what + " = " + number(e.mean) +
-                    "): an interval needs at least 2" + left_out;
+    result.reason =
+        "only 1 per-seed pair (" + what + " = " + number(e.mean) + "): an interval needs at least 2" + left_out;
     return result;
   }
   const std::string of = "the 95% interval " + interval(e.ci_low, e.ci_high) + " of " + what;
@@ -251,8 +252,8 @@ json build_summary(const Experiment& experiment, const Profile& profile, const s
 
   summary["claims"] = json::array();
   for (const Claim& claim : experiment.claims) {
-    json entry = {{"text", claim.text},         {"source", claim.source},       {"metric", claim.metric},
-                  {"kind", claim.kind},         {"baseline", claim.baseline}, {"treatment", claim.treatment}};
+    json entry = {{"text", claim.text}, {"source", claim.source},     {"metric", claim.metric},
+                  {"kind", claim.kind}, {"baseline", claim.baseline}, {"treatment", claim.treatment}};
     if (!claim.baseline_metric.empty()) entry["baseline_metric"] = claim.baseline_metric;
     if (claim.kind == "difference") {
       entry["better"] = claim.better;

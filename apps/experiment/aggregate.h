@@ -28,10 +28,10 @@ struct Profile {
 
 struct Claim {
   std::string text, source, metric;
-  std::string baseline_metric;  // the baseline's metric when it is another (e.g. two samplers of one arm); else metric
-  std::string kind;             // difference | relative | ratio
-  std::string better;           // difference: lower | higher
-  double low = 0.0, high = 0.0; // relative (percent) and ratio: the claimed range
+  std::string baseline_metric;   // the baseline's metric when it is another (e.g. two samplers of one arm); else metric
+  std::string kind;              // difference | relative | ratio
+  std::string better;            // difference: lower | higher
+  double low = 0.0, high = 0.0;  // relative (percent) and ratio: the claimed range
   std::string baseline, treatment;
 };
 
@@ -83,7 +83,7 @@ double t_quantile_975(int64_t df);
 
 struct Statistics {
   int64_t n = 0;
-  double mean = 0.0, std = 0.0;  // std: the sample standard deviation (divisor n - 1), 0 for n = 1
+  double mean = 0.0, std = 0.0;        // std: the sample standard deviation (divisor n - 1), 0 for n = 1
   double ci_low = 0.0, ci_high = 0.0;  // mean -+ t(0.975, n - 1) std / sqrt(n); [mean, mean] for n = 1
 };
 // Of a non-empty list of values.
@@ -91,11 +91,11 @@ Statistics statistics(const std::vector<double>& values);
 
 // A claim's verdict on per-seed pairs of its metric (baseline and treatment values by seed).
 struct ClaimResult {
-  std::vector<int64_t> seeds;    // the paired seeds, in order
-  std::vector<double> effects;   // d_s per pair
+  std::vector<int64_t> seeds;        // the paired seeds, in order
+  std::vector<double> effects;       // d_s per pair
   std::optional<Statistics> effect;  // none without pairs
-  std::string verdict;           // reproduced | not reproduced | inconclusive
-  std::string reason;            // one sentence
+  std::string verdict;               // reproduced | not reproduced | inconclusive
+  std::string reason;                // one sentence
 };
 ClaimResult evaluate_claim(const Claim& claim, const std::map<int64_t, double>& baseline,
                            const std::map<int64_t, double>& treatment);

@@ -35,9 +35,13 @@ std::string number(double value) {
   return format("%.4g", value);
 }
 
-std::string coordinate(double value) { return format("%.2f", value); }
+std::string coordinate(double value) {
+  return format("%.2f", value);
+}
 
-bool is_number(const json& value) { return value.is_number(); }
+bool is_number(const json& value) {
+  return value.is_number();
+}
 
 std::string text_of(const json& object, const char* key, const std::string& fallback = "") {
   if (!object.is_object()) return fallback;
@@ -158,8 +162,8 @@ const Run* first_run(const std::vector<Run>& runs, const std::string& arm, const
 // ---------------------------------------------------------------- training logs
 
 struct Log {
-  std::map<double, json> steps;                    // step -> the last record of that step
-  std::map<double, double> validation;             // epoch -> validation loss
+  std::map<double, json> steps;         // step -> the last record of that step
+  std::map<double, double> validation;  // epoch -> validation loss
 };
 
 Log read_log(const std::string& path) {
@@ -251,8 +255,8 @@ std::string tick_label(double value, double step) {
 }
 
 std::string svg_text(double x, double y, const std::string& text, const char* anchor, const char* extra = "") {
-  return "<text x=\"" + coordinate(x) + "\" y=\"" + coordinate(y) + "\" text-anchor=\"" + anchor + "\"" + extra +
-         ">" + html_escape(text) + "</text>";
+  return "<text x=\"" + coordinate(x) + "\" y=\"" + coordinate(y) + "\" text-anchor=\"" + anchor + "\"" + extra + ">" +
+         html_escape(text) + "</text>";
 }
 
 // The frame, grid, ticks and labels of a chart of the given size; returns the mapping through px / py.
@@ -281,8 +285,9 @@ std::string axes_svg(const Frame& f, const std::string& x_label, const std::stri
   svg << "</g>";
   svg << svg_text((x0 + x1) / 2, f.height - 10, x_label, "middle", " class=\"label\"");
   const double cy = (y0 + y1) / 2;
-  svg << "<text class=\"label\" x=\"14\" y=\"" << coordinate(cy) << "\" text-anchor=\"middle\" transform=\"rotate(-90 14 "
-      << coordinate(cy) << ")\">" << html_escape(y_label) << "</text>";
+  svg << "<text class=\"label\" x=\"14\" y=\"" << coordinate(cy)
+      << "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " << coordinate(cy) << ")\">" << html_escape(y_label)
+      << "</text>";
   return svg.str();
 }
 
@@ -319,8 +324,8 @@ std::string line_chart(const std::string& title, const std::string& x_label, con
     }
   if (!std::isfinite(x_min) || !std::isfinite(y_min)) return "";
   using L = ChartLayout;
-  const Frame f{L::width, L::height, L::left, L::right, L::top, L::bottom, nice_axis(x_min, x_max),
-                nice_axis(y_min, y_max)};
+  const Frame f{
+      L::width, L::height, L::left, L::right, L::top, L::bottom, nice_axis(x_min, x_max), nice_axis(y_min, y_max)};
   std::ostringstream svg;
   svg << "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " << L::width << ' ' << L::height
       << "\" width=\"" << L::width << "\" height=\"" << L::height << "\" role=\"img\" aria-label=\""
@@ -389,7 +394,8 @@ std::string diagram_chart(const std::string& title, const json& diagram) {
     const double row = ly + 16.0 * double(d);
     svg << "<circle cx=\"" << coordinate(lx) << "\" cy=\"" << coordinate(row) << "\" r=\"4\" fill=\""
         << colour_hex(degrees[d].colour) << "\"/>"
-        << svg_text(lx + 10, row + 4, degrees[d].name + " (" + std::to_string(degrees[d].points.size()) +
+        << svg_text(lx + 10, row + 4,
+                    degrees[d].name + " (" + std::to_string(degrees[d].points.size()) +
                         (degrees[d].points.size() == 1 ? " pair)" : " pairs)"),
                     "start");
   }
@@ -419,8 +425,7 @@ bool png_size(const std::string& bytes, uint32_t& width, uint32_t& height) {
 std::string picture_caption(const std::string& file) {
   if (file == "latents.png") return "latent codes (principal plane, coloured by class)";
   if (file == "interpolation.png") return "interpolation: linear and geodesic paths, decoded";
-  if (file.rfind("samples_", 0) == 0)
-    return "samples from the " + file.substr(8, file.size() - 12) + " sampler";
+  if (file.rfind("samples_", 0) == 0) return "samples from the " + file.substr(8, file.size() - 12) + " sampler";
   return file;
 }
 
@@ -440,7 +445,8 @@ std::vector<std::string> pictures_in(const std::string& directory) {
     if (name == "interpolation.png") return 2;
     return 3;
   };
-  std::stable_sort(all.begin(), all.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  std::stable_sort(all.begin(), all.end(),
+                   [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   return all;
 }
 
@@ -448,12 +454,14 @@ std::vector<std::string> pictures_in(const std::string& directory) {
 
 // Metric groups in the page's order; other groups follow alphabetically.
 const std::vector<std::string>& group_order() {
-  static const std::vector<std::string> order{"reconstruction", "generation", "topology", "interpolation", "robustness",
-                                              "embedding",      "cost",       "train",    "log"};
+  static const std::vector<std::string> order{
+      "reconstruction", "generation", "topology", "interpolation", "robustness", "embedding", "cost", "train", "log"};
   return order;
 }
 
-std::string group_of(const std::string& key) { return key.substr(0, key.find('.')); }
+std::string group_of(const std::string& key) {
+  return key.substr(0, key.find('.'));
+}
 
 size_t group_rank(const std::string& group) {
   const auto& order = group_order();
@@ -499,41 +507,39 @@ bool glob(const std::string& pattern, const std::string& text) {
 
 // The headline metrics, in this order (those that exist).
 const std::vector<std::string>& curated_patterns() {
-  static const std::vector<std::string> patterns{
-      "reconstruction.mse_per_feature",
-      "reconstruction.psnr_db",
-      "generation.samplers.*.frechet_distance",
-      "generation.samplers.*.precision",
-      "generation.samplers.*.recall",
-      "topology.data_vs_latent.h0_w1_mean",
-      "topology.data_vs_latent.h1_w1_mean",
-      "topology.data_vs_latent.topological_accuracy_mean",
-      "topology.real_vs_generated.h0_w1_mean",
-      "topology.real_vs_generated.h1_w1_mean",
-      "interpolation.linear.length_ratio",
-      "interpolation.geodesic.length_ratio",
-      "interpolation.linear.reencoding_mse",
-      "robustness.clean_reconstruction_mse",
-      "embedding.kl_*",
-      "embedding.trustworthiness",
-      "embedding.continuity",
-      "embedding.mrre_zx",
-      "embedding.mrre_xz",
-      "embedding.rmse",
-      "cost.median_step_ms",
-      "cost.topology_share",
-      "train.median_step_ms",
-      "log.*"};
+  static const std::vector<std::string> patterns{"reconstruction.mse_per_feature",
+                                                 "reconstruction.psnr_db",
+                                                 "generation.samplers.*.frechet_distance",
+                                                 "generation.samplers.*.precision",
+                                                 "generation.samplers.*.recall",
+                                                 "topology.data_vs_latent.h0_w1_mean",
+                                                 "topology.data_vs_latent.h1_w1_mean",
+                                                 "topology.data_vs_latent.topological_accuracy_mean",
+                                                 "topology.real_vs_generated.h0_w1_mean",
+                                                 "topology.real_vs_generated.h1_w1_mean",
+                                                 "interpolation.linear.length_ratio",
+                                                 "interpolation.geodesic.length_ratio",
+                                                 "interpolation.linear.reencoding_mse",
+                                                 "robustness.clean_reconstruction_mse",
+                                                 "embedding.kl_*",
+                                                 "embedding.trustworthiness",
+                                                 "embedding.continuity",
+                                                 "embedding.mrre_zx",
+                                                 "embedding.mrre_xz",
+                                                 "embedding.rmse",
+                                                 "cost.median_step_ms",
+                                                 "cost.topology_share",
+                                                 "train.median_step_ms",
+                                                 "log.*"};
   return patterns;
 }
 
 std::string metric_cell(const json& entry) {
   if (!entry.is_object() || !is_number(entry.value("mean", json()))) return "<td class=\"missing\">&mdash;</td>";
   const double mean = entry["mean"].get<double>();
-  std::string n = entry.contains("n") && is_number(entry["n"]) ? entry["n"].dump()
-                  : entry.contains("values") && entry["values"].is_array()
-                      ? std::to_string(entry["values"].size())
-                      : std::string("?");
+  std::string n = entry.contains("n") && is_number(entry["n"])             ? entry["n"].dump()
+                  : entry.contains("values") && entry["values"].is_array() ? std::to_string(entry["values"].size())
+                                                                           : std::string("?");
   std::string cell = number(mean);
   if (is_number(entry.value("std", json()))) cell += " &plusmn; " + number(entry["std"].get<double>());
   cell += " <span class=\"n\">(" + html_escape(n) + ")</span>";
@@ -595,7 +601,8 @@ std::string claim_comparison(const json& claim, const std::vector<Arm>& arms) {
     return name;
   };
   const std::string kind = text_of(claim, "kind");
-  const std::string t = html_escape(label(text_of(claim, "treatment"))), b = html_escape(label(text_of(claim, "baseline")));
+  const std::string t = html_escape(label(text_of(claim, "treatment"))),
+                    b = html_escape(label(text_of(claim, "baseline")));
   std::string low = text_of(claim, "low"), high = text_of(claim, "high");
   const json range = claim.value("range", json());
   if (range.is_array() && range.size() == 2) low = range[0].dump(), high = range[1].dump();
@@ -627,7 +634,8 @@ std::string header_section(const json& summary, const std::vector<Arm>& arms, co
   html << "<dt>Experiment</dt><dd><code>" << html_escape(text_of(summary, "experiment", "?")) << "</code></dd>";
   std::string profiles;
   if (summary.contains("profiles") && summary["profiles"].is_array())
-    for (const json& p : summary["profiles"]) profiles += (profiles.empty() ? "" : ", ") + (p.is_string() ? p.get<std::string>() : p.dump());
+    for (const json& p : summary["profiles"])
+      profiles += (profiles.empty() ? "" : ", ") + (p.is_string() ? p.get<std::string>() : p.dump());
   html << "<dt>Profile</dt><dd><b>" << html_escape(text_of(summary, "profile", "?")) << "</b>"
        << (profiles.empty() ? "" : " (profiles: " + html_escape(profiles) + ")") << "</dd>";
   std::string seeds;
@@ -662,14 +670,15 @@ std::string runs_section(const std::vector<Run>& runs) {
   if (runs.empty()) return "";
   std::ostringstream html;
   const bool any_failed = std::any_of(runs.begin(), runs.end(), [](const Run& r) { return r.status == "failed"; });
-  html << "<details" << (any_failed ? " open" : "") << "><summary>Runs</summary><table class=\"runs\"><thead><tr>"
-       << "<th>arm</th><th>seed</th><th>status</th><th>seconds</th><th>directory</th><th>error</th></tr></thead><tbody>";
+  html
+      << "<details" << (any_failed ? " open" : "") << "><summary>Runs</summary><table class=\"runs\"><thead><tr>"
+      << "<th>arm</th><th>seed</th><th>status</th><th>seconds</th><th>directory</th><th>error</th></tr></thead><tbody>";
   for (const Run& r : runs) {
     html << "<tr class=\"" << (r.status == "failed" ? "failed" : "") << "\"><td>" << html_escape(r.arm) << "</td><td>"
          << html_escape(r.seed.dump()) << "</td><td>" << html_escape(r.status) << "</td><td class=\"num\">"
-         << (is_number(r.entry.value("seconds", json())) ? number(r.entry["seconds"].get<double>()) : "") << "</td><td><code>"
-         << html_escape(text_of(r.entry, "directory")) << "</code></td><td>" << html_escape(text_of(r.entry, "error"))
-         << "</td></tr>";
+         << (is_number(r.entry.value("seconds", json())) ? number(r.entry["seconds"].get<double>()) : "")
+         << "</td><td><code>" << html_escape(text_of(r.entry, "directory")) << "</code></td><td>"
+         << html_escape(text_of(r.entry, "error")) << "</td></tr>";
   }
   html << "</tbody></table></details>";
   return html.str();
@@ -836,10 +845,9 @@ std::string pictures_section(const std::vector<Arm>& arms, const std::vector<Run
       if (!read_bytes(run->directory + "/" + file, bytes) || !png_size(bytes, width, height)) continue;
       if (bytes.size() > (size_t(16) << 20)) continue;  // a page of reasonable size
       const std::string caption = picture_caption(file);
-      figures << "<figure class=\"picture\"><img src=\"data:image/png;base64," << base64_encode(bytes)
-              << "\" width=\"" << width << "\" height=\"" << height << "\" alt=\"" << html_escape(caption)
-              << "\"><figcaption>" << html_escape(caption) << " <code>" << html_escape(file)
-              << "</code></figcaption></figure>";
+      figures << "<figure class=\"picture\"><img src=\"data:image/png;base64," << base64_encode(bytes) << "\" width=\""
+              << width << "\" height=\"" << height << "\" alt=\"" << html_escape(caption) << "\"><figcaption>"
+              << html_escape(caption) << " <code>" << html_escape(file) << "</code></figcaption></figure>";
     }
     if (figures.str().empty()) continue;
     body << "<div class=\"arm-pictures\"><h3>" << html_escape(arm.label) << " <span class=\"n\">(seed "
@@ -886,12 +894,23 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -903,7 +922,8 @@ std::string base64_encode(const std::string& bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint8_t(bytes[i + 2]);
+    const uint32_t v =
+        (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint8_t(bytes[i + 2]);
     out += alphabet[v >> 18];
     out += alphabet[(v >> 12) & 63];
     out += alphabet[(v >> 6) & 63];

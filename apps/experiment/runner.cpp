@@ -12,8 +12,8 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -89,7 +89,8 @@ std::vector<std::string> string_list(const json& object, const std::string& key,
   return out;
 }
 
-std::vector<int64_t> integer_list(const json& object, const std::string& key, const std::string& name, int64_t minimum) {
+std::vector<int64_t> integer_list(const json& object, const std::string& key, const std::string& name,
+                                  int64_t minimum) {
   const std::string full = join_key(key, name);
   std::vector<int64_t> out;
   if (!object.at(name).is_array()) bad(full, "must be a list of integers");
@@ -100,7 +101,8 @@ std::vector<int64_t> integer_list(const json& object, const std::string& key, co
     if (item.is_number_unsigned() && item.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
       bad(item_key, "is too large");
     const int64_t value = item.get<int64_t>();
-    if (value < minimum) bad(item_key, "must be at least " + std::to_string(minimum) + ", got " + std::to_string(value));
+    if (value < minimum)
+      bad(item_key, "must be at least " + std::to_string(minimum) + ", got " + std::to_string(value));
     if (std::find(out.begin(), out.end(), value) != out.end()) bad(item_key, "repeats " + std::to_string(value));
     out.push_back(value);
   }
@@ -109,10 +111,10 @@ std::vector<int64_t> integer_list(const json& object, const std::string& key, co
 
 // A name used as a directory: letters, digits, '_', '-', '.', not starting with '.' or '-'.
 void check_directory_name(const std::string& name, const std::string& key) {
-  const bool safe = !name.empty() && name[0] != '.' && name[0] != '-' &&
-                    std::all_of(name.begin(), name.end(), [](char c) {
-                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-                    });
+  const bool safe =
+      !name.empty() && name[0] != '.' && name[0] != '-' && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      });
   if (!safe) bad(key, "'" + name + "' must be letters, digits, '_', '-' or '.' (not first), as it names a directory");
 }
 
@@ -159,7 +161,8 @@ Claim parse_claim(const json& document, const std::string& key, const std::vecto
   claim.text = string_field(document, key, "text", true);
   claim.source = string_field(document, key, "source", false);
   claim.metric = string_field(document, key, "metric", true);
-  if (document.contains("baseline_metric")) claim.baseline_metric = string_field(document, key, "baseline_metric", true);
+  if (document.contains("baseline_metric"))
+    claim.baseline_metric = string_field(document, key, "baseline_metric", true);
   if (difference) {
     claim.better = string_field(document, key, "better", true);
     if (claim.better != "lower" && claim.better != "higher")
@@ -193,9 +196,9 @@ Claim parse_claim(const json& document, const std::string& key, const std::vecto
 // Child processes.
 
 struct Outcome {
-  int status = 0;          // the exit status; 128 + N when killed by signal N; -1 when it could not start
-  std::string output;      // what it wrote (standard output and error)
-  std::string last_line;   // its last non-empty line, or why it could not start / was killed
+  int status = 0;         // the exit status; 128 + N when killed by signal N; -1 when it could not start
+  std::string output;     // what it wrote (standard output and error)
+  std::string last_line;  // its last non-empty line, or why it could not start / was killed
 };
 
 std::string command_line(const std::vector<std::string>& argv) {
@@ -271,8 +274,7 @@ Outcome run_logged(const std::vector<std::string>& argv, const std::string& log_
 
 std::string failure(const std::string& tool, const Outcome& o) {
   if (o.status < 0) return o.last_line;
-  return tool + " exited with status " + std::to_string(o.status) +
-         (o.last_line.empty() ? "" : ": " + o.last_line);
+  return tool + " exited with status " + std::to_string(o.status) + (o.last_line.empty() ? "" : ": " + o.last_line);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -481,14 +483,16 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
   const json previous_marker = read_json_file(marker);
   if (previous_marker.is_object() && previous_marker.contains("profile") &&
       previous_marker.at("profile") != profile.name) {
-    throw ValueError("'" + out + "' holds the runs of the profile '" + previous_marker.at("profile").get<std::string>() +
-                     "', not '" + profile.name + "': give another --out DIR");
+    throw ValueError("'" + out + "' holds the runs of the profile '" +
+                     previous_marker.at("profile").get<std::string>() + "', not '" + profile.name +
+                     "': give another --out DIR");
   }
   if (!options.report_only) {
     std::ifstream in(file);
-    train::write_file_atomically(marker, json{{"file", file}, {"profile", profile.name},
-                                              {"experiment", json::parse(in, nullptr, false)}}
-                                                 .dump(2) + "\n");
+    train::write_file_atomically(
+        marker,
+        json{{"file", file}, {"profile", profile.name}, {"experiment", json::parse(in, nullptr, false)}}.dump(2) +
+            "\n");
   }
 
   // The seconds (and errors) of runs finished by an earlier invocation, from its summary.
@@ -526,7 +530,8 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
 
   if (!options.report_only) {
     Context context{&experiment, &profile, out, tools, ""};
-    const bool any_to_run = std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return r.status != "done"; });
+    const bool any_to_run =
+        std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return r.status != "done"; });
     if (experiment.classifier && any_to_run) {
       const std::string directory = out + "/classifier";
       context.classifier = directory + "/lenet.tlc";
@@ -536,8 +541,7 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
         const Outcome o = run_logged({tools + "/tl_classify", experiment.classifier->data, "--epochs",
                                       std::to_string(experiment.classifier->epochs), "--seed", "0", "--out", directory},
                                      directory + "/run.log");
-        if (o.status != 0)
-          throw Error(failure("tl_classify", o) + " (its output is in " + directory + "/run.log)");
+        if (o.status != 0) throw Error(failure("tl_classify", o) + " (its output is in " + directory + "/run.log)");
       }
     } else if (experiment.classifier) {
       context.classifier = out + "/classifier/lenet.tlc";
@@ -573,8 +577,9 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
         if (run.status == "done") {
           say(i, run, "done in " + seconds_text(seconds));
         } else {
-          say(i, run, "failed after " + seconds_text(seconds) + ": " + run.error + " (log: " + out + "/" +
-                          run.directory + "/run.log)");
+          say(i, run,
+              "failed after " + seconds_text(seconds) + ": " + run.error + " (log: " + out + "/" + run.directory +
+                  "/run.log)");
         }
       }
     };

@@ -60,8 +60,8 @@ bool parse_data(ConfigSection s, DataConfig& data) {
     data.test = s.get<std::string>("test", "");
     data.test_labels = s.get<std::string>("test_labels", "");
     TL_CHECK_AS(ValueError, s.has("test") != s.has("test_fraction"), "config keys '", s.key_path("test"), "' and '",
-                s.key_path("test_fraction"), "': give exactly one (a test file, or the share of '",
-                s.key_path("train"), "' to hold out)");
+                s.key_path("test_fraction"), "': give exactly one (a test file, or the share of '", s.key_path("train"),
+                "' to hold out)");
     if (s.has("test_fraction")) data.test_fraction = open_fraction(s, "test_fraction");
     TL_CHECK_AS(ValueError, !s.has("test_labels") || s.has("test"), "config key '", s.key_path("test_labels"),
                 "' needs '", s.key_path("test"), "' (with test_fraction the labels of '", s.key_path("train_labels"),

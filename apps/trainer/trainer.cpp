@@ -16,9 +16,9 @@
 #include "apps/trainer/checkpoint.h"
 #include "apps/trainer/evaluation.h"
 #include "apps/trainer/progress.h"
+#include "core/autograd.h"
 #include "core/base/memory.h"
 #include "core/ops.h"
-#include "core/autograd.h"
 #include "kernels/backend.h"
 #include "nn/data/point_cloud_io.h"
 #include "topology/regularizers.h"
@@ -88,9 +88,10 @@ auto read_data_file(const std::string& key, const std::string& path, Read read) 
 data::Dataset read_arrays(const std::string& key, const std::string& path, const std::string& labels_key,
                           const std::string& labels_path) {
   data::Dataset set{std::filesystem::path(path).stem().string(),
-                    read_data_file(key, path, [](const std::string& p) {
-                      return is_npy(p) ? data::read_npy_points(p) : data::read_csv_points(p);
-                    }),
+                    read_data_file(key, path,
+                                   [](const std::string& p) {
+                                     return is_npy(p) ? data::read_npy_points(p) : data::read_csv_points(p);
+                                   }),
                     {}};
   if (labels_path.empty()) {
     set.labels.assign(static_cast<size_t>(set.size()), 0);
@@ -98,8 +99,8 @@ data::Dataset read_arrays(const std::string& key, const std::string& path, const
   }
   set.labels = read_data_file(labels_key, labels_path, [](const std::string& p) { return data::read_labels(p); });
   TL_CHECK_AS(ValueError, static_cast<int64_t>(set.labels.size()) == set.size(), "config key 'data.", labels_key,
-              "': '", labels_path, "' holds ", set.labels.size(), " labels for the ", set.size(),
-              " rows of 'data.", key, "' ('", path, "')");
+              "': '", labels_path, "' holds ", set.labels.size(), " labels for the ", set.size(), " rows of 'data.",
+              key, "' ('", path, "')");
   return set;
 }
 
@@ -124,8 +125,8 @@ std::pair<data::Dataset, data::Dataset> load_splits(const TrainConfig& config) {
       return split_test(data::synthetic_dataset(data.name, data.count, config.seed, data.noise), data,
                         "the synthetic set '" + data.name + "'");
     return {data::synthetic_dataset(data.name, data.count, config.seed, data.noise),
-            data::synthetic_test_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size),
-                                         config.seed, data.noise)};
+            data::synthetic_test_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size), config.seed,
+                                         data.noise)};
   }
   const data::Dataset train = read_arrays("train", data.train, "train_labels", data.train_labels);
   if (data.test.empty()) return split_test(train, data, "'data.train' ('" + data.train + "')");
@@ -149,8 +150,8 @@ Splits load_datasets(const TrainConfig& config) {
     data::standardize(splits.test, fitted);
   }
   if (config.validation.fraction > 0.0) {
-    const data::RowSplit split = data::split_rows(splits.train.size(), config.validation.fraction,
-                                                  config.data.split_seed ^ kValidationSplitKey);
+    const data::RowSplit split =
+        data::split_rows(splits.train.size(), config.validation.fraction, config.data.split_seed ^ kValidationSplitKey);
     TL_CHECK_AS(ValueError, split.test.size() >= 2, "config key 'validation.fraction' (", config.validation.fraction,
                 ") holds out ", split.test.size(), " of the ", splits.train.size(),
                 " training rows; the validation loss needs at least 2");
@@ -343,9 +344,9 @@ void Trainer::check_schedule_horizon(const json& meta, const std::string& path) 
 // step and naming a checkpoint that was never written.
 void Trainer::check_steps_left(int64_t until) const {
   TL_CHECK_AS(ValueError, !patience_ran_out(), "nothing is left to train: the run stopped early after epoch ",
-              step_ / steps_per_epoch(), " (checkpoint '", resumed_from_, "'): the validation loss has not improved on ",
-              "epoch ", best_epoch_, "'s for ", epochs_since_best_, " epochs (validation.patience ",
-              config_.validation.patience, ")");
+              step_ / steps_per_epoch(), " (checkpoint '", resumed_from_,
+              "'): the validation loss has not improved on ", "epoch ", best_epoch_, "'s for ", epochs_since_best_,
+              " epochs (validation.patience ", config_.validation.patience, ")");
   TL_CHECK_AS(ValueError, until <= total_steps(), "cannot train to step ", until, ": the run ends at step ",
               total_steps());
   const std::string from = resumed_from_.empty() ? "" : " (checkpoint '" + resumed_from_ + "')";
@@ -376,8 +377,8 @@ std::vector<Trainer::TermValue> Trainer::loss_terms_on(nn::Autoencoder& model, c
   if (topology_ms != nullptr) *topology_ms = 0.0;
   for (size_t t = 0; t < loss_terms_.size(); ++t) {
     const TopologyTermConfig& term = config_.topology[t];
-    const float weight = ramped && term.ramp_steps > 0 ? topology::ramp_weight(step_, term.weight, term.ramp_steps)
-                                                       : term.weight;
+    const float weight =
+        ramped && term.ramp_steps > 0 ? topology::ramp_weight(step_, term.weight, term.ramp_steps) : term.weight;
     if (weight == 0.0f) continue;
     synchronize(config_.device);
     const auto start = Clock::now();
@@ -441,8 +442,9 @@ void Trainer::restore_validation_meta(const json& meta, const std::string& path,
   };
   const int64_t best_epoch = epochs("best_epoch"), since = epochs("epochs_since_best");
   const json best = record.contains("best_loss") ? record.at("best_loss") : json("missing");
-  const bool ok = best_epoch == 0 ? best.is_null() && since == 0
-                                  : best.is_number() && std::isfinite(best.get<double>()) && since + best_epoch <= epochs_done;
+  const bool ok = best_epoch == 0
+                      ? best.is_null() && since == 0
+                      : best.is_number() && std::isfinite(best.get<double>()) && since + best_epoch <= epochs_done;
   TL_CHECK_AS(ValueError, ok, "checkpoint '", path, "': \"validation.best_loss\" ", best.dump(),
               " does not fit best_epoch ", best_epoch, " and epochs_since_best ", since,
               " (a finite loss exactly when there is a best epoch)");
@@ -677,8 +679,10 @@ void Trainer::train_until(int64_t until) {
     if (epoch_end && patience_ran_out()) {
       stopped_early_ = true;
       if (config_.progress)
-        std::fprintf(stderr, "\nstopping early after epoch %lld: the validation loss has not improved on epoch %lld's "
-                     "for %lld epochs\n", static_cast<long long>(epoch + 1), static_cast<long long>(best_epoch_),
+        std::fprintf(stderr,
+                     "\nstopping early after epoch %lld: the validation loss has not improved on epoch %lld's "
+                     "for %lld epochs\n",
+                     static_cast<long long>(epoch + 1), static_cast<long long>(best_epoch_),
                      static_cast<long long>(epochs_since_best_));
       break;
     }

@@ -34,7 +34,7 @@ std::vector<int32_t> read_labels(const std::string& path);
 // errors.
 Tensor read_lower_distance(const std::string& path);
 
-void write_npy_points(const std::string& path, const Tensor& points);  // float32 [rows, columns], C order
+void write_npy_points(const std::string& path, const Tensor& points);                // float32 [rows, columns], C order
 void write_npy_labels(const std::string& path, const std::vector<int32_t>& labels);  // int32 [rows]
 
 }  // namespace tl::data
