@@ -2,9 +2,9 @@
 # The main job on a fresh machine: installs the build tools and Debian's Fashion-MNIST, builds the release
 # binaries (CUDA compiled wherever nvcc exists), then
 #   bash scripts/train.sh                        runs experiments/fashion_mnist_talsr.json (quick profile): the
-#                                                reference VAE and a TALSR VAE over 3 seeds, each evaluated by
+#                                                reference VAE and a TALSR VAE over 5 seeds, each evaluated by
 #                                                tl_evaluate, compared in runs/experiments/fashion_mnist_talsr/
-#                                                report.html (about 10 minutes on 2 CPU cores);
+#                                                report.html (about 4 minutes after the build on 2 idle cores);
 #   bash scripts/train.sh experiments/X.json [--profile full] [--jobs 2]    another experiment;
 #   bash scripts/train.sh configs/X.json [key.path=value ...]              one run of tl_train, then tl_evaluate
 #                                                (for image data in the features of the LeNet-style classifier,

@@ -52,8 +52,10 @@ struct PathScores {
     ++paths;
   }
 
+  // The means over the paths; only the count when there were none (no zeros posing as values).
   nlohmann::json averages(bool labels) const {
-    const double n = static_cast<double>(std::max<int64_t>(paths, 1));
+    if (paths == 0) return {{"paths", 0}};
+    const double n = static_cast<double>(paths);
     nlohmann::json result = {{"paths", paths},
                              {"length_ratio", length_ratio / n},
                              {"step_variation", step_variation / n},

@@ -28,6 +28,7 @@ std::vector<Tensor> batches_of(const Tensor& rows, int64_t batch, int64_t count,
 nlohmann::json topology_group(const EvaluationContext& context) {
   const EvaluationOptions& options = context.options();
   const int64_t n = context.data().size();
+  TL_CHECK_AS(ValueError, n >= 4, "the topology metrics need at least 4 points (two batches of 2); the split has ", n);
   const int64_t batch = std::min(options.topology_batch, n / 2);
   const int64_t count = std::max<int64_t>(1, std::min(options.topology_batches, n / (2 * batch)));
   const Tensor shuffled = take_rows(context.data().inputs, head(context.permutation(kBatchStream), 2 * count * batch));

@@ -123,7 +123,8 @@ void check_overrides(const std::vector<std::string>& overrides, const std::strin
   for (size_t i = 0; i < overrides.size(); ++i) {
     const std::string item_key = key + "." + std::to_string(i);
     const size_t equals = overrides[i].find('=');
-    if (equals == std::string::npos || equals == 0) bad(item_key, "'" + overrides[i] + "' is not key.path=value");
+    if (equals == std::string::npos || equals == 0 || overrides[i][0] == '-')
+      bad(item_key, "'" + overrides[i] + "' is not key.path=value");
     const std::string name = overrides[i].substr(0, equals);
     if (name == "seed" || name == "output" || name == "progress")
       bad(item_key, "'" + name + "' is set by the runner (seed=S output=OUT/ARM/seed_S progress=false)");
@@ -314,7 +315,7 @@ void execute(const Context& c, const Arm& arm, RunRecord& run) {
     argv.push_back("output=" + dir);
     argv.push_back("progress=false");
     // An earlier attempt that stopped before its first checkpoint left a log (or a report) without one: start over.
-    for (const char* name : {"log.jsonl", "report.json", "report.md"}) {
+    for (const char* name : {"log.jsonl", "report.json", "report.md", "best.tlc"}) {
       if (exists(dir + "/" + name)) {
         argv.push_back("--force");
         break;
@@ -387,6 +388,7 @@ Experiment parse_experiment(const json& document) {
     }
     arm.label = string_field(a, key, "label", false, arm.name);
     arm.config = string_field(a, key, "config", true);
+    if (!arm.config.empty() && arm.config[0] == '-') bad(key + ".config", "'" + arm.config + "' is not a file name");
     std::error_code error;
     if (!fs::is_regular_file(arm.config, error))
       bad(key + ".config", "file '" + arm.config + "' not found (paths are relative to the working directory)");
