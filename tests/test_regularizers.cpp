@@ -159,10 +159,11 @@ TEST_CASE("TALSR's scale normalisations: a cloud and its 3x copy agree under dia
       {topology::TalsrReference::RawBatch, "raw"},
       {topology::TalsrReference::Pca, "pca"},
       {topology::TalsrReference::Landmarks, "landmarks"}};
-  for (const auto& [reference, name] : references) {
+  for (const auto& entry : references) {
+    const char* name = entry.second;
     CAPTURE(name);
     topology::TalsrOptions random;
-    random.reference = reference;
+    random.reference = entry.first;
     random.projection_dim = 4;  // the PCA scores rotate the cloud: the same distances
     random.landmarks = 12;
     CHECK(topology::talsr_loss(cloud, scaled, random).item() > 1.0f);

@@ -112,8 +112,8 @@ std::vector<Arm> arms_of(const json& summary) {
   }
   // Arms that only the metrics name (a summary without "arms").
   if (summary.contains("metrics") && summary["metrics"].is_object()) {
-    for (const auto& [name, value] : summary["metrics"].items()) {
-      (void)value;
+    for (const auto& item : summary["metrics"].items()) {
+      const std::string name = item.key();
       if (std::none_of(arms.begin(), arms.end(), [&](const Arm& a) { return a.name == name; }))
         arms.push_back({name, name, json::object()});
     }
