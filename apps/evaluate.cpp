@@ -138,12 +138,11 @@ int main(int argc, char** argv) {
       std::printf("%lld samples written to %s\n", static_cast<long long>(sample_count), samples_path.c_str());
     }
     if (options.groups.empty()) return tl::cli::kExitOk;
+    const int64_t width = run.trainer().config().model.input;  // the data's width: the trainer checked it
     const tl::eval::FeatureSpace features =
-        classifier.empty() ? tl::eval::FeatureSpace(run.split(options.split, options.limit).inputs.dim(1))
-                           : tl::eval::FeatureSpace(classifier, run.trainer().config().model.input);
-    nlohmann::json evaluation = tl::eval::evaluate_run(run, features, options);
+        classifier.empty() ? tl::eval::FeatureSpace(width) : tl::eval::FeatureSpace(classifier, width);
     if (out.empty()) out = run.directory();
-    if (!no_plots) evaluation["plots"] = tl::eval::write_run_plots(run, options, out);
+    const nlohmann::json evaluation = tl::eval::evaluate_run(run, features, options, no_plots ? "" : out);
     tl::train::write_file_atomically(out + "/evaluation.json", evaluation.dump(2) + "\n");
     tl::train::write_file_atomically(out + "/evaluation.md", tl::eval::evaluation_markdown(evaluation));
     std::printf("evaluation written to %s/evaluation.json and %s/evaluation.md\n", out.c_str(), out.c_str());

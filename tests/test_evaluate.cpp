@@ -152,7 +152,9 @@ TEST_CASE("exported latents read back as the model's codes, with the split's lab
   CHECK(data::read_npy_points(dir + "/samples.npy").shape() == Shape{7, 10});
 
   // Pictures: the codes and each sampler's samples (no interpolation strip: these are not images).
-  const std::vector<std::string> plots = eval::write_run_plots(run, options, dir);
+  options.groups = {};
+  const std::vector<std::string> plots =
+      eval::evaluate_run(run, eval::FeatureSpace(10), options, dir)["plots"].get<std::vector<std::string>>();
   CHECK(plots == std::vector<std::string>{"latents.png", "samples_gaussian.png", "samples_unit_ball.png",
                                           "samples_langevin.png"});
   for (const std::string& name : plots) CHECK_MESSAGE(std::filesystem::file_size(dir + "/" + name) > 100, name);

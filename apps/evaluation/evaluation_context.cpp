@@ -111,6 +111,12 @@ Tensor EvaluationContext::training_codes(int64_t limit) const {
   return training_codes_.back().second;
 }
 
+const KnnGraph& EvaluationContext::geodesic_graph() const {
+  if (!geodesic_graph_)
+    geodesic_graph_ = knn_graph(training_codes(options_.geodesic_graph_points), options_.geodesic_neighbours);
+  return *geodesic_graph_;
+}
+
 Tensor EvaluationContext::sample_codes(Sampler sampler, int64_t n, uint64_t seed) const {
   Generator generator(seed);
   const int64_t m = config_.model.latent;

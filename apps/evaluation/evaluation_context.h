@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/evaluation/feature_space.h"
+#include "apps/evaluation/samplers.h"
 #include "apps/trainer/config.h"
 #include "nn/data/dataset.h"
 #include "nn/models.h"
@@ -74,6 +76,9 @@ class EvaluationContext {
   Tensor decode(const Tensor& codes) const;
   // The training split's codes (at most `limit` of them, a seeded subset; 0: all), computed once per limit.
   Tensor training_codes(int64_t limit) const;
+  // The k-NN graph of the geodesic paths (geodesic_neighbours over geodesic_graph_points training codes, those
+  // of training_codes(geodesic_graph_points)), built once.
+  const KnnGraph& geodesic_graph() const;
   // `n` codes from `sampler`, fixed by `seed`.
   Tensor sample_codes(Sampler sampler, int64_t n, uint64_t seed) const;
   // A permutation of the split's rows fixed by the options' seed and `stream` (one stream per use).
@@ -92,6 +97,7 @@ class EvaluationContext {
   bool unit_range_ = false;
   double signal_range_ = 1.0;
   mutable std::vector<std::pair<int64_t, Tensor>> training_codes_;
+  mutable std::optional<KnnGraph> geodesic_graph_;
   std::chrono::steady_clock::time_point start_;
 };
 

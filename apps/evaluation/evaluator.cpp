@@ -140,7 +140,8 @@ data::Dataset TrainedRun::split(data::Split split, int64_t limit) const {
       whole.name, data::gather_rows(whole, rows, Device::CPU), {whole.labels.begin(), whole.labels.begin() + limit}};
 }
 
-json evaluate_run(TrainedRun& run, const FeatureSpace& features, const EvaluationOptions& options) {
+json evaluate_run(TrainedRun& run, const FeatureSpace& features, const EvaluationOptions& options,
+                  const std::string& plots_directory) {
   train::Trainer& trainer = run.trainer();
   const EvaluationContext context(trainer.model(), trainer.config(), run.split(options.split, options.limit),
                                   trainer.train_set(), features, options, run.directory());
@@ -159,6 +160,10 @@ json evaluate_run(TrainedRun& run, const FeatureSpace& features, const Evaluatio
     result[group_name(group)] = function(context);
     result["seconds"][group_name(group)] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  if (!plots_directory.empty()) {  // the same context: training codes and the geodesic graph are reused
+    write_diagrams_json(context, plots_directory);
+    result["plots"] = write_plots(context, plots_directory);
   }
   trainer.model().train();
   return result;
@@ -202,14 +207,6 @@ auto with_data_space_context(TrainedRun& run, const EvaluationOptions& options, 
   auto result = body(context);
   run.trainer().model().train();
   return result;
-}
-
-std::vector<std::string> write_run_plots(TrainedRun& run, const EvaluationOptions& options,
-                                         const std::string& directory) {
-  return with_data_space_context(run, options, [&](const EvaluationContext& context) {
-    write_diagrams_json(context, directory);
-    return write_plots(context, directory);
-  });
 }
 
 std::string export_latents(TrainedRun& run, const EvaluationOptions& options, const std::string& path) {

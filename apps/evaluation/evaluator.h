@@ -34,12 +34,10 @@ class TrainedRun {
 };
 
 // The metric groups of `options` on the run: the evaluation.json document (what was evaluated, each group's
-// section, and the seconds each group took).
-nlohmann::json evaluate_run(TrainedRun& run, const FeatureSpace& features, const EvaluationOptions& options);
-
-// Writes the pictures of apps/evaluation/plots.h and diagrams.json into `directory`; returns the pictures' names.
-std::vector<std::string> write_run_plots(TrainedRun& run, const EvaluationOptions& options,
-                                         const std::string& directory);
+// section, and the seconds each group took). With a `plots_directory`, also writes the pictures of
+// apps/evaluation/plots.h and diagrams.json there, and names the pictures in the document's "plots".
+nlohmann::json evaluate_run(TrainedRun& run, const FeatureSpace& features, const EvaluationOptions& options,
+                            const std::string& plots_directory = "");
 
 // evaluation.md: a table per group, then the pictures named in evaluation["plots"].
 std::string evaluation_markdown(const nlohmann::json& evaluation);

@@ -83,7 +83,7 @@ nlohmann::json interpolation_group(const EvaluationContext& context) {
   const Tensor ends = context.encode(take_rows(context.data().inputs, head(order, 2 * pairs)));
   context.note("interpolation", "training codes for the geodesic graph");
   const Tensor training = context.training_codes(options.geodesic_graph_points);
-  const KnnGraph graph = knn_graph(training, options.geodesic_neighbours);
+  const KnnGraph& graph = context.geodesic_graph();
   PathScores linear, geodesic;
   int64_t unconnected = 0;
   for (int64_t p = 0; p < pairs; ++p) {

@@ -123,7 +123,7 @@ std::string interpolation_plot(const EvaluationContext& context, const std::stri
   const int64_t pairs = std::min<int64_t>(kPairs, static_cast<int64_t>(order.size()) / 2);
   const Tensor ends = context.encode(take_rows(context.data().inputs, head(order, 2 * pairs)));
   const Tensor training = context.training_codes(options.geodesic_graph_points);
-  const KnnGraph graph = knn_graph(training, options.geodesic_neighbours);
+  const KnnGraph& graph = context.geodesic_graph();
   std::vector<Tensor> rows;
   for (int64_t p = 0; p < pairs; ++p) {
     const Tensor a = slice(ends, 0, 2 * p, 2 * p + 1), b = slice(ends, 0, 2 * p + 1, 2 * p + 2);

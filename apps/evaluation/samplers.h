@@ -25,7 +25,7 @@
 // vectorised pass over the training latents with O(n m) memory (samplers.cpp), the same bits for any thread count;
 // the logits are float32, good to ~1e-7 |z| |z_i| / h^2. Reference load, 10,000 walkers on 10,000 latents of
 // width 20 for the default 50 steps: 9 s on one core of the development machine (a shared 2-core Xeon with
-// AVX-512), so about 5 s on two free cores. For larger sets, subsample the training latents or the walkers.
+// AVX-512). For larger sets, subsample the training latents or the walkers.
 //
 // Interpolation between codes a and b, `points` >= 2 points including both ends:
 //   linear_path    a + t (b - a), t = i / (points - 1);

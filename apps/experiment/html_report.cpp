@@ -554,7 +554,7 @@ std::string metric_cell(const json& entry) {
 std::string metric_table(const std::vector<std::string>& keys, const std::vector<Arm>& arms, const json& metrics,
                          bool group_rows) {
   std::ostringstream html;
-  html << "<table class=\"metrics\"><thead><tr><th>metric</th>";
+  html << "<div class=\"wide\"><table class=\"metrics\"><thead><tr><th>metric</th>";
   for (const Arm& arm : arms) html << "<th>" << html_escape(arm.label) << "</th>";
   html << "</tr></thead><tbody>";
   std::string group;
@@ -573,7 +573,7 @@ std::string metric_table(const std::vector<std::string>& keys, const std::vector
     }
     html << "</tr>";
   }
-  html << "</tbody></table>";
+  html << "</tbody></table></div>";
   return html.str();
 }
 
@@ -868,6 +868,7 @@ const char* kStyle = R"css(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:1em 2em;color:#222;line-height:1.4}
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 .description{max-width:60em}
+.wide{overflow-x:auto}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.3em .6em;vertical-align:top;text-align:left}
 thead th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
