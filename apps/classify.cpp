@@ -2,7 +2,11 @@
 // saves it (the feature extractor of the evaluation metrics), as a checkpoint tl_train's format can read back.
 // A batch larger than the training set is refused; a NaN or infinite loss or weight stops it without saving.
 //
+// For a directory that holds one file set (MNIST's t10k alone), --split-from names it and a seeded share of its
+// rows, drawn as tl_train's data.split_from / test_fraction / split_seed draw it, is the test split.
+//
 //   tl_classify DATA_DIR [--epochs 2] [--batch 64] [--lr 0.001] [--seed 0] [--out runs/lenet]
+//               [--split-from train|t10k [--test-fraction 0.1] [--split-seed 0]]
 //   exit 0: saved, 1: error, 3: training diverged
 #include <algorithm>
 #include <cmath>
@@ -78,10 +82,35 @@ int main(int argc, char** argv) {
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
   app.add_option("--seed", seed, "initialisation and shuffle seed")->capture_default_str();
   app.add_option("--out", out, "output directory of lenet.tlc")->capture_default_str();
+  std::string split_from;
+  double test_fraction = 0.1;
+  uint64_t split_seed = 0;
+  app.add_option("--split-from", split_from, "train or t10k: split this one file set into training and test rows")
+      ->check(CLI::IsMember({"train", "t10k"}));
+  const auto* fraction_option =
+      app.add_option("--test-fraction", test_fraction, "with --split-from: the share of rows held out for the test")
+          ->check(CLI::Range(0.0, 1.0))
+          ->capture_default_str();
+  const auto* split_seed_option =
+      app.add_option("--split-seed", split_seed, "with --split-from: the seed of the held-out rows")
+          ->capture_default_str();
 
   const auto body = [&] {
-    const tl::data::Dataset train = tl::data::load_idx_dataset(data_dir, tl::data::Split::Train);
-    const tl::data::Dataset test = tl::data::load_idx_dataset(data_dir, tl::data::Split::Test);
+    TL_CHECK_AS(ValueError, !split_from.empty() || (fraction_option->count() == 0 && split_seed_option->count() == 0),
+                "--test-fraction and --split-seed need --split-from (without it the t10k files are the test split)");
+    TL_CHECK_AS(ValueError, test_fraction > 0.0 && test_fraction < 1.0, "--test-fraction must lie in (0, 1), got ",
+                test_fraction);
+    tl::data::Dataset train, test;
+    if (split_from.empty()) {
+      train = tl::data::load_idx_dataset(data_dir, tl::data::Split::Train);
+      test = tl::data::load_idx_dataset(data_dir, tl::data::Split::Test);
+    } else {
+      const tl::data::Dataset whole = tl::data::load_idx_dataset(
+          data_dir, split_from == "train" ? tl::data::Split::Train : tl::data::Split::Test);
+      const tl::data::RowSplit rows = tl::data::test_split_rows(whole.size(), test_fraction, split_seed);
+      train = tl::data::select_rows(whole, rows.train);
+      test = tl::data::select_rows(whole, rows.test);
+    }
     TL_CHECK_AS(ValueError, batch <= train.size(), "--batch ", batch, " exceeds the ", train.size(),
                 " training images of '", data_dir, "'");
     tl::Generator init(seed);
@@ -100,7 +129,7 @@ int main(int argc, char** argv) {
     const double test_accuracy = accuracy(model, test);
     tl::train::Checkpoint checkpoint;
     checkpoint.meta = {
-        {"model", "lenet"}, {"data", data_dir}, {"epochs", epochs}, {"seed", seed}, {"test_accuracy", test_accuracy}};
+        {"model", "lenet"}, {"data", data_dir}, {"split_from", split_from}, {"epochs", epochs}, {"seed", seed}, {"test_accuracy", test_accuracy}};
     for (auto& [name, tensor] : model.named_parameters()) checkpoint.tensors.emplace_back("model." + name, *tensor);
     tl::train::write_checkpoint_atomically(out + "/lenet.tlc", checkpoint);
     std::printf("test accuracy %.4f (%lld images); classifier saved to %s/lenet.tlc\n", test_accuracy,

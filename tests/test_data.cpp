@@ -1,8 +1,8 @@
 // Data sets and file readers: the MNIST test split read from ../shared (counts and labels against the IDX header and
 // the known class balance), errors for missing, truncated, oversized, overflowing and mismatched IDX files, the CSV,
 // .npy and lower-distance readers on well-formed and crafted files, the label readers, a CIFAR-10 fixture written here,
-// the geometry of the synthetic sets and of their held-out samples, seeded row splits, standardisation, and the epoch
-// shuffle.
+// the geometry of the synthetic sets and of their held-out samples and isometric embeddings, seeded row splits,
+// standardisation, and the epoch shuffle.
 #include <zlib.h>
 
 #include <algorithm>
@@ -281,6 +281,15 @@ TEST_CASE("synthetic sets have their stated geometry and labels") {
     CHECK(roll.labels[i] == std::min(5, static_cast<int>((radius / (1.5 * M_PI) - 1.0) / 2.0 * 6.0)));
   }
   CHECK(data::synthetic_dataset("clusters", 50, 1).labels[7] == 2);
+  // two_circles: every point within the noise of the unit circle around (3 * label, 0).
+  const data::Dataset two = data::synthetic_dataset("two_circles", 400, 4, 0.01f);
+  const std::vector<float> c = two.inputs.to_vector<float>();
+  int64_t right = 0;
+  for (int64_t i = 0; i < 400; ++i) {
+    right += two.labels[i];
+    CHECK(std::hypot(c[2 * i] - 3.0f * two.labels[i], c[2 * i + 1]) == doctest::Approx(1.0).epsilon(0.06));
+  }
+  CHECK(right == 200);
   CHECK_THROWS_AS(data::synthetic_dataset("klein_bottle", 10, 1), ValueError);
 }
 
@@ -440,6 +449,39 @@ TEST_CASE("held-out synthetic samples come from the training draw's distribution
     CHECK(nearest_own == checked);
     CHECK(test.inputs.to_vector<float>() != data::synthetic_dataset(name, 200, 11).inputs.to_vector<float>());
   }
+}
+
+TEST_CASE("an isometric embedding keeps every pairwise distance and adds noise only across the frame") {
+  const data::Dataset torus = data::synthetic_dataset("torus", 60, 2);
+  const data::Dataset flat = data::embed_isometrically(torus, 12, 0.0f, 9, 10);
+  CHECK(flat.inputs.shape() == Shape{60, 12});
+  CHECK(flat.labels == torus.labels);
+  const std::vector<float> x = torus.inputs.to_vector<float>(), y = flat.inputs.to_vector<float>();
+  const auto distance = [](const std::vector<float>& v, int64_t dim, int64_t i, int64_t j) {
+    double d = 0.0;
+    for (int64_t k = 0; k < dim; ++k) d += std::pow(double(v[i * dim + k]) - v[j * dim + k], 2);
+    return std::sqrt(d);
+  };
+  for (int64_t i = 0; i < 60; ++i)
+    for (int64_t j = 0; j < i; ++j) CHECK(distance(y, 12, i, j) == doctest::Approx(distance(x, 3, i, j)).epsilon(1e-5));
+
+  // The same frame with noise: each point moves by a vector orthogonal to the embedded set's span, whose squared
+  // length averages (12 - 3) * noise^2.
+  const float noise = 0.2f;
+  const std::vector<float> z = data::embed_isometrically(torus, 12, noise, 9, 10).inputs.to_vector<float>();
+  double squared = 0.0;
+  for (int64_t i = 0; i < 60; ++i) {
+    for (int64_t j = 0; j < 60; ++j) {
+      double dot = 0.0;
+      for (int64_t k = 0; k < 12; ++k) dot += (double(z[i * 12 + k]) - y[i * 12 + k]) * y[j * 12 + k];
+      CHECK(std::abs(dot) < 1e-4);
+    }
+    for (int64_t k = 0; k < 12; ++k) squared += std::pow(double(z[i * 12 + k]) - y[i * 12 + k], 2);
+  }
+  CHECK(squared / 60.0 == doctest::Approx(9.0 * noise * noise).epsilon(0.15));  // 540 draws: about 6 % sd
+  CHECK(data::embed_isometrically(torus, 12, 0.0f, 8, 10).inputs.to_vector<float>() != y);
+  CHECK_THROWS_WITH_AS(data::embed_isometrically(torus, 2, 0.0f, 9, 10),
+                       doctest::Contains("embedding 'torus' in R^2: the set already has 3 features"), ValueError);
 }
 
 }  // namespace tl::testing

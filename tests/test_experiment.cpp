@@ -278,6 +278,12 @@ TEST_CASE("experiment: a bad experiment file is refused naming the key") {
         d["classifier"] = {{"data", "x"}, {"epochs", 0}};
       },
       "classifier.epochs: must be a positive integer");
+  refused([](json& d) { d["classifier"] = {{"data", "x"}, {"test_fraction", 0.2}}; },
+          "classifier.test_fraction: needs classifier.split_from");
+  refused([](json& d) { d["classifier"] = {{"data", "x"}, {"split_from", "t10k"}, {"test_fraction", 1}}; },
+          "classifier.test_fraction: must be a number in (0, 1)");
+  refused([](json& d) { d["classifier"] = {{"data", "x"}, {"split_from", "test"}}; },
+          "classifier.split_from: must be \"train\" or \"t10k\"");
   refused([](json& d) { d["claims"][0]["treatment"] = "slow"; }, "claims.0.treatment: must differ from the baseline");
   json within = good;
   within["claims"][0]["treatment"] = "slow";

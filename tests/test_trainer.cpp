@@ -6,11 +6,13 @@
 // keeps a cosine schedule's length and refuses a run with nothing left to do or too many steps; failed writes stop
 // the run naming the file and leave no partial file; crafted checkpoints with a valid CRC are refused field by field.
 // Data and protocol: the user's own arrays (with labels, a test file or a seeded test share, standardised by the
-// training split), the spheres as one cloud split 90/10, a validation split with early stopping that keeps, resumes
+// training split), one IDX file set split by a seeded share (MNIST's t10k alone), synthetic sets embedded in a higher
+// dimension, the spheres as one cloud split 90/10, a validation split with early stopping that keeps, resumes
 // and evaluates the best state, and initial weights that depend on the model and init_seed only.
 #include <sys/resource.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -648,6 +650,69 @@ TEST_CASE(
   refused(c, {"config key 'validation.fraction' (0.05) holds out 1 of the 12 training rows"});
   c["validation"] = {{"fraction", 0.9}};
   refused(c, {"config key 'validation.fraction' (0.9) leaves 1 of the 12 training rows, fewer than batch_size 4"});
+}
+
+TEST_CASE("an IDX directory holding one file set is split by split_from and test_fraction, as tl_classify splits it") {
+  const std::optional<data::Dataset> whole = shared_mnist_test_split();
+  if (!whole) return;
+  json c = json::parse(R"({
+    "model": {"preset": "mlp_ae", "input": 784, "hidden": [8], "latent": 2},
+    "data": {"source": "idx", "split_from": "t10k", "test_fraction": 0.1, "split_seed": 0},
+    "loss": {"reconstruction": "bce"}, "batch_size": 16, "seed": 5, "progress": false
+  })");
+  c["data"]["path"] = TL_MNIST_DIR;
+  const train::Trainer trainer(train::parse_config(c));
+  CHECK(trainer.train_set().size() == 9000);
+  CHECK(trainer.test_set().size() == 1000);
+  // The test rows are the t10k rows that tl_classify --split-from t10k --test-fraction 0.1 --split-seed 0 holds out.
+  const data::RowSplit rows = data::test_split_rows(10000, 0.1, 0);
+  CHECK(trainer.test_set().inputs.to_vector<float>() ==
+        data::select_rows(*whole, rows.test).inputs.to_vector<float>());
+  // The two splits partition the file set: their class counts add up to the whole's.
+  std::vector<int> counts(10, 0), whole_counts(10, 0);
+  for (const data::Dataset* part : {&trainer.train_set(), &trainer.test_set()})
+    for (int32_t label : part->labels) ++counts[label];
+  for (int32_t label : whole->labels) ++whole_counts[label];
+  CHECK(counts == whole_counts);
+  c["data"]["limit"] = 300;
+  CHECK(train::Trainer(train::parse_config(c)).train_set().inputs.to_vector<float>() ==
+        data::select_rows(*whole, std::vector<int64_t>(rows.train.begin(), rows.train.begin() + 300))
+            .inputs.to_vector<float>());
+
+  c["data"].erase("split_from");
+  CHECK(config_error(c).find("config key 'data.test_fraction' needs 'data.split_from'") != std::string::npos);
+  c["data"]["split_from"] = "validation";
+  CHECK(config_error(c).find("'data.split_from'") != std::string::npos);
+}
+
+TEST_CASE("data.embed_dim carries a synthetic set and its held-out sample into R^d by one isometry") {
+  json c = json::parse(R"({
+    "model": {"preset": "mlp_vae", "input": 10, "hidden": [8], "latent": 2},
+    "data": {"source": "synthetic", "name": "torus", "count": 200, "embed_dim": 10},
+    "loss": {"reconstruction": "mse"}, "batch_size": 16, "seed": 3, "progress": false
+  })");
+  const train::Trainer trainer(train::parse_config(c));
+  const data::Dataset& train = trainer.train_set();
+  const data::Dataset& test = trainer.test_set();
+  CHECK(train.inputs.shape() == Shape{200, 10});
+  CHECK(test.inputs.shape() == Shape{20, 10});
+  // Without noise, the distance from any training point to any held-out point is that of the sets as drawn in R^3:
+  // both splits went through the same frame.
+  const std::vector<float> x = data::synthetic_dataset("torus", 200, 3).inputs.to_vector<float>();
+  const std::vector<float> t = data::synthetic_test_dataset("torus", 20, 3).inputs.to_vector<float>();
+  const std::vector<float> ex = train.inputs.to_vector<float>(), et = test.inputs.to_vector<float>();
+  for (int64_t i = 0; i < 200; i += 7) {
+    for (int64_t j = 0; j < 20; ++j) {
+      double native = 0.0, embedded = 0.0;
+      for (int k = 0; k < 3; ++k) native += std::pow(double(x[i * 3 + k]) - t[j * 3 + k], 2);
+      for (int k = 0; k < 10; ++k) embedded += std::pow(double(ex[i * 10 + k]) - et[j * 10 + k], 2);
+      CHECK(std::sqrt(embedded) == doctest::Approx(std::sqrt(native)).epsilon(1e-5));
+    }
+  }
+  c["data"]["embed_dim"] = 2;
+  c["model"]["input"] = 2;
+  CHECK(trainer_error(c).find("config key 'data.embed_dim' (2) is below the 3 features of the synthetic set 'torus'") !=
+        std::string::npos);
 }
 
 TEST_CASE("spheres are one cloud split 90/10 and standardised by the training split, as in Moor et al.") {

@@ -38,6 +38,8 @@ struct Claim {
 struct ClassifierRequest {
   std::string data;
   int64_t epochs = 2;
+  std::string split_from;      // "train" | "t10k": tl_classify --split-from (a directory with one file set); empty: none
+  double test_fraction = 0.1;  // with split_from: --test-fraction
 };
 
 struct Experiment {

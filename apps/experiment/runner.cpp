@@ -421,9 +421,19 @@ Experiment parse_experiment(const json& document) {
   if (document.contains("classifier")) {
     const json& c = document.at("classifier");
     require_object(c, "classifier");
-    check_keys(c, "classifier", {"data", "epochs"});
+    check_keys(c, "classifier", {"data", "epochs", "split_from", "test_fraction"});
     ClassifierRequest request;
     request.data = string_field(c, "classifier", "data", true);
+    request.split_from = string_field(c, "classifier", "split_from", false);
+    if (!request.split_from.empty() && request.split_from != "train" && request.split_from != "t10k")
+      bad("classifier.split_from", "must be \"train\" or \"t10k\"");
+    if (c.contains("test_fraction")) {
+      if (request.split_from.empty()) bad("classifier.test_fraction", "needs classifier.split_from");
+      const json& f = c.at("test_fraction");
+      if (!f.is_number() || !(f.get<double>() > 0.0 && f.get<double>() < 1.0))
+        bad("classifier.test_fraction", "must be a number in (0, 1)");
+      request.test_fraction = f.get<double>();
+    }
     if (c.contains("epochs")) {
       if (!c.at("epochs").is_number_integer() || c.at("epochs").get<int64_t>() < 1)
         bad("classifier.epochs", "must be a positive integer");
@@ -540,9 +550,16 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
       if (!exists(context.classifier)) {
         fs::create_directories(directory);
         std::fprintf(stderr, "classifier: training tl_classify into %s\n", directory.c_str());
-        const Outcome o = run_logged({tools + "/tl_classify", experiment.classifier->data, "--epochs",
-                                      std::to_string(experiment.classifier->epochs), "--seed", "0", "--out", directory},
-                                     directory + "/run.log");
+        const ClassifierRequest& request = *experiment.classifier;
+        std::vector<std::string> argv{tools + "/tl_classify", request.data, "--epochs", std::to_string(request.epochs),
+                                      "--seed", "0", "--out", directory};
+        if (!request.split_from.empty()) {
+          std::ostringstream fraction;
+          fraction.precision(17);
+          fraction << request.test_fraction;
+          argv.insert(argv.end(), {"--split-from", request.split_from, "--test-fraction", fraction.str()});
+        }
+        const Outcome o = run_logged(argv, directory + "/run.log");
         if (o.status != 0) throw Error(failure("tl_classify", o) + " (its output is in " + directory + "/run.log)");
       }
     } else if (experiment.classifier) {

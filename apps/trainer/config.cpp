@@ -72,9 +72,17 @@ bool parse_data(ConfigSection s, DataConfig& data) {
   } else {
     if (data.source == DataSource::Idx) {
       data.path = s.require<std::string>("path");
+      if (s.has("split_from")) {
+        data.split_from = s.choice("split_from", "t10k", {"train", "t10k"}) == 0 ? "train" : "t10k";
+        data.test_fraction = s.has("test_fraction") ? open_fraction(s, "test_fraction") : 0.1;
+      }
+      TL_CHECK_AS(ValueError, !s.has("test_fraction") || s.has("split_from"), "config key '",
+                  s.key_path("test_fraction"), "' needs '", s.key_path("split_from"),
+                  "' (the file set to split: train or t10k; without it the t10k files are the test split)");
     } else {
       data.name = s.require<std::string>("name");
       data.noise = s.non_negative_number("noise", 0.0f);
+      data.embed_dim = s.non_negative_integer("embed_dim", 0);
       if (s.has("test_fraction"))
         data.test_fraction = open_fraction(s, "test_fraction");
       else if (data.name == "spheres")

@@ -22,7 +22,8 @@ constexpr uint64_t kNoiseSeedKey = 0x9E3779B97F4A7C15ull;
 
 enum class DataSource { Idx, Synthetic, Arrays };
 
-// The data of a run. Its test split is, by source: Idx, the t10k files; Synthetic with test_fraction > 0 (spheres by
+// The data of a run. Its test split is, by source: Idx, the t10k files, or with split_from a seeded test_fraction
+// share of the one file set named (for a directory holding only t10k, as ../shared/data/mnist); Synthetic with test_fraction > 0 (spheres by
 // default, 0.1), a seeded share of ONE drawn cloud of `count` points; Synthetic otherwise, a second sample of
 // max(count / 10, batch_size) points of the same distribution (synthetic_test_dataset); Arrays, the `test` file or a
 // seeded test_fraction share of the `train` file. With `standardize`, every split (test and validation included) is
@@ -34,12 +35,14 @@ struct DataConfig {
   std::string name;        // Synthetic: the set's name (nn/data/dataset.h)
   int64_t count = 10000;   // Synthetic: the points drawn (with test_fraction: train and test together)
   float noise = 0.0f;      // Synthetic
+  int64_t embed_dim = 0;   // Synthetic: > 0 carries the set into R^embed_dim (data::embed_isometrically); 0: as drawn
+  std::string split_from;  // Idx: "train" or "t10k" splits that one file set by test_fraction; empty: train / t10k
   int64_t limit = 0;       // Idx: keep the first `limit` training samples (0: all)
   int64_t test_limit = 0;  // Idx: likewise for the test split
   // Arrays: .npy (float32/float64, 2-D) or CSV feature files; labels: .npy (int32/int64, [n] or [n, 1]) or a
   // one-column CSV, every label 0 when not given. Paths are read relative to the current directory.
   std::string train, train_labels, test, test_labels;
-  double test_fraction = 0.0;  // in (0, 1): the test split is this share of one cloud / of `train`; 0: not split
+  double test_fraction = 0.0;  // in (0, 1): the test split is this share of one cloud / file set / `train`; 0: none
   uint64_t split_seed = 0;     // the test and validation splits' seed: data.split_seed, else the config's seed
   bool standardize = false;    // default true for spheres
 };

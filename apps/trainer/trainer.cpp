@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <numeric>
 #include <map>
 #include <set>
 #include <sstream>
@@ -28,8 +29,11 @@ namespace {
 
 using nlohmann::json;
 
-// Mixed into data.split_seed for the permutations of the test and the validation split (distinct streams).
-constexpr uint64_t kTestSplitKey = 0x7E57'5B11'7000'0001ull;
+// Mixed into the config's seed for data.embed_dim's frame and for the ambient noise of each split.
+constexpr uint64_t kEmbeddingFrameKey = 0xF4A3'E000'0000'0003ull;
+constexpr uint64_t kEmbeddingTrainNoiseKey = 0xA3B1'E000'0000'0004ull;
+constexpr uint64_t kEmbeddingTestNoiseKey = 0xA3B1'E000'0000'0005ull;
+// Mixed into data.split_seed for the permutation of the validation split (the test split's is data::test_split_rows).
 constexpr uint64_t kValidationSplitKey = 0x7A11'DA7E'0000'0002ull;
 
 void synchronize(Device device) {
@@ -104,10 +108,18 @@ data::Dataset read_arrays(const std::string& key, const std::string& path, const
   return set;
 }
 
+// The first `limit` rows of `set` (all of them when limit is 0 or at least its size).
+data::Dataset limited(data::Dataset set, int64_t limit) {
+  if (limit == 0 || limit >= set.size()) return set;
+  std::vector<int64_t> rows(static_cast<size_t>(limit));
+  std::iota(rows.begin(), rows.end(), int64_t{0});
+  return data::select_rows(set, rows);
+}
+
 // `whole` split by data.test_fraction under data.split_seed; `what` names the split rows in errors.
 std::pair<data::Dataset, data::Dataset> split_test(const data::Dataset& whole, const DataConfig& config,
                                                    const std::string& what) {
-  const data::RowSplit split = data::split_rows(whole.size(), config.test_fraction, config.split_seed ^ kTestSplitKey);
+  const data::RowSplit split = data::test_split_rows(whole.size(), config.test_fraction, config.split_seed);
   TL_CHECK_AS(ValueError, !split.train.empty(), "config key 'data.test_fraction' (", config.test_fraction,
               ") leaves no training rows of the ", whole.size(), " of ", what);
   return {data::select_rows(whole, split.train), data::select_rows(whole, split.test)};
@@ -117,16 +129,30 @@ std::pair<data::Dataset, data::Dataset> split_test(const data::Dataset& whole, c
 std::pair<data::Dataset, data::Dataset> load_splits(const TrainConfig& config) {
   const DataConfig& data = config.data;
   if (data.source == DataSource::Idx) {
-    return {data::load_idx_dataset(data.path, data::Split::Train, data.limit),
-            data::load_idx_dataset(data.path, data::Split::Test, data.test_limit)};
+    if (data.split_from.empty()) {
+      return {data::load_idx_dataset(data.path, data::Split::Train, data.limit),
+              data::load_idx_dataset(data.path, data::Split::Test, data.test_limit)};
+    }
+    const data::Split file_set = data.split_from == "train" ? data::Split::Train : data::Split::Test;
+    auto [train, test] = split_test(data::load_idx_dataset(data.path, file_set), data,
+                                    "the " + data.split_from + " files of '" + data.path + "'");
+    return {limited(std::move(train), data.limit), limited(std::move(test), data.test_limit)};
   }
   if (data.source == DataSource::Synthetic) {
-    if (data.test_fraction > 0.0)
-      return split_test(data::synthetic_dataset(data.name, data.count, config.seed, data.noise), data,
-                        "the synthetic set '" + data.name + "'");
-    return {data::synthetic_dataset(data.name, data.count, config.seed, data.noise),
-            data::synthetic_test_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size), config.seed,
-                                         data.noise)};
+    // With embed_dim, every split shares the frame (drawn under the set's seed) and draws its own ambient noise.
+    const auto embedded = [&](data::Dataset set, uint64_t noise_key) {
+      if (data.embed_dim == 0) return set;
+      TL_CHECK_AS(ValueError, data.embed_dim >= set.inputs.dim(1), "config key 'data.embed_dim' (", data.embed_dim,
+                  ") is below the ", set.inputs.dim(1), " features of the synthetic set '", data.name, "'");
+      return data::embed_isometrically(set, data.embed_dim, data.noise, config.seed ^ kEmbeddingFrameKey,
+                                       config.seed ^ noise_key);
+    };
+    const data::Dataset drawn = embedded(data::synthetic_dataset(data.name, data.count, config.seed, data.noise),
+                                         kEmbeddingTrainNoiseKey);
+    if (data.test_fraction > 0.0) return split_test(drawn, data, "the synthetic set '" + data.name + "'");
+    return {drawn, embedded(data::synthetic_test_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size),
+                                                         config.seed, data.noise),
+                            kEmbeddingTestNoiseKey)};
   }
   const data::Dataset train = read_arrays("train", data.train, "train_labels", data.train_labels);
   if (data.test.empty()) return split_test(train, data, "'data.train' ('" + data.train + "')");

@@ -16,6 +16,7 @@ namespace {
 
 constexpr float kPi = 3.14159265358979323846f;
 constexpr uint64_t kTestSeedOffset = 1000003;  // a synthetic held-out sample draws its points from seed + this
+constexpr uint64_t kTestSplitKey = 0x7E57'5B11'7000'0001ull;  // mixed into the split seed of test_split_rows
 
 std::string find_idx_file(const std::string& directory, const std::string& stem) {
   for (const char* suffix : {".gz", ""}) {
@@ -164,6 +165,10 @@ Dataset synthetic_dataset(const std::string& name, int64_t count, uint64_t seed,
     return labelled_by_rows(name, noisy_circle(count, 1.0f, noise, generator),
                             [](const float* p) { return sector(p[1], p[0], 6); });
   }
+  if (name == "two_circles") {
+    return labelled_by_rows(name, two_circles(count, noise, generator),
+                            [](const float* p) { return static_cast<int32_t>(p[0] > 1.5f); });
+  }
   if (name == "sphere") {
     return labelled_by_rows(name, sphere(count, noise, generator), [](const float* p) {
       return static_cast<int32_t>((p[0] > 0) + 2 * (p[1] > 0) + 4 * (p[2] > 0));
@@ -181,7 +186,7 @@ Dataset synthetic_dataset(const std::string& name, int64_t count, uint64_t seed,
   if (name == "swiss_roll") return swiss_roll_dataset(count, seed, noise);
   if (name == "spheres") return spheres_dataset(count, seed);
   TL_FAIL(ValueError, "unknown synthetic data set '", name,
-          "' (expected circle, sphere, torus, figure_eight, clusters, swiss_roll or spheres)");
+          "' (expected circle, two_circles, sphere, torus, figure_eight, clusters, swiss_roll or spheres)");
 }
 
 Dataset synthetic_test_dataset(const std::string& name, int64_t count, uint64_t seed, float noise) {
@@ -207,6 +212,54 @@ RowSplit split_rows(int64_t n, double fraction, uint64_t seed) {
   split.test.assign(order.begin(), order.begin() + std::min(test, n));
   split.train.assign(order.begin() + std::min(test, n), order.end());
   return split;
+}
+
+RowSplit test_split_rows(int64_t n, double fraction, uint64_t split_seed) {
+  return split_rows(n, fraction, split_seed ^ kTestSplitKey);
+}
+
+Dataset embed_isometrically(const Dataset& data, int64_t dim, float noise, uint64_t frame_seed, uint64_t noise_seed) {
+  const int64_t n = data.size(), own = data.inputs.dim(1);
+  TL_CHECK_AS(ValueError, dim >= own, "embedding '", data.name, "' in R^", dim, ": the set already has ", own,
+              " features (the dimension must be at least that)");
+  TL_CHECK_AS(ValueError, noise >= 0.0f, "embedding '", data.name, "': noise must be >= 0, got ", noise);
+  // The frame: `own` Gaussian vectors in R^dim, orthonormalised by Gram-Schmidt run twice in double.
+  Generator frame_generator(frame_seed);
+  const std::vector<float> draws = Tensor::normal({own, dim}, frame_generator).to_vector<float>();
+  std::vector<double> frame(draws.begin(), draws.end());
+  const auto project_out = [&](double* v, int64_t columns) {
+    for (int64_t c = 0; c < columns; ++c) {
+      const double* q = frame.data() + c * dim;
+      double dot = 0.0;
+      for (int64_t k = 0; k < dim; ++k) dot += q[k] * v[k];
+      for (int64_t k = 0; k < dim; ++k) v[k] -= dot * q[k];
+    }
+  };
+  for (int64_t c = 0; c < own; ++c) {
+    double* v = frame.data() + c * dim;
+    for (int pass = 0; pass < 2; ++pass) project_out(v, c);
+    double norm = 0.0;
+    for (int64_t k = 0; k < dim; ++k) norm += v[k] * v[k];
+    norm = std::sqrt(norm);
+    for (int64_t k = 0; k < dim; ++k) v[k] /= norm;
+  }
+  std::vector<double> offsets(static_cast<size_t>(n * dim), 0.0);
+  if (noise > 0.0f) {
+    Generator noise_generator(noise_seed);
+    const std::vector<float> g = Tensor::normal({n, dim}, noise_generator, 0.0f, noise).to_vector<float>();
+    offsets.assign(g.begin(), g.end());
+    for (int64_t i = 0; i < n; ++i) project_out(offsets.data() + i * dim, own);
+  }
+  const std::vector<float> points = data.inputs.to_vector<float>();
+  std::vector<float> embedded(static_cast<size_t>(n * dim));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < dim; ++k) {
+      double value = offsets[i * dim + k];
+      for (int64_t c = 0; c < own; ++c) value += double(points[i * own + c]) * frame[c * dim + k];
+      embedded[i * dim + k] = static_cast<float>(value);
+    }
+  }
+  return Dataset{data.name, Tensor::from_vector(embedded, {n, dim}), data.labels};
 }
 
 Dataset select_rows(const Dataset& data, const std::vector<int64_t>& rows) {

@@ -29,7 +29,7 @@ Dataset load_idx_dataset(const std::string& directory, Split split, int64_t limi
 Dataset load_cifar10_batches(const std::vector<std::string>& paths, int64_t limit = 0);
 
 // Synthetic sets with labels, drawn from Philox under `seed`:
-//   "circle" (label: angle sextant), "sphere" (S^2, label: octant), "torus" (label: sextant of the major angle),
+//   "circle" (label: angle sextant), "two_circles" (unit circles at (0,0) and (3,0), label: which), "sphere" (S^2, label: octant), "torus" (label: sextant of the major angle),
 //   "figure_eight" (label: which loop), "clusters" (5 Gaussian blobs in 10-D, label: blob),
 //   "swiss_roll" (3-D, label: sixth of the roll), "spheres" (Moor et al.: 10 spheres S^100 of radius 5 in R^101,
 //   centres ~ N(0, I), inside one of radius 25; labels 0..9 and 10; `count` is the total, split 1:1:...:1:10
@@ -48,6 +48,17 @@ struct RowSplit {
   std::vector<int64_t> train, test;
 };
 RowSplit split_rows(int64_t n, double fraction, uint64_t seed);
+
+// The held-out split of one set of rows that every tool draws alike (tl_train's data.test_fraction, tl_classify's
+// --test-fraction): split_rows under `split_seed` mixed with a fixed key, so that a model and the classifier scoring
+// it hold out the same rows when given the same fraction and seed.
+RowSplit test_split_rows(int64_t n, double fraction, uint64_t split_seed);
+
+// `data` (points in R^d) carried into R^dim, dim >= d, by an orthonormal frame drawn under `frame_seed`, plus
+// N(0, noise^2) along the dim - d directions the frame leaves out (drawn under `noise_seed`): a set whose generator
+// added that noise in its own d coordinates ends up with isotropic noise in R^dim. Pairwise distances, and with them
+// the persistence diagrams, are those of `data` up to the added noise. ValueError when dim < d.
+Dataset embed_isometrically(const Dataset& data, int64_t dim, float noise, uint64_t frame_seed, uint64_t noise_seed);
 
 // The rows `rows` of `data` (inputs and labels), in that order, under the same name.
 Dataset select_rows(const Dataset& data, const std::vector<int64_t>& rows);
