@@ -105,8 +105,8 @@ int main(int argc, char** argv) {
       train = tl::data::load_idx_dataset(data_dir, tl::data::Split::Train);
       test = tl::data::load_idx_dataset(data_dir, tl::data::Split::Test);
     } else {
-      const tl::data::Dataset whole = tl::data::load_idx_dataset(
-          data_dir, split_from == "train" ? tl::data::Split::Train : tl::data::Split::Test);
+      const tl::data::Dataset whole =
+          tl::data::load_idx_dataset(data_dir, split_from == "train" ? tl::data::Split::Train : tl::data::Split::Test);
       const tl::data::RowSplit rows = tl::data::test_split_rows(whole.size(), test_fraction, split_seed);
       train = tl::data::select_rows(whole, rows.train);
       test = tl::data::select_rows(whole, rows.test);
@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
     }
     const double test_accuracy = accuracy(model, test);
     tl::train::Checkpoint checkpoint;
-    checkpoint.meta = {
-        {"model", "lenet"}, {"data", data_dir}, {"split_from", split_from}, {"epochs", epochs}, {"seed", seed}, {"test_accuracy", test_accuracy}};
+    checkpoint.meta = {{"model", "lenet"}, {"data", data_dir}, {"split_from", split_from},
+                       {"epochs", epochs}, {"seed", seed},     {"test_accuracy", test_accuracy}};
     for (auto& [name, tensor] : model.named_parameters()) checkpoint.tensors.emplace_back("model." + name, *tensor);
     tl::train::write_checkpoint_atomically(out + "/lenet.tlc", checkpoint);
     std::printf("test accuracy %.4f (%lld images); classifier saved to %s/lenet.tlc\n", test_accuracy,

@@ -2,9 +2,12 @@
 // uniform, Gaussian, noisy-circle and torus clouds of n = 128..2048 points, medians after warm-up; then the
 // throughput of a batch of clouds on one and two threads. --clouds DIR writes every cloud as .npy and --json
 // FILE the figures, so that bench/compare_persistence.py can time ripser and gudhi on the same clouds in the same
-// run and print the ratios.
+// run and print the ratios. --gpu-batch times only a batch of 64 Gaussian clouds (d = 16, n = 512) on CUDA against the
+// same batch on one CPU core (scripts/gpu_check.sh), with the largest birth/death difference between the two.
 #include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -34,6 +37,54 @@ size_t h1_pairs(const tl::topology::PersistenceResult& r) {
   return r.diagrams[1].pairs.size();
 }
 
+// The largest |birth| or |death| difference between matching pairs of two results of the same clouds; infinity
+// when any diagram's pair count differs.
+double largest_difference(const std::vector<tl::topology::PersistenceResult>& a,
+                          const std::vector<tl::topology::PersistenceResult>& b) {
+  double largest = 0.0;
+  for (size_t c = 0; c < a.size(); ++c) {
+    for (size_t k = 0; k < a[c].diagrams.size(); ++k) {
+      const auto& pa = a[c].diagrams[k].pairs;
+      const auto& pb = b[c].diagrams[k].pairs;
+      if (pa.size() != pb.size()) return INFINITY;
+      for (size_t i = 0; i < pa.size(); ++i)
+        largest = std::max(
+            {largest, std::fabs(double(pa[i].birth) - pb[i].birth), std::fabs(double(pa[i].death) - pb[i].death)});
+    }
+  }
+  return largest;
+}
+
+// The GPU check's figure: H0 and H0+H1 of 64 clouds on CUDA against one CPU core, medians after warm-up.
+void gpu_batch_comparison(std::FILE* json) {
+  std::vector<tl::Tensor> cpu_batch, gpu_batch;
+  for (uint64_t c = 0; c < 64; ++c) {
+    cpu_batch.push_back(make_cloud({"gaussian", 16}, 512, 77 + c));
+    gpu_batch.push_back(cpu_batch.back().to(tl::Device::CUDA));
+  }
+  omp_set_num_threads(1);
+  std::printf("batch of 64 clouds (gaussian, d = 16, n = 512): CUDA against one CPU core\n");
+  std::printf("%-6s %12s %12s %8s %14s\n", "dims", "CPU ms", "CUDA ms", "speedup", "max |diff|");
+  for (int max_dim : {0, 1}) {
+    tl::topology::PersistenceOptions options;
+    options.max_dim = max_dim;
+    std::vector<tl::topology::PersistenceResult> on_cpu, on_gpu;
+    const double cpu =
+        tl::bench::median_seconds([&] { on_cpu = tl::topology::persistence_batch(cpu_batch, options); }, 1, 3, 0.5);
+    const double gpu =
+        tl::bench::median_seconds([&] { on_gpu = tl::topology::persistence_batch(gpu_batch, options); }, 3, 7, 0.5);
+    const double difference = largest_difference(on_cpu, on_gpu);
+    const char* name = max_dim == 0 ? "H0" : "H0+H1";
+    std::printf("%-6s %12.2f %12.2f %7.1fx %14.3g\n", name, cpu * 1e3, gpu * 1e3, cpu / gpu, difference);
+    std::fflush(stdout);
+    if (json)
+      std::fprintf(json,
+                   "{\"name\": \"gpu_batch64_gaussian_d16_n512_%s\", \"cpu_one_thread_s\": %.6g, \"cuda_s\": %.6g, "
+                   "\"max_abs_difference\": %.6g}\n",
+                   max_dim == 0 ? "h0" : "h01", cpu, gpu, difference);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,9 +95,17 @@ int main(int argc, char** argv) {
   app.add_option("--clouds", cloud_dir, "write every cloud there as .npy")->type_name("DIR");
   app.add_option("--json", json_path, "write the figures as JSON lines")->type_name("FILE");
   app.add_option("--max-n", max_n, "largest cloud size (of 128, 256, ..., 2048)")->capture_default_str();
+  bool gpu_batch = false;
+  app.add_flag("--gpu-batch", gpu_batch, "only 64 clouds (Gaussian, d = 16, n = 512) on CUDA against one CPU core");
 
   const auto body = [&] {
     std::FILE* json = json_path.empty() ? nullptr : std::fopen(json_path.c_str(), "w");
+    TL_CHECK_AS(ValueError, json_path.empty() || json != nullptr, "--json: cannot write '", json_path, "'");
+    if (gpu_batch) {
+      gpu_batch_comparison(json);
+      if (json) std::fclose(json);
+      return tl::cli::kExitOk;
+    }
     const std::vector<CloudSpec> specs{{"uniform", 2},  {"uniform", 3},  {"uniform", 16},  {"uniform", 784},
                                        {"gaussian", 2}, {"gaussian", 3}, {"gaussian", 16}, {"gaussian", 784},
                                        {"circle", 2},   {"torus", 3}};

@@ -100,11 +100,25 @@ struct H1Column {
   int32_t apparent = 0;         // 1 when (edge, cofacet) is an apparent pair
 };
 
-// The sort key of a reduction column from its diameter's bits (a float >= 0, and +0 rather than -0) and its edge
-// index: ascending keys list the columns latest in the filtration first (diameter descending, then edge index
-// ascending). Edge indices fit 32 bits (a cloud has at most 65,536 points).
-TL_HD uint64_t column_sort_key(uint32_t diameter_bits, int64_t index) {
-  return (static_cast<uint64_t>(~diameter_bits) << 32) | static_cast<uint64_t>(index);
+// The sort key of a reduction column from its diameter's bits (a float >= 0, and +0 rather than -0: its sign bit is
+// clear) and its edge index, which must be below 2^index_bits: ascending keys list the columns latest in the
+// filtration first (diameter descending, then edge index ascending). The key uses bits [0, 31 + index_bits) only, so
+// a radix sort needs no more; edge indices fit 32 bits (a cloud has at most 65,536 points).
+TL_HD uint64_t column_sort_key(uint32_t diameter_bits, int64_t index, int index_bits) {
+  return (static_cast<uint64_t>(0x7fffffffu - diameter_bits) << index_bits) | static_cast<uint64_t>(index);
+}
+
+// The edge index of a column's sort key (column_sort_key with the same index_bits).
+TL_HD int64_t column_key_index(uint64_t key, int index_bits) {
+  return static_cast<int64_t>(key & ((uint64_t(1) << index_bits) - 1));
+}
+
+// The fewest index bits for the edges of a cloud with `edges` edges, leaving the all-ones index unused (so that a
+// column's key never equals an all-ones key marking a non-column).
+TL_HD int column_index_bits(int64_t edges) {
+  int bits = 1;
+  while ((int64_t(1) << bits) <= edges) ++bits;
+  return bits;
 }
 
 // Cofacets of {u, v} with the edge's diameter d come first in the filtration, larger triangle index first, and

@@ -1,4 +1,5 @@
-// Optimiser state and steps, learning-rate schedules, gradient clipping.
+// Optimiser state and steps, learning-rate schedules, gradient norms and clipping (one device-to-host copy per norm
+// on CUDA).
 #include "nn/optim.h"
 
 #include <cmath>
@@ -102,10 +103,25 @@ float LearningRateSchedule::lr_at(float base_lr, int64_t step) const {
 }
 
 double gradient_norm(const std::vector<Tensor>& parameters) {
+  // On the CPU tensor by tensor; on a device one reduction over the gradients concatenated there, so that the sum
+  // comes back in one device-to-host copy rather than one per tensor.
   double squares = 0.0;
+  std::vector<Tensor> on_device;
   for (const Tensor& p : parameters) {
     const Tensor& g = p.grad();
-    if (g.defined()) squares += kernels::backend_for(g.device()).sum_squares(g.data<float>(), g.numel());
+    if (!g.defined()) continue;
+    if (g.device() == Device::CPU) {
+      squares += kernels::backend_for(Device::CPU).sum_squares(g.data<float>(), g.numel());
+    } else {
+      on_device.push_back(g);
+    }
+  }
+  if (!on_device.empty()) {
+    NoGradGuard no_grad;
+    std::vector<Tensor> flat;
+    for (const Tensor& g : on_device) flat.push_back(reshape(g, {g.numel()}));
+    const Tensor all = flat.size() == 1 ? flat[0] : concat(flat, 0);
+    squares += kernels::backend_for(all.device()).sum_squares(all.data<float>(), all.numel());
   }
   return std::sqrt(squares);
 }

@@ -5,9 +5,6 @@
 #include <cmath>
 
 namespace tl::testing {
-namespace {
-
-using Inputs = std::vector<Tensor>;
 
 InputSpec in_range(Shape shape, float low, float high) {
   InputSpec s;
@@ -16,6 +13,11 @@ InputSpec in_range(Shape shape, float low, float high) {
   s.high = high;
   return s;
 }
+
+namespace {
+
+using Inputs = std::vector<Tensor>;
+
 InputSpec any(Shape shape) {
   return in_range(std::move(shape), -1.0f, 1.0f);
 }

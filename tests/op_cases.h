@@ -26,6 +26,9 @@ struct OpCase {
 
 constexpr float kKinkMargin = 0.05f;
 
+// A differentiable input of `shape` drawn uniformly from [low, high].
+InputSpec in_range(Shape shape, float low, float high);
+
 const std::vector<OpCase>& op_cases();
 
 // The case's inputs on `device`, the same values on every device for a given seed.

@@ -1,7 +1,8 @@
 // tl_experiment (docs/experiments.md): the statistics against hand values, the claims' verdicts for each kind,
 // the flattening of evaluation.json and the log_steps read from log.jsonl, the experiment file's refusals naming
 // their key, and one end-to-end run of the tool (2 arms x 2 seeds of a tiny VAE) that a second invocation leaves
-// untouched and that resumes a run missing only its evaluation (tl_experiment and the tools it runs are build dependencies of the test binary).
+// untouched and that resumes a run missing only its evaluation (tl_experiment and the tools it runs are build
+// dependencies of the test binary).
 #include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
@@ -278,12 +279,21 @@ TEST_CASE("experiment: a bad experiment file is refused naming the key") {
         d["classifier"] = {{"data", "x"}, {"epochs", 0}};
       },
       "classifier.epochs: must be a positive integer");
-  refused([](json& d) { d["classifier"] = {{"data", "x"}, {"test_fraction", 0.2}}; },
-          "classifier.test_fraction: needs classifier.split_from");
-  refused([](json& d) { d["classifier"] = {{"data", "x"}, {"split_from", "t10k"}, {"test_fraction", 1}}; },
-          "classifier.test_fraction: must be a number in (0, 1)");
-  refused([](json& d) { d["classifier"] = {{"data", "x"}, {"split_from", "test"}}; },
-          "classifier.split_from: must be \"train\" or \"t10k\"");
+  refused(
+      [](json& d) {
+        d["classifier"] = {{"data", "x"}, {"test_fraction", 0.2}};
+      },
+      "classifier.test_fraction: needs classifier.split_from");
+  refused(
+      [](json& d) {
+        d["classifier"] = {{"data", "x"}, {"split_from", "t10k"}, {"test_fraction", 1}};
+      },
+      "classifier.test_fraction: must be a number in (0, 1)");
+  refused(
+      [](json& d) {
+        d["classifier"] = {{"data", "x"}, {"split_from", "test"}};
+      },
+      "classifier.split_from: must be \"train\" or \"t10k\"");
   refused([](json& d) { d["claims"][0]["treatment"] = "slow"; }, "claims.0.treatment: must differ from the baseline");
   json within = good;
   within["claims"][0]["treatment"] = "slow";

@@ -1,5 +1,7 @@
-// CPU-vs-CUDA parity: every op of the op table forward and backward (convolutions included), optimiser steps,
-// large GEMMs and reductions, random fills, device copies, the caching allocator and the device errors. Needs a GPU:
+// CPU-vs-CUDA parity: every op of the op table forward and backward (convolutions included), the same ops at sizes
+// that leave a partial last thread block, convolutions at the model shapes, optimiser steps, large GEMMs and
+// reductions, random fills, device copies, the caching allocator and the device errors (kernel edge cases are in
+// test_parity_kernels.cpp). Needs a GPU:
 // parity_main.cpp reports the whole executable as skipped (exit code 77, which CTest counts as skipped) where there is
 // none.
 #include <cmath>
@@ -30,19 +32,112 @@ Run forward_backward(const OpCase& c, Device device) {
   return run;
 }
 
+// Runs the case forward and backward on both devices and compares output and input gradients.
+void check_parity(const OpCase& c, double rtol, double atol) {
+  const Run cpu = forward_backward(c, Device::CPU);
+  const Run gpu = forward_backward(c, Device::CUDA);
+  CHECK(gpu.output.device() == Device::CUDA);
+  check_close(gpu.output, cpu.output, rtol, atol, c.name + " forward");
+  for (size_t i = 0; i < cpu.grads.size(); ++i) {
+    if (!cpu.grads[i].defined()) continue;
+    check_close(gpu.grads[i], cpu.grads[i], rtol, atol, c.name + " gradient of input " + std::to_string(i));
+  }
+}
+
+// Elementwise ops over n elements and log-softmax over rows x cols: n and the row lengths are not multiples of the
+// 256-thread block, so the last block is partial.
+std::vector<OpCase> partial_block_cases() {
+  std::vector<OpCase> cases;
+  for (const int64_t n : {257, 1000, 4097}) {
+    const std::string size = "_" + std::to_string(n);
+    const InputSpec any = in_range({n}, -2.0f, 2.0f), positive = in_range({n}, 0.5f, 2.0f);
+    cases.push_back({"exp" + size, {any}, [](const std::vector<Tensor>& x) { return exp(x[0]); }});
+    cases.push_back({"log" + size, {positive}, [](const std::vector<Tensor>& x) { return log(x[0]); }});
+    cases.push_back({"tanh" + size, {any}, [](const std::vector<Tensor>& x) { return tanh(x[0]); }});
+    cases.push_back({"sigmoid" + size, {any}, [](const std::vector<Tensor>& x) { return sigmoid(x[0]); }});
+    cases.push_back({"softplus" + size, {any}, [](const std::vector<Tensor>& x) { return softplus(x[0]); }});
+    cases.push_back({"relu" + size, {any}, [](const std::vector<Tensor>& x) { return relu(x[0]); }});
+    cases.push_back({"mul" + size, {any, any}, [](const std::vector<Tensor>& x) { return mul(x[0], x[1]); }});
+    cases.push_back({"div_scalar_broadcast" + size, {any, in_range({1}, 0.5f, 2.0f)}, [](const std::vector<Tensor>& x) {
+                       return div(x[0], x[1]);
+                     }});
+    cases.push_back({"add_row_broadcast" + size,
+                     {in_range({3, n}, -2.0f, 2.0f), any},
+                     [](const std::vector<Tensor>& x) { return add(x[0], x[1]); }});
+  }
+  for (const auto& shape : {Shape{33, 1025}, Shape{1025, 33}, Shape{1, 4097}}) {
+    cases.push_back({"log_softmax_" + std::to_string(shape[0]) + "x" + std::to_string(shape[1]),
+                     {in_range(shape, -30.0f, 30.0f)},
+                     [](const std::vector<Tensor>& x) { return log_softmax(x[0]); }});
+  }
+  return cases;
+}
+
+// The convolutions of the conv VAE (nn/models.cpp: encoder conv 1->32->64, 4 x 4, stride 2, padding 1; decoder
+// transposed convs 64->32->1) and of the LeNet-style classifier (conv 1->6, 5 x 5, padding 2; conv 6->16, 5 x 5,
+// stride 2), at batch 16, with the number of products summed per entry (the largest of forward, backward data and
+// backward filter: the filter gradient sums over batch x output pixels).
+struct ModelConv {
+  OpCase c;
+  int64_t terms;
+};
+
+std::vector<ModelConv> model_conv_cases() {
+  using Inputs = std::vector<Tensor>;
+  const int64_t b = 16;
+  return {
+      {{"vae_encoder_conv1",
+        {in_range({b, 1, 28, 28}, -1, 1), in_range({32, 1, 4, 4}, -1, 1)},
+        [](const Inputs& x) { return conv2d(x[0], x[1], 2, 1); }},
+       b * 14 * 14},
+      {{"vae_encoder_conv2",
+        {in_range({b, 32, 14, 14}, -1, 1), in_range({64, 32, 4, 4}, -1, 1)},
+        [](const Inputs& x) { return conv2d(x[0], x[1], 2, 1); }},
+       b * 7 * 7},
+      {{"vae_decoder_deconv1",
+        {in_range({b, 64, 7, 7}, -1, 1), in_range({64, 32, 4, 4}, -1, 1)},
+        [](const Inputs& x) { return conv_transpose2d(x[0], x[1], 2, 1, 0); }},
+       b * 7 * 7},
+      {{"vae_decoder_deconv2",
+        {in_range({b, 32, 14, 14}, -1, 1), in_range({32, 1, 4, 4}, -1, 1)},
+        [](const Inputs& x) { return conv_transpose2d(x[0], x[1], 2, 1, 0); }},
+       b * 14 * 14},
+      {{"classifier_conv1",
+        {in_range({b, 1, 28, 28}, -1, 1), in_range({6, 1, 5, 5}, -1, 1)},
+        [](const Inputs& x) { return conv2d(x[0], x[1], 1, 2); }},
+       b * 28 * 28},
+      {{"classifier_conv2",
+        {in_range({b, 6, 28, 28}, -1, 1), in_range({16, 6, 5, 5}, -1, 1)},
+        [](const Inputs& x) { return conv2d(x[0], x[1], 2, 0); }},
+       b * 12 * 12},
+  };
+}
+
 }  // namespace
 
 TEST_CASE("every op agrees between CPU and CUDA forward and backward") {
   for (const OpCase& c : op_cases()) {
     SUBCASE(c.name.c_str()) {
-      const Run cpu = forward_backward(c, Device::CPU);
-      const Run gpu = forward_backward(c, Device::CUDA);
-      CHECK(gpu.output.device() == Device::CUDA);
-      check_close(gpu.output, cpu.output, kRtol, kAtol, c.name + " forward");
-      for (size_t i = 0; i < cpu.grads.size(); ++i) {
-        if (!cpu.grads[i].defined()) continue;
-        check_close(gpu.grads[i], cpu.grads[i], kRtol, kAtol, c.name + " gradient of input " + std::to_string(i));
-      }
+      check_parity(c, kRtol, kAtol);
+    }
+  }
+}
+
+TEST_CASE("elementwise ops and log-softmax agree with the CPU at sizes with a partial last block") {
+  for (const OpCase& c : partial_block_cases()) {
+    SUBCASE(c.name.c_str()) {
+      check_parity(c, kRtol, kAtol);
+    }
+  }
+}
+
+TEST_CASE("convolutions at the conv VAE's and the classifier's shapes agree with the CPU forward and backward") {
+  for (const ModelConv& mc : model_conv_cases()) {
+    // Entries are sums of up to `terms` products of magnitude <= 1, in different orders (cuDNN vs im2col + GEMM):
+    // sqrt(terms) roundings of partial sums of size ~ sqrt(terms) / 3 differ by about terms x 2e-8. The tolerance
+    // allows 50 times that; one product misplaced or dropped (size ~ 0.3) still fails.
+    SUBCASE(mc.c.name.c_str()) {
+      check_parity(mc.c, 1e-4, 1e-6 * static_cast<double>(mc.terms));
     }
   }
 }
@@ -66,15 +161,28 @@ TEST_CASE("GEMM at model shapes agrees with the CPU GEMM in every transpose mode
 }
 
 TEST_CASE("optimiser steps and the gradient norm on CUDA equal the CPU ones") {
-  for (const kernels::OptimizerRule rule :
-       {kernels::OptimizerRule::Sgd, kernels::OptimizerRule::Adam, kernels::OptimizerRule::AdamW}) {
+  // Each rule; SGD also without momentum (no state buffer: m is null) and with Nesterov momentum. 4097 parameters:
+  // a partial last block.
+  struct Config {
+    const char* name;
+    kernels::OptimizerRule rule;
+    float momentum;
+    bool nesterov;
+  };
+  const Config configs[] = {{"sgd momentum 0.9", kernels::OptimizerRule::Sgd, 0.9f, false},
+                            {"sgd without momentum", kernels::OptimizerRule::Sgd, 0.0f, false},
+                            {"sgd nesterov 0.9", kernels::OptimizerRule::Sgd, 0.9f, true},
+                            {"adam", kernels::OptimizerRule::Adam, 0.0f, false},
+                            {"adamw", kernels::OptimizerRule::AdamW, 0.0f, false}};
+  for (const Config& config : configs) {
     Generator generator(17);
-    const Tensor start = Tensor::uniform({1000}, generator, -1.0f, 1.0f);
+    const Tensor start = Tensor::uniform({4097}, generator, -1.0f, 1.0f);
     std::vector<Tensor> gradients;
-    for (int step = 0; step < 3; ++step) gradients.push_back(Tensor::uniform({1000}, generator, -1.0f, 1.0f));
+    for (int step = 0; step < 3; ++step) gradients.push_back(Tensor::uniform({4097}, generator, -1.0f, 1.0f));
     nn::OptimizerOptions options;
-    options.rule = rule;
-    options.momentum = rule == kernels::OptimizerRule::Sgd ? 0.9f : 0.0f;
+    options.rule = config.rule;
+    options.momentum = config.momentum;
+    options.nesterov = config.nesterov;
     options.weight_decay = 0.01f;
     std::vector<Tensor> finals;
     for (Device device : {Device::CPU, Device::CUDA}) {
@@ -88,7 +196,7 @@ TEST_CASE("optimiser steps and the gradient norm on CUDA equal the CPU ones") {
       }
       finals.push_back(parameter.detach().to(Device::CPU));
     }
-    check_close(finals[1], finals[0], 1e-5, 1e-6, "optimiser rule " + std::to_string(static_cast<int>(rule)));
+    check_close(finals[1], finals[0], 1e-5, 1e-6, std::string("optimiser ") + config.name);
   }
   // The gradient norm (a CUB transform-reduce on CUDA) against the CPU's chunked double sum.
   Generator generator(18);

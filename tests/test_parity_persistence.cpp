@@ -3,10 +3,16 @@
 // and emergent cofacets), spanning forests (identical edges: the filtration order makes them unique, and an
 // infinite length is no edge), whole batches of diagrams computed from CUDA tensors, the input checks and the
 // time limit on CUDA tensors, and the scatter of diagram gradients onto points (equal to the CPU's, and
-// bit-identical from run to run).
+// bit-identical from run to run). Also batches through the kernels directly (the batched Gram path, spanning forests
+// cut at a finite threshold, more clouds than a grid dimension holds), the runtime layer (NaN poisoning, double-free
+// detection, the transfer counter) and the host round trips of a persistence call.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <sstream>
+
+#include "core/base/memory.h"
+#include "kernels/topology_backend.h"
 
 #include "nn/data/synthetic.h"
 #include "tests/test_support.h"
@@ -177,6 +183,208 @@ TEST_CASE("diagram gradients scatter onto CUDA points as on the CPU and identica
   const std::vector<float> gpu = gradient_on(Device::CUDA);
   check_close(gpu, cpu, 1e-3, 1e-5, "points gradient");
   CHECK(gradient_on(Device::CUDA) == gpu);
+}
+
+}  // namespace tl::testing
+
+namespace tl::testing {
+namespace {
+
+// Every kernel's output for a batch of clouds of one dimension, run through the backend of the points' device and
+// copied to the host: distances, radii, forests and H1 columns (at each cloud's enclosing radius).
+struct BatchOutputs {
+  std::vector<float> distances, radii;
+  std::vector<kernels::WeightedEdge> forests;
+  std::vector<int32_t> forest_counts;
+  std::vector<kernels::H1Column> columns;
+  std::vector<int64_t> column_counts;
+};
+
+BatchOutputs batch_outputs(const std::vector<int64_t>& sizes, const Tensor& points, float threshold) {
+  const Device device = points.device();
+  std::vector<int64_t> point_offsets{0}, matrix_offsets{0}, edge_offsets{0};
+  for (int64_t n : sizes) {
+    point_offsets.push_back(point_offsets.back() + n);
+    matrix_offsets.push_back(matrix_offsets.back() + n * n);
+    edge_offsets.push_back(edge_offsets.back() + n * (n - 1) / 2);
+  }
+  const int64_t count = static_cast<int64_t>(sizes.size());
+  const kernels::CloudBatch batch{count, points.dim(1), point_offsets.data(), matrix_offsets.data(),
+                                  edge_offsets.data()};
+  const kernels::TopologyBackend& backend = kernels::topology_backend_for(device);
+  Storage dist(static_cast<size_t>(matrix_offsets.back()) * sizeof(float), device);
+  Storage radii(static_cast<size_t>(count) * sizeof(float), device);
+  Storage forests(static_cast<size_t>(point_offsets.back()) * sizeof(kernels::WeightedEdge), device);
+  Storage forest_counts(static_cast<size_t>(count) * sizeof(int32_t), device);
+  Storage columns(static_cast<size_t>(std::max<int64_t>(edge_offsets.back(), 1)) * sizeof(kernels::H1Column), device);
+  auto* d = static_cast<float*>(dist.data());
+  backend.pairwise_distances(points.data<float>(), batch, d);
+  backend.enclosing_radii(d, batch, static_cast<float*>(radii.data()));
+  backend.minimum_spanning_forest(d, batch, threshold, static_cast<kernels::WeightedEdge*>(forests.data()),
+                                  static_cast<int32_t*>(forest_counts.data()));
+  BatchOutputs out;
+  out.distances.resize(static_cast<size_t>(matrix_offsets.back()));
+  out.radii.resize(static_cast<size_t>(count));
+  out.forests.resize(static_cast<size_t>(point_offsets.back()));
+  out.forest_counts.resize(static_cast<size_t>(count));
+  copy_bytes(out.distances.data(), Device::CPU, d, device, dist.bytes());
+  copy_bytes(out.radii.data(), Device::CPU, radii.data(), device, radii.bytes());
+  copy_bytes(out.forests.data(), Device::CPU, forests.data(), device, forests.bytes());
+  copy_bytes(out.forest_counts.data(), Device::CPU, forest_counts.data(), device, forest_counts.bytes());
+  out.column_counts.resize(static_cast<size_t>(count));
+  backend.h1_columns(d, batch, out.radii.data(), static_cast<kernels::WeightedEdge*>(forests.data()),
+                     static_cast<int32_t*>(forest_counts.data()), kernels::Deadline{},
+                     static_cast<kernels::H1Column*>(columns.data()), out.column_counts.data());
+  out.columns.resize(static_cast<size_t>(std::max<int64_t>(edge_offsets.back(), 1)));
+  copy_bytes(out.columns.data(), Device::CPU, columns.data(), device, columns.bytes());
+  for (int64_t c = 0; c < count; ++c)  // the slots past each cloud's columns are not written: clear them
+    for (int64_t k = edge_offsets[c] + out.column_counts[c]; k < edge_offsets[c + 1]; ++k) out.columns[k] = {};
+  return out;
+}
+
+// The CUDA outputs equal the CPU's: distances within rounding, everything downstream of them exactly (the distances
+// agree bit for bit on these inputs only where `exact` says so; otherwise forests and columns are compared by count).
+void check_batch_parity(const std::vector<int64_t>& sizes, const Tensor& points, float threshold, bool exact) {
+  const BatchOutputs cpu = batch_outputs(sizes, points, threshold);
+  const BatchOutputs gpu = batch_outputs(sizes, points.to(Device::CUDA), threshold);
+  check_close(gpu.distances, cpu.distances, 1e-5, 1e-5, "batched distances");
+  REQUIRE(gpu.forest_counts == cpu.forest_counts);
+  if (!exact) return;
+  CHECK(gpu.distances == cpu.distances);
+  CHECK(gpu.radii == cpu.radii);
+  CHECK(gpu.column_counts == cpu.column_counts);
+  size_t forest_mismatches = 0, column_mismatches = 0;
+  size_t first = 0;  // cloud c's forest starts at its first point's slot; only forest_counts[c] slots are written
+  for (size_t c = 0; c < sizes.size(); first += static_cast<size_t>(sizes[c++])) {
+    for (size_t e = first; e < first + static_cast<size_t>(cpu.forest_counts[c]); ++e)
+      forest_mismatches += gpu.forests[e].edge.u != cpu.forests[e].edge.u ||
+                           gpu.forests[e].edge.v != cpu.forests[e].edge.v ||
+                           gpu.forests[e].length != cpu.forests[e].length;
+  }
+  for (size_t k = 0; k < cpu.columns.size(); ++k)
+    column_mismatches += gpu.columns[k].edge.u != cpu.columns[k].edge.u ||
+                         gpu.columns[k].edge.v != cpu.columns[k].edge.v ||
+                         gpu.columns[k].diameter != cpu.columns[k].diameter ||
+                         gpu.columns[k].cofacet_vertex != cpu.columns[k].cofacet_vertex ||
+                         gpu.columns[k].apparent != cpu.columns[k].apparent;
+  CHECK(forest_mismatches == 0);
+  CHECK(column_mismatches == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the batched Gram distance path agrees with the CPU over several clouds above 32 dimensions") {
+  Generator generator(707);
+  const std::vector<int64_t> sizes{40, 7, 129, 1, 64};
+  for (int64_t dim : {33, 100}) {
+    CAPTURE(dim);
+    const Tensor points = data::gaussian_cloud(241, dim, generator);
+    check_batch_parity(sizes, points, INFINITY, false);
+    // Every cloud's block of the batch equals that cloud's own distances on CUDA (no offset mixes clouds up).
+    const std::vector<float> batched = batch_outputs(sizes, points.to(Device::CUDA), INFINITY).distances;
+    int64_t first_point = 0, first_entry = 0;
+    for (int64_t n : sizes) {
+      const std::vector<float> own =
+          topology::pairwise_distances(slice(points, 0, first_point, first_point + n).to(Device::CUDA))
+              .to_vector<float>();
+      CHECK(std::equal(own.begin(), own.end(), batched.begin() + first_entry));
+      first_point += n;
+      first_entry += n * n;
+    }
+  }
+}
+
+TEST_CASE("CUDA spanning forests cut at a finite threshold start new trees as the CPU does") {
+  Generator generator(808);
+  // Integer coordinates: the direct distances are exact square roots of integers on both devices.
+  std::vector<float> values = data::uniform_cube(300, 2, generator).to_vector<float>();
+  for (float& v : values) v = std::floor(40.0f * v);
+  const Tensor points = Tensor::from_vector(values, {300, 2});
+  for (float threshold : {0.0f, 1.0f, 2.5f, 4.0f}) {
+    CAPTURE(threshold);
+    check_batch_parity({300}, points, threshold, true);
+    check_batch_parity({100, 150, 50}, points, threshold, true);
+    const auto forest = backend_spanning_forest(topology::pairwise_distances(points.to(Device::CUDA)), threshold);
+    if (threshold == 1.0f) CHECK(forest.size() < 299);  // several trees
+    topology::PersistenceOptions options;
+    options.threshold = threshold;
+    const topology::PersistenceResult cpu = topology::persistence(points, options);
+    const topology::PersistenceResult gpu = topology::persistence(points.to(Device::CUDA), options);
+    CHECK(gpu.diagrams[0].pairs.size() == cpu.diagrams[0].pairs.size());
+    CHECK(gpu.diagrams[0].essential.size() == cpu.diagrams[0].essential.size());
+    CHECK(gpu.diagrams[1].pairs.size() == cpu.diagrams[1].pairs.size());
+  }
+}
+
+TEST_CASE("a batch of more clouds than a grid dimension holds runs in chunks and agrees with the CPU") {
+  // 66,000 clouds of 4 points: the cloud index passes kernels::kMaxGridClouds (65,535) on every kernel.
+  const int64_t count = kernels::kMaxGridClouds + 465;
+  Generator generator(909);
+  std::vector<float> values = data::uniform_cube(count * 4, 2, generator).to_vector<float>();
+  for (float& v : values) v = std::floor(8.0f * v);
+  const Tensor points = Tensor::from_vector(values, {count * 4, 2});
+  check_batch_parity(std::vector<int64_t>(static_cast<size_t>(count), 4), points, INFINITY, true);
+  check_batch_parity(std::vector<int64_t>(static_cast<size_t>(count), 4), points, 2.0f, true);
+  // The Gram path too: 33 dimensions, distances within rounding and the same forest sizes.
+  const Tensor wide = data::gaussian_cloud(count * 2, 33, generator);
+  check_batch_parity(std::vector<int64_t>(static_cast<size_t>(count), 2), wide, INFINITY, false);
+}
+
+TEST_CASE("the CUDA caching allocator poisons blocks with NaN, detects double frees and counts round trips") {
+  const bool was_poisoning = cuda_runtime::poisoning();
+  cuda_runtime::set_poisoning(true);
+  {
+    const Tensor written = Tensor::ones({1000}, Device::CUDA);  // a block the next allocation may reuse
+  }
+  const std::vector<float> fresh = Tensor::empty({1000}, Device::CUDA).to_vector<float>();
+  CHECK(std::all_of(fresh.begin(), fresh.end(), [](float v) { return std::isnan(v); }));
+  cuda_runtime::set_poisoning(was_poisoning);
+
+  void* block = cuda_runtime::allocate(256);
+  cuda_runtime::deallocate(block);
+  const std::string twice = error_message([&] { cuda_runtime::deallocate(block); });
+  CHECK(twice.find("not in use (freed twice") != std::string::npos);
+  std::ostringstream name;
+  name << block;
+  CHECK(twice.find(name.str()) != std::string::npos);
+  int on_the_stack = 0;
+  CHECK(error_message([&] { cuda_runtime::deallocate(&on_the_stack); }).find("never allocated here") !=
+        std::string::npos);
+
+  const Tensor x = Tensor::ones({64}, Device::CUDA);
+  cuda_runtime::reset_transfer_stats();
+  CHECK(x.to_vector<float>().size() == 64);
+  const Tensor y = Tensor::from_vector(std::vector<float>(8, 1.0f), {8}, Device::CUDA);
+  cuda_runtime::synchronize();
+  const cuda_runtime::TransferStats stats = cuda_runtime::transfer_stats();
+  CHECK(stats.device_to_host_copies == 1);
+  CHECK(stats.host_to_device_copies == 1);
+  CHECK(stats.synchronizations == 1);
+}
+
+TEST_CASE("persistence on CUDA copies to the host once for the checks and once for the forests, plus H1's lists") {
+  Generator generator(111);
+  const Tensor points = data::gaussian_cloud(200, 3, generator).to(Device::CUDA);
+  topology::PersistenceOptions h0;
+  h0.max_dim = 0;
+  cuda_runtime::reset_transfer_stats();
+  const topology::PersistenceResult r0 = topology::persistence(points, h0);
+  // The inputs for the checks, then the forests with their counts and enclosing radii: never the 200 x 200 matrix.
+  CHECK(cuda_runtime::transfer_stats().device_to_host_copies == 2);
+  CHECK(cuda_runtime::transfer_stats().synchronizations == 0);
+  CHECK(r0.enclosing_radius == topology::persistence(points.to(Device::CPU), h0).enclosing_radius);
+
+  cuda_runtime::reset_transfer_stats();
+  const topology::PersistenceResult r1 = topology::persistence(points);
+  // H1 adds the matrix, the column counts and the columns (one copy for the whole batch).
+  CHECK(cuda_runtime::transfer_stats().device_to_host_copies == 5);
+
+  const Tensor matrix = topology::pairwise_distances(points);
+  cuda_runtime::reset_transfer_stats();
+  const std::vector<topology::PersistenceResult> both = topology::persistence_batch_from_distances({matrix, matrix});
+  // A matrix input comes down once, for the checks, and the reduction reads that copy.
+  CHECK(cuda_runtime::transfer_stats().device_to_host_copies == 4);
+  CHECK(both[1].diagrams[1].pairs.size() == r1.diagrams[1].pairs.size());
 }
 
 }  // namespace tl::testing

@@ -1,15 +1,47 @@
 // Training on CUDA against the CPU: the same config and seed give parameters within a stated tolerance of the
-// CPU run after a few steps, and the same bits on every CUDA run. Needs a GPU (skipped otherwise).
+// CPU run after a few steps, and the same bits on every CUDA run (an MLP VAE with TALSR, the conv VAE with TopoGen's
+// T1); the trainer's topological terms give the CPU's
+// losses and gradients; one TALSR step makes no more host round trips than stated. Needs a GPU (skipped otherwise).
 #include <filesystem>
 
 #include "apps/trainer/trainer.h"
+#include "core/base/memory.h"
+#include "nn/data/synthetic.h"
+#include "nn/optim.h"
 #include "tests/test_support.h"
+#include "topology/regularizers.h"
 
 namespace tl::testing {
 
+namespace {
+
+// Trains `config` on the CPU and twice on CUDA (each from scratch); returns the three final parameter vectors (on the
+// CPU) and the two CUDA runs' state hashes.
+struct DeviceRuns {
+  std::vector<Tensor> states;
+  std::vector<uint64_t> cuda_hashes;
+};
+DeviceRuns train_on_devices(nlohmann::json config, const std::string& name) {
+  const std::string base = (std::filesystem::temp_directory_path() / ("topolatent_parity_" + name)).string();
+  DeviceRuns runs;
+  for (const char* device : {"cpu", "cuda", "cuda"}) {
+    config["device"] = device;
+    config["output"] = base + "/" + device + std::to_string(runs.states.size());
+    train::Trainer trainer(train::parse_config(config), train::EarlierRun::Replace);  // reruns reuse the directory
+    trainer.train();
+    if (std::string(device) == "cuda") runs.cuda_hashes.push_back(trainer.state_hash());
+    std::vector<Tensor> parameters;
+    for (const Tensor& p : trainer.parameters()) parameters.push_back(reshape(p.detach().to(Device::CPU), {p.numel()}));
+    runs.states.push_back(concat(parameters, 0));
+  }
+  return runs;
+}
+
+}  // namespace
+
 TEST_CASE("a short training run on CUDA stays within tolerance of the CPU run and repeats bit for bit") {
   // An MLP VAE with a TALSR H0 term on clusters: both the model and the topology backends are exercised.
-  nlohmann::json config = nlohmann::json::parse(R"({
+  const nlohmann::json config = nlohmann::json::parse(R"({
     "model": {"preset": "mlp_vae", "input": 10, "hidden": [32], "latent": 2},
     "data": {"source": "synthetic", "name": "clusters", "count": 512},
     "loss": {"reconstruction": "mse"},
@@ -17,23 +49,136 @@ TEST_CASE("a short training run on CUDA stays within tolerance of the CPU run an
     "optimizer": {"type": "adam", "lr": 0.001},
     "max_steps": 10, "batch_size": 64, "seed": 3, "progress": false
   })");
-  const std::string base = (std::filesystem::temp_directory_path() / "topolatent_parity_trainer").string();
-  std::vector<Tensor> states;
-  std::vector<uint64_t> cuda_hashes;
-  for (const char* device : {"cpu", "cuda", "cuda"}) {
-    config["device"] = device;
-    config["output"] = base + "/" + device + std::to_string(states.size());
-    train::Trainer trainer(train::parse_config(config), train::EarlierRun::Replace);  // reruns reuse the directory
-    trainer.train();
-    if (std::string(device) == "cuda") cuda_hashes.push_back(trainer.state_hash());
-    std::vector<Tensor> parameters;
-    for (const Tensor& p : trainer.parameters()) parameters.push_back(reshape(p.detach().to(Device::CPU), {p.numel()}));
-    states.push_back(concat(parameters, 0));
-  }
+  const DeviceRuns runs = train_on_devices(config, "trainer");
   // Ten Adam steps of lr 1e-3 from identical weights: float32 rounding differences (GEMM order, reductions) stay
   // far below one step's size.
-  check_close(states[1], states[0], 1e-3, 1e-4, "parameters after 10 steps, CUDA vs CPU");
-  CHECK(cuda_hashes[0] == cuda_hashes[1]);
+  check_close(runs.states[1], runs.states[0], 1e-3, 1e-4, "parameters after 10 steps, CUDA vs CPU");
+  CHECK(runs.cuda_hashes[0] == runs.cuda_hashes[1]);
+}
+
+TEST_CASE("conv VAE training steps on CUDA (cuDNN) stay within tolerance of the CPU and repeat bit for bit") {
+  if (!shared_mnist_test_split()) return;
+  // TopoGen's conv VAE with its T1 term, three steps of batch 16 on MNIST images: every convolution and transposed
+  // convolution forward and backward, on cuDNN's deterministic algorithms.
+  nlohmann::json config = nlohmann::json::parse(R"({
+    "model": "topogen_conv_vae",
+    "data": {"source": "idx", "split_from": "t10k", "test_fraction": 0.1, "limit": 64, "test_limit": 16},
+    "loss": {"reconstruction": "bce", "reduction": "sum", "beta": 1.0},
+    "topology": [{"term": "topovae", "variant": "T1", "w0": 5, "w1": 5, "divide_by_batch": true}],
+    "optimizer": {"type": "adam", "lr": 0.001},
+    "max_steps": 3, "batch_size": 16, "seed": 10, "progress": false
+  })");
+  config["data"]["path"] = TL_MNIST_DIR;
+  const DeviceRuns runs = train_on_devices(config, "conv_vae");
+  check_close(runs.states[1], runs.states[0], 1e-3, 1e-4, "conv VAE parameters after 3 steps, CUDA vs CPU");
+  CHECK(runs.cuda_hashes[0] == runs.cuda_hashes[1]);
+}
+
+namespace {
+
+// The term's loss and its gradient with respect to the codes (and the learnable scale when given) on `device`.
+struct TermResult {
+  float loss;
+  std::vector<float> latent_grad;
+};
+TermResult term_on(Device device, const Tensor& batch, const Tensor& latent,
+                   const std::function<Tensor(const Tensor&, const Tensor&)>& term) {
+  const Tensor x = batch.to(device);
+  Tensor z = latent.to(device).set_requires_grad(true);
+  const Tensor loss = term(x, z);
+  loss.backward();
+  return {loss.item(), z.grad().defined() ? z.grad().to_vector<float>() : std::vector<float>()};
+}
+
+}  // namespace
+
+TEST_CASE("the trainer's topological terms give the CPU's losses and gradients on CUDA") {
+  Generator generator(41);
+  const Tensor batch = data::gaussian_cloud(48, 12, generator);
+  const Tensor latent = data::gaussian_cloud(48, 3, generator);
+  std::vector<std::pair<std::string, std::function<Tensor(const Tensor&, const Tensor&)>>> terms;
+  for (auto normalisation : {topology::TalsrNormalisation::None, topology::TalsrNormalisation::Diameter,
+                             topology::TalsrNormalisation::MeanEdge}) {
+    for (auto reference : {topology::TalsrReference::RawBatch, topology::TalsrReference::Pca,
+                           topology::TalsrReference::RandomProjection, topology::TalsrReference::Landmarks}) {
+      topology::TalsrOptions options;
+      options.dims = {0, 1};
+      options.weights = {1.0f, 0.5f};
+      options.normalisation = normalisation;
+      options.reference = reference;
+      options.landmarks = 20;
+      terms.emplace_back("talsr " + std::to_string(static_cast<int>(normalisation)) + "/" +
+                             std::to_string(static_cast<int>(reference)),
+                         [options](const Tensor& x, const Tensor& z) { return topology::talsr_loss(x, z, options); });
+    }
+  }
+  for (auto distance : {topology::DiagramDistance::Wasserstein2, topology::DiagramDistance::Bottleneck}) {
+    topology::TalsrOptions options;
+    options.distance = distance;
+    terms.emplace_back("talsr distance " + std::to_string(static_cast<int>(distance)),
+                       [options](const Tensor& x, const Tensor& z) { return topology::talsr_loss(x, z, options); });
+  }
+  terms.emplace_back("talsr learnable", [](const Tensor& x, const Tensor& z) {
+    topology::TalsrOptions options;
+    options.normalisation = topology::TalsrNormalisation::Learnable;
+    return topology::talsr_loss(x, z, options, Tensor::from_vector(std::vector<float>{0.3f}, {1}, z.device()));
+  });
+  for (auto term : {topology::TopoGenTerm::Push, topology::TopoGenTerm::Reininghaus, topology::TopoGenTerm::Sgde4,
+                    topology::TopoGenTerm::Bottleneck, topology::TopoGenTerm::Entropy}) {
+    topology::TopoGenOptions options;
+    options.term = term;
+    terms.emplace_back(
+        "topogen " + std::to_string(static_cast<int>(term)),
+        [options](const Tensor& x, const Tensor& z) { return topology::topogen_term(z, slice(x, 1, 0, 3), options); });
+  }
+  terms.emplace_back("topovae", [](const Tensor& x, const Tensor& z) {
+    return topology::topovae_loss(z, slice(x, 1, 0, 3), topology::TopoVae::T3);
+  });
+  terms.emplace_back("homological_ae",
+                     [](const Tensor&, const Tensor& z) { return topology::homological_ae_penalty(mul(z, 0.5f)); });
+  terms.emplace_back("landscape", [](const Tensor& x, const Tensor& z) { return topology::landscape_loss(x, z); });
+  terms.emplace_back("signature",
+                     [](const Tensor& x, const Tensor& z) { return topology::topological_signature_loss(x, z); });
+  for (const auto& named : terms) {
+    const std::string& name = named.first;
+    CAPTURE(name);
+    const TermResult cpu = term_on(Device::CPU, batch, latent, named.second);
+    const TermResult gpu = term_on(Device::CUDA, batch, latent, named.second);
+    CHECK(std::abs(gpu.loss - cpu.loss) <= 1e-4 * std::abs(cpu.loss) + 1e-5);
+    check_close(gpu.latent_grad, cpu.latent_grad, 1e-3, 1e-4, name + " gradient");
+  }
+}
+
+TEST_CASE("one TALSR training step on CUDA makes at most the stated host round trips") {
+  // The trainer's step without its timing: codes from a linear encoder, the TALSR H0 term (raw reference, W1), the
+  // backward, the gradient norm, an Adam step, and the logged loss.
+  Generator generator(42);
+  const Tensor batch = data::gaussian_cloud(64, 10, generator).to(Device::CUDA);
+  Tensor weight = data::gaussian_cloud(10, 2, generator).to(Device::CUDA).set_requires_grad(true);
+  Tensor bias = Tensor::zeros({2}, Device::CUDA).set_requires_grad(true);
+  nn::Optimizer optimizer({{"weight", &weight}, {"bias", &bias}}, nn::OptimizerOptions{});
+  topology::TalsrOptions options;
+  options.dims = {0};
+  options.weights = {1.0f};
+  cuda_runtime::synchronize();
+  cuda_runtime::reset_transfer_stats();
+  const Tensor loss = topology::talsr_loss(batch, add(matmul(batch, weight), bias), options);
+  optimizer.zero_grad();
+  loss.backward();
+  const double norm = nn::gradient_norm({weight, bias});
+  optimizer.step();
+  const float logged = loss.item();
+  const cuda_runtime::TransferStats stats = cuda_runtime::transfer_stats();
+  CHECK(std::isfinite(norm));
+  CHECK(std::isfinite(logged));
+  // Device-to-host copies, by reading: persistence of the two clouds 2 (the inputs for the checks; the forests with
+  // their counts and radii), the W1 matching 2 (each diagram's values) and its backward 1 (the scalar gradient), the
+  // latent diagram's backward 1 (its pairs' gradients), the logged loss 1, the gradient norm 1 (one sum over every
+  // gradient, kernels/cuda/reduce.cu). No explicit synchronisation.
+  CHECK(stats.device_to_host_copies <= 8);
+  CHECK(stats.synchronizations == 0);
+  MESSAGE("one TALSR step: ", stats.device_to_host_copies, " device-to-host copies, ", stats.host_to_device_copies,
+          " host-to-device copies, ", stats.synchronizations, " synchronisations");
 }
 
 }  // namespace tl::testing

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <numeric>
 
 #include "kernels/persistence_impl.h"
+#include "kernels/topology_backend.h"
 #include "nn/data/synthetic.h"
 #include "tests/persistence_reference.h"
 #include "tests/test_support.h"
@@ -615,6 +617,51 @@ TEST_CASE("a batch of clouds of different sizes equals the clouds one by one") {
     const PersistenceResult single = topology::persistence(clouds[c]);
     check_same_values(batch[c], single, 0.0, "batch vs single");
     CHECK(batch[c].points == clouds[c].dim(0));
+  }
+}
+
+}  // namespace tl::testing
+
+namespace tl::testing {
+
+TEST_CASE("launch chunks cover a count exactly in pieces of at most the chunk size") {
+  for (int64_t total : {int64_t(0), int64_t(1), int64_t(65535), int64_t(65536), int64_t(200000)}) {
+    CAPTURE(total);
+    int64_t next = 0, pieces = 0;
+    kernels::for_each_chunk(total, kernels::kMaxGridClouds, [&](int64_t first, int64_t count) {
+      CHECK(first == next);
+      CHECK(count >= 1);
+      CHECK(count <= kernels::kMaxGridClouds);
+      next = first + count;
+      ++pieces;
+    });
+    CHECK(next == total);
+    CHECK(pieces == (total + kernels::kMaxGridClouds - 1) / kernels::kMaxGridClouds);
+  }
+}
+
+TEST_CASE("narrow column sort keys order columns latest first and keep their edge index") {
+  const int64_t edges = 2016;  // 64 points
+  const int bits = kernels::column_index_bits(edges);
+  CHECK(bits == 11);
+  CHECK((int64_t(1) << bits) - 1 > edges - 1);  // an index never equals the all-ones non-column marker
+  const float diameters[] = {0.0f, 0.5f, 0.5f, 3.0f, INFINITY};
+  const int64_t indices[] = {7, 2015, 3, 0, 12};
+  for (int a = 0; a < 5; ++a) {
+    for (int b = 0; b < 5; ++b) {
+      CAPTURE(a);
+      CAPTURE(b);
+      uint32_t bits_a, bits_b;
+      std::memcpy(&bits_a, &diameters[a], 4);
+      std::memcpy(&bits_b, &diameters[b], 4);
+      const uint64_t key_a = kernels::column_sort_key(bits_a, indices[a], bits);
+      const uint64_t key_b = kernels::column_sort_key(bits_b, indices[b], bits);
+      CHECK(key_a < (uint64_t(1) << (31 + bits)) - 1);
+      CHECK(kernels::column_key_index(key_a, bits) == indices[a]);
+      // Later in the filtration (larger diameter, or equal diameter and smaller index) sorts first.
+      const bool later = kernels::filtration_before(diameters[b], indices[b], diameters[a], indices[a]);
+      if (a != b) CHECK((key_a < key_b) == later);
+    }
   }
 }
 

@@ -666,8 +666,7 @@ TEST_CASE("an IDX directory holding one file set is split by split_from and test
   CHECK(trainer.test_set().size() == 1000);
   // The test rows are the t10k rows that tl_classify --split-from t10k --test-fraction 0.1 --split-seed 0 holds out.
   const data::RowSplit rows = data::test_split_rows(10000, 0.1, 0);
-  CHECK(trainer.test_set().inputs.to_vector<float>() ==
-        data::select_rows(*whole, rows.test).inputs.to_vector<float>());
+  CHECK(trainer.test_set().inputs.to_vector<float>() == data::select_rows(*whole, rows.test).inputs.to_vector<float>());
   // The two splits partition the file set: their class counts add up to the whole's.
   std::vector<int> counts(10, 0), whole_counts(10, 0);
   for (const data::Dataset* part : {&trainer.train_set(), &trainer.test_set()})

@@ -1,13 +1,19 @@
-// The persistence API: input checks, the batch layout, distances, spanning forests and the H1 reduction columns
-// on the inputs' device (kernels/topology_backend.h), then H0 diagrams from the forests and the rest of the H1
-// reduction on the CPU, one cloud per OpenMP thread. The call's time and memory limits (detail::RunLimits) are
-// checked before anything is allocated, between the stages, while the CPU lists the columns, and in the reduction.
+// The persistence API: input checks, the batch layout, distances, enclosing radii, spanning forests and the H1
+// reduction columns on the inputs' device (kernels/topology_backend.h), then H0 diagrams from the forests and the rest
+// of the H1 reduction on the CPU, one cloud per OpenMP thread. The call's time and memory limits (detail::RunLimits)
+// are checked before anything is allocated, between the stages, while the CPU lists the columns, and in the
+// reduction. On CUDA the host sees the inputs (one copy, for the checks), the forests with their counts and radii
+// (one copy), and only for H1 the distance matrices (none more for matrix input), the column counts and the listed
+// columns (one copy, or one per cloud when they fill less than half of their slots).
 #include "topology/persistence.h"
 
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
+#include <numeric>
 #include <utility>
+#include <vector>
 
 #include "core/autograd.h"
 #include "core/base/error.h"
@@ -33,12 +39,27 @@ void check_options(const PersistenceOptions& options) {
               options.time_limit_seconds);
 }
 
-// The float values of t readable on the host: its own buffer on the CPU, `copy` filled from the device otherwise.
-const float* host_floats(const Tensor& t, std::vector<float>& copy) {
-  if (t.device() == Device::CPU) return t.data<float>();
-  copy = t.to_vector<float>();
-  return copy.data();
-}
+// The values of a batch's (shape-checked, float32) inputs readable on the host: their own buffers on the CPU; on a
+// device, one copy of them all, flattened and concatenated (for distance matrices that is the batch's stacked
+// matrices, laid out as BatchLayout::matrix_offsets says).
+struct HostInputs {
+  explicit HostInputs(const std::vector<Tensor>& inputs) {
+    if (inputs[0].device() == Device::CPU) {
+      for (const Tensor& t : inputs) values.push_back(t.data<float>());
+      return;
+    }
+    std::vector<Tensor> flat;
+    for (const Tensor& t : inputs) flat.push_back(reshape(t, {t.numel()}));
+    copy = (flat.size() == 1 ? flat[0] : concat(flat, 0)).to_vector<float>();
+    size_t at = 0;
+    for (const Tensor& t : inputs) {
+      values.push_back(copy.data() + at);
+      at += static_cast<size_t>(t.numel());
+    }
+  }
+  std::vector<const float*> values;  // input c's values
+  std::vector<float> copy;           // filled when the inputs are on a device
+};
 
 // Refuses a cloud with a point farther than kernels::kMaxCentroidDistance from the cloud's mean, whose squared
 // distances could overflow float32, naming the farthest point and its largest coordinate (about the mean).
@@ -68,7 +89,7 @@ void check_extent(const float* values, int64_t n, int64_t dim, size_t cloud) {
           "; rescale the cloud (its diagrams scale with it)");
 }
 
-void check_points(const Tensor& points, size_t cloud) {
+void check_points_shape(const Tensor& points, size_t cloud) {
   TL_CHECK_AS(ShapeError, points.defined() && points.rank() == 2 && points.dtype() == DType::Float32,
               "persistence: cloud ", cloud, " must be a float32 [points, dim] tensor, got ",
               points.defined() ? points.describe() : std::string("an undefined tensor"));
@@ -76,8 +97,9 @@ void check_points(const Tensor& points, size_t cloud) {
               " is empty: ", points.describe());
   TL_CHECK_AS(ShapeError, points.dim(0) <= kMaxCloudPoints, "persistence: cloud ", cloud, " has ", points.dim(0),
               " points; a dense distance matrix allows at most ", kMaxCloudPoints);
-  std::vector<float> copy;
-  const float* values = host_floats(points, copy);
+}
+
+void check_points_values(const Tensor& points, const float* values, size_t cloud) {
   const int64_t dim = points.dim(1), count = points.numel();
   // One vectorised pass, then a search only on failure: the sum of squares in double is finite when every
   // coordinate is, and every point lies within 2 sqrt(sum) of the mean (|x| and |mean| are at most sqrt(sum)).
@@ -92,7 +114,7 @@ void check_points(const Tensor& points, size_t cloud) {
   if (2.0 * std::sqrt(squares) > kernels::kMaxCentroidDistance) check_extent(values, points.dim(0), dim, cloud);
 }
 
-void check_distances(const Tensor& matrix, size_t cloud) {
+void check_distances_shape(const Tensor& matrix, size_t cloud) {
   TL_CHECK_AS(ShapeError,
               matrix.defined() && matrix.rank() == 2 && matrix.dtype() == DType::Float32 &&
                   matrix.dim(0) == matrix.dim(1) && matrix.dim(0) > 0,
@@ -100,8 +122,9 @@ void check_distances(const Tensor& matrix, size_t cloud) {
               matrix.defined() ? matrix.describe() : std::string("an undefined tensor"));
   TL_CHECK_AS(ShapeError, matrix.dim(0) <= kMaxCloudPoints, "persistence: distance matrix ", cloud, " has ",
               matrix.dim(0), " points; at most ", kMaxCloudPoints, " are allowed");
-  std::vector<float> copy;
-  const float* d = host_floats(matrix, copy);
+}
+
+void check_distances_values(const Tensor& matrix, const float* d, size_t cloud) {
   const int64_t n = matrix.dim(0);
   for (int64_t i = 0; i < n; ++i) {
     TL_CHECK_AS(ValueError, d[i * n + i] == 0.0f, "persistence: distance matrix ", cloud, " has D[", i, ",", i,
@@ -116,11 +139,14 @@ void check_distances(const Tensor& matrix, size_t cloud) {
   }
 }
 
-float enclosing_radius(const float* dist, int64_t n) {
-  float radius = std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) radius = std::min(radius, *std::max_element(dist + i * n, dist + (i + 1) * n));
-  return radius;
-}
+// The checks of one kind of input: shape (before any value is read) and values (read on the host).
+struct InputChecks {
+  void (*shape)(const Tensor& input, size_t cloud);
+  void (*values)(const Tensor& input, const float* values, size_t cloud);
+  bool matrices;  // the inputs are distance matrices
+};
+constexpr InputChecks kPointChecks{check_points_shape, check_points_values, false};
+constexpr InputChecks kDistanceChecks{check_distances_shape, check_distances_values, true};
 
 Diagram h0_diagram(std::vector<kernels::WeightedEdge> forest, int64_t n) {
   std::sort(forest.begin(), forest.end(), [](const kernels::WeightedEdge& a, const kernels::WeightedEdge& b) {
@@ -143,34 +169,49 @@ void cloud_distances(const kernels::TopologyBackend& backend, const Tensor& poin
   backend.pairwise_distances(points.data<float>(), single, out);
 }
 
-// Where each cloud's points, distance-matrix entries and edges start in the batch's concatenated buffers.
+// Where each cloud's points, distance-matrix entries and edges start in the batch's concatenated buffers; on a
+// device, a copy of the three offset arrays there too, uploaded once for every kernel of the call.
 struct BatchLayout {
   std::vector<int64_t> point_offsets{0}, matrix_offsets{0}, edge_offsets{0};
+  std::shared_ptr<Storage> device_offsets;  // point, matrix and edge offsets, concatenated; null on the CPU
 
   size_t count() const { return point_offsets.size() - 1; }
   int64_t points(size_t c) const { return point_offsets[c + 1] - point_offsets[c]; }
   // The kernels' view of the batch; `dim` is the clouds' common dimension (0 for distance matrices).
   kernels::CloudBatch view(int64_t dim) const {
-    return kernels::CloudBatch{static_cast<int64_t>(count()), dim, point_offsets.data(), matrix_offsets.data(),
-                               edge_offsets.data()};
+    return kernels::CloudBatch{
+        static_cast<int64_t>(count()), dim,
+        point_offsets.data(),          matrix_offsets.data(),
+        edge_offsets.data(),           device_offsets ? static_cast<const int64_t*>(device_offsets->data()) : nullptr};
+  }
+  void upload_offsets(Device device) {
+    if (device == Device::CPU) return;
+    std::vector<int64_t> all(point_offsets);
+    all.insert(all.end(), matrix_offsets.begin(), matrix_offsets.end());
+    all.insert(all.end(), edge_offsets.begin(), edge_offsets.end());
+    device_offsets = std::make_shared<Storage>(all.size() * sizeof(int64_t), device);
+    copy_bytes(device_offsets->data(), device, all.data(), Device::CPU, all.size() * sizeof(int64_t));
   }
 };
 
-// Checks the inputs cloud by cloud (one device for the whole batch, then `check_input`: check_points or
-// check_distances) and lays out the batch.
-BatchLayout check_and_lay_out(const std::vector<Tensor>& inputs, void (*check_input)(const Tensor&, size_t)) {
+// Checks the inputs (one device for the whole batch, every shape, then the values from one host copy) and lays out
+// the batch; `host` keeps the host copy.
+BatchLayout check_and_lay_out(const std::vector<Tensor>& inputs, const InputChecks& checks,
+                              std::unique_ptr<HostInputs>& host) {
   const Device device = inputs[0].device();
   BatchLayout layout;
   for (size_t c = 0; c < inputs.size(); ++c) {
     TL_CHECK_AS(DeviceError, inputs[c].defined() && inputs[c].device() == device, "persistence: cloud ", c, " is on ",
                 inputs[c].defined() ? device_name(inputs[c].device()) : "no device", " but cloud 0 on ",
                 device_name(device), " (a batch lives on one device)");
-    check_input(inputs[c], c);
+    checks.shape(inputs[c], c);
     const int64_t n = inputs[c].dim(0);
     layout.point_offsets.push_back(layout.point_offsets.back() + n);
     layout.matrix_offsets.push_back(layout.matrix_offsets.back() + n * n);
     layout.edge_offsets.push_back(layout.edge_offsets.back() + n * (n - 1) / 2);
   }
+  host = std::make_unique<HostInputs>(inputs);
+  for (size_t c = 0; c < inputs.size(); ++c) checks.values(inputs[c], host->values[c], c);
   return layout;
 }
 
@@ -202,41 +243,57 @@ Tensor stacked_matrices(const std::vector<Tensor>& matrices) {
   return flat.size() == 1 ? flat[0] : concat(flat, 0);
 }
 
-// Every cloud's minimum spanning forest, on the batch's device (the H1 columns are listed from it there) and
-// copied to the host: cloud c's edges start at point_offsets[c].
+// Every cloud's minimum spanning forest and enclosing radius, on the batch's device (the H1 columns are listed from
+// the forests there) and copied to the host in one copy: one buffer holds the edges (cloud c's start at
+// point_offsets[c]), then the edge counts, then the radii (all 4-byte fields).
 struct SpanningForests {
   SpanningForests(const Tensor& distances, const BatchLayout& layout, const kernels::CloudBatch& batch, float threshold)
-      : edges(static_cast<size_t>(layout.point_offsets.back()) * sizeof(kernels::WeightedEdge), distances.device()),
-        edge_counts(layout.count() * sizeof(int32_t), distances.device()),
-        host_edges(static_cast<size_t>(layout.point_offsets.back())),
-        host_edge_counts(layout.count()) {
+      : edge_count(static_cast<size_t>(layout.point_offsets.back())),
+        buffer(edge_count * sizeof(kernels::WeightedEdge) + layout.count() * (sizeof(int32_t) + sizeof(float)),
+               distances.device()),
+        host(buffer.bytes() / 4) {
+    static_assert(sizeof(kernels::WeightedEdge) % 4 == 0 && sizeof(int32_t) == 4 && sizeof(float) == 4);
     const Device device = distances.device();
-    kernels::topology_backend_for(device).minimum_spanning_forest(distances.data<float>(), batch, threshold,
-                                                                  static_cast<kernels::WeightedEdge*>(edges.data()),
-                                                                  static_cast<int32_t*>(edge_counts.data()));
-    copy_bytes(host_edges.data(), Device::CPU, edges.data(), device, edges.bytes());
-    copy_bytes(host_edge_counts.data(), Device::CPU, edge_counts.data(), device, edge_counts.bytes());
+    const kernels::TopologyBackend& backend = kernels::topology_backend_for(device);
+    backend.minimum_spanning_forest(distances.data<float>(), batch, threshold,
+                                    at<kernels::WeightedEdge>(buffer.data(), 0),
+                                    at<int32_t>(buffer.data(), counts_start()));
+    backend.enclosing_radii(distances.data<float>(), batch, at<float>(buffer.data(), radii_start(layout)));
+    copy_bytes(host.data(), Device::CPU, buffer.data(), device, buffer.bytes());
   }
-  const kernels::WeightedEdge* device_edges() const { return static_cast<const kernels::WeightedEdge*>(edges.data()); }
-  const int32_t* device_edge_counts() const { return static_cast<const int32_t*>(edge_counts.data()); }
+  const kernels::WeightedEdge* device_edges() const { return at<kernels::WeightedEdge>(buffer.data(), 0); }
+  const int32_t* device_edge_counts() const { return at<int32_t>(buffer.data(), counts_start()); }
+  const kernels::WeightedEdge* host_edges() const { return at<kernels::WeightedEdge>(host.data(), 0); }
+  int32_t host_edge_count(size_t c) const { return at<int32_t>(host.data(), counts_start())[c]; }
+  float host_radius(const BatchLayout& layout, size_t c) const {
+    return at<float>(host.data(), radii_start(layout))[c];
+  }
 
-  Storage edges, edge_counts;  // on the batch's device
-  std::vector<kernels::WeightedEdge> host_edges;
-  std::vector<int32_t> host_edge_counts;
+ private:
+  size_t counts_start() const { return edge_count * sizeof(kernels::WeightedEdge); }
+  size_t radii_start(const BatchLayout& layout) const { return counts_start() + layout.count() * sizeof(int32_t); }
+  template <class T>
+  static T* at(const void* base, size_t byte_offset) {
+    return reinterpret_cast<T*>(static_cast<char*>(const_cast<void*>(base)) + byte_offset);
+  }
+
+  size_t edge_count;
+  Storage buffer;              // on the batch's device
+  std::vector<uint32_t> host;  // its copy, 4-byte words
 };
 
 // One result per cloud with its size, enclosing radius, H1 threshold and H0 diagram (from its spanning forest).
-std::vector<PersistenceResult> h0_results(const float* dist, const BatchLayout& layout, const SpanningForests& forests,
+std::vector<PersistenceResult> h0_results(const BatchLayout& layout, const SpanningForests& forests,
                                           const PersistenceOptions& options) {
   std::vector<PersistenceResult> results(layout.count());
   for (size_t c = 0; c < layout.count(); ++c) {
     PersistenceResult& result = results[c];
     result.points = layout.points(c);
-    result.enclosing_radius = enclosing_radius(dist + layout.matrix_offsets[c], result.points);
+    result.enclosing_radius = forests.host_radius(layout, c);
     result.h1_threshold = options.max_dim >= 1 ? std::min(options.threshold, result.enclosing_radius) : 0.0f;
-    const auto first = forests.host_edges.begin() + layout.point_offsets[c];
+    const kernels::WeightedEdge* first = forests.host_edges() + layout.point_offsets[c];
     result.diagrams.push_back(
-        h0_diagram(std::vector<kernels::WeightedEdge>(first, first + forests.host_edge_counts[c]), result.points));
+        h0_diagram(std::vector<kernels::WeightedEdge>(first, first + forests.host_edge_count(c)), result.points));
   }
   return results;
 }
@@ -260,10 +317,20 @@ struct H1ColumnLists {
     columns = device_columns;
     stopped = std::any_of(column_counts.begin(), column_counts.end(), [](int64_t count) { return count < 0; });
     if (device == Device::CPU || stopped) return;
-    host_copy.resize(static_cast<size_t>(layout.edge_offsets.back()));
-    for (size_t c = 0; c < layout.count(); ++c)
-      copy_bytes(host_copy.data() + layout.edge_offsets[c], Device::CPU, columns + layout.edge_offsets[c], device,
-                 static_cast<size_t>(column_counts[c]) * sizeof(kernels::H1Column));
+    // One copy up to the last cloud's last column when the listed columns fill at least half of that span (the
+    // unlisted slots between clouds come along unread); else one copy per cloud, so that a threshold that lists few
+    // of the edges does not bring all their slots over.
+    const size_t last = layout.count() - 1;
+    const auto span = static_cast<size_t>(layout.edge_offsets[last] + column_counts[last]);
+    const auto listed = static_cast<size_t>(std::accumulate(column_counts.begin(), column_counts.end(), int64_t{0}));
+    host_copy.resize(span);
+    if (2 * listed >= span) {
+      copy_bytes(host_copy.data(), Device::CPU, columns, device, span * sizeof(kernels::H1Column));
+    } else {
+      for (size_t c = 0; c < layout.count(); ++c)
+        copy_bytes(host_copy.data() + layout.edge_offsets[c], Device::CPU, columns + layout.edge_offsets[c], device,
+                   static_cast<size_t>(column_counts[c]) * sizeof(kernels::H1Column));
+    }
     columns = host_copy.data();
   }
 
@@ -357,14 +424,20 @@ std::string time_refusal(const detail::RunLimits& limits, const BatchLayout& lay
 // forests and H0 diagrams, then H1, whose columns the backend lists before the host reduces them. H1 is skipped
 // (LimitError, or under OnLimit::Truncate an empty flagged diagram) for `h1_refusal` when that is not empty, or
 // when the time is up before the reduction begins.
-std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const BatchLayout& layout,
-                                                 const kernels::CloudBatch& batch, const PersistenceOptions& options,
-                                                 detail::RunLimits& limits, std::string h1_refusal) {
+std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const float* host_matrices,
+                                                 const BatchLayout& layout, const kernels::CloudBatch& batch,
+                                                 const PersistenceOptions& options, detail::RunLimits& limits,
+                                                 std::string h1_refusal) {
   const SpanningForests forests(distances, layout, batch, options.threshold);
-  const Tensor host_distances = distances.device() == Device::CPU ? distances : distances.to(Device::CPU);
-  const float* dist = host_distances.data<float>();
-  std::vector<PersistenceResult> results = h0_results(dist, layout, forests, options);
+  std::vector<PersistenceResult> results = h0_results(layout, forests, options);
   if (options.max_dim == 0) return results;
+  // The reduction reads the matrices on the host: the inputs' host copy for matrix input, else one copy now.
+  std::vector<float> downloaded;
+  if (host_matrices == nullptr) {
+    downloaded = distances.to_vector<float>();
+    host_matrices = downloaded.data();
+  }
+  const float* dist = host_matrices;
   if (h1_refusal.empty() && limits.time_passed())
     h1_refusal = time_refusal(limits, layout, "in the distances and spanning trees");
   if (h1_refusal.empty()) {
@@ -382,26 +455,31 @@ std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const 
 
 // The steps both entry points share: the option and input checks, the batch layout, the memory guard's fixed
 // buffers, then `distances_of(layout)` (the concatenated distance matrices and the kernels' view of the batch) and
-// the batch's persistence.
+// the batch's persistence. For matrix input the checks' host copy is the stacked matrices the H1 reduction reads.
 template <class DistancesOf>
-std::vector<PersistenceResult> checked_batch_persistence(const std::vector<Tensor>& inputs,
-                                                         void (*check_input)(const Tensor&, size_t),
+std::vector<PersistenceResult> checked_batch_persistence(const std::vector<Tensor>& inputs, const InputChecks& checks,
                                                          const PersistenceOptions& options, DistancesOf distances_of) {
   check_options(options);
   if (inputs.empty()) return {};
   detail::RunLimits limits(options);
   NoGradGuard no_grad;
-  const BatchLayout layout = check_and_lay_out(inputs, check_input);
+  std::unique_ptr<HostInputs> host;
+  BatchLayout layout = check_and_lay_out(inputs, checks, host);
   const std::string h1_refusal = hold_fixed_buffers(limits, layout, inputs[0].device(), options.max_dim);
   throw_unless_truncating(limits, h1_refusal);
+  layout.upload_offsets(inputs[0].device());
   const auto [distances, batch] = distances_of(layout);
-  return batch_persistence(distances, layout, batch, options, limits, h1_refusal);
+  const float* host_matrices = !checks.matrices     ? nullptr
+                               : host->copy.empty() ? distances.template data<float>()  // the CPU's stacked matrices
+                                                    : host->copy.data();
+  return batch_persistence(distances, host_matrices, layout, batch, options, limits, h1_refusal);
 }
 
 }  // namespace
 
 Tensor pairwise_distances(const Tensor& points) {
-  check_points(points, 0);
+  check_points_shape(points, 0);
+  check_points_values(points, HostInputs({points}).values[0], 0);
   Tensor dist = Tensor::empty({points.dim(0), points.dim(0)}, points.device());
   cloud_distances(kernels::topology_backend_for(points.device()), points, dist.data<float>());
   return dist;
@@ -416,7 +494,7 @@ PersistenceResult persistence_from_distances(const Tensor& distances, const Pers
 }
 
 std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clouds, const PersistenceOptions& options) {
-  return checked_batch_persistence(clouds, check_points, options, [&clouds](const BatchLayout& layout) {
+  return checked_batch_persistence(clouds, kPointChecks, options, [&clouds](const BatchLayout& layout) {
     const bool one_dimension = std::all_of(clouds.begin(), clouds.end(),
                                            [&](const Tensor& cloud) { return cloud.dim(1) == clouds[0].dim(1); });
     const kernels::CloudBatch batch = layout.view(one_dimension ? clouds[0].dim(1) : 0);
@@ -426,7 +504,7 @@ std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clou
 
 std::vector<PersistenceResult> persistence_batch_from_distances(const std::vector<Tensor>& matrices,
                                                                 const PersistenceOptions& options) {
-  return checked_batch_persistence(matrices, check_distances, options, [&matrices](const BatchLayout& layout) {
+  return checked_batch_persistence(matrices, kDistanceChecks, options, [&matrices](const BatchLayout& layout) {
     return std::pair<Tensor, kernels::CloudBatch>{stacked_matrices(matrices), layout.view(0)};
   });
 }

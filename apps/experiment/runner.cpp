@@ -551,8 +551,14 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
         fs::create_directories(directory);
         std::fprintf(stderr, "classifier: training tl_classify into %s\n", directory.c_str());
         const ClassifierRequest& request = *experiment.classifier;
-        std::vector<std::string> argv{tools + "/tl_classify", request.data, "--epochs", std::to_string(request.epochs),
-                                      "--seed", "0", "--out", directory};
+        std::vector<std::string> argv{tools + "/tl_classify",
+                                      request.data,
+                                      "--epochs",
+                                      std::to_string(request.epochs),
+                                      "--seed",
+                                      "0",
+                                      "--out",
+                                      directory};
         if (!request.split_from.empty()) {
           std::ostringstream fraction;
           fraction.precision(17);

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
-#include <numeric>
 #include <map>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -147,12 +147,13 @@ std::pair<data::Dataset, data::Dataset> load_splits(const TrainConfig& config) {
       return data::embed_isometrically(set, data.embed_dim, data.noise, config.seed ^ kEmbeddingFrameKey,
                                        config.seed ^ noise_key);
     };
-    const data::Dataset drawn = embedded(data::synthetic_dataset(data.name, data.count, config.seed, data.noise),
-                                         kEmbeddingTrainNoiseKey);
+    const data::Dataset drawn =
+        embedded(data::synthetic_dataset(data.name, data.count, config.seed, data.noise), kEmbeddingTrainNoiseKey);
     if (data.test_fraction > 0.0) return split_test(drawn, data, "the synthetic set '" + data.name + "'");
-    return {drawn, embedded(data::synthetic_test_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size),
-                                                         config.seed, data.noise),
-                            kEmbeddingTestNoiseKey)};
+    return {drawn,
+            embedded(data::synthetic_test_dataset(data.name, std::max<int64_t>(data.count / 10, config.batch_size),
+                                                  config.seed, data.noise),
+                     kEmbeddingTestNoiseKey)};
   }
   const data::Dataset train = read_arrays("train", data.train, "train_labels", data.train_labels);
   if (data.test.empty()) return split_test(train, data, "'data.train' ('" + data.train + "')");

@@ -1,8 +1,13 @@
-// The CUDA half of core/base/memory.h: device discovery, copies and a caching allocator.
-// The cache keeps freed blocks in size-ordered free lists and hands them out again without a cudaMalloc;
-// all work runs on the default stream, so a block freed by the host may be reused by the next kernel at once.
+// The CUDA half of core/base/memory.h: device discovery, copies, the transfer counters and a caching allocator.
+// The cache keeps freed blocks in size-ordered free lists and hands them out again without a cudaMalloc. Reuse
+// without waiting is safe under one rule: all device work runs on the legacy default stream (no stream is created
+// anywhere, cuBLAS and cuDNN handles keep stream 0, and core/base/cuda_check.h refuses a per-thread default stream at
+// compile time), so the next user of a block freed by the host is queued behind every earlier user. A second stream
+// would need each block's last stream recorded and an event waited on before reuse.
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -15,21 +20,38 @@ namespace {
 
 constexpr size_t kBlockGranularity = 512;
 
+struct Block {
+  size_t size = 0;
+  bool in_use = false;
+};
+
 struct CachingAllocator {
   std::mutex mutex;
-  std::multimap<size_t, void*> free_blocks;       // size -> block, cached for reuse
-  std::unordered_map<void*, size_t> block_sizes;  // every block we own, in use or cached
+  std::multimap<size_t, void*> free_blocks;  // size -> block, cached for reuse
+  std::unordered_map<void*, Block> blocks;   // every block we own, in use or cached
   CacheStats stats;
 
   void release_cached_locked() {
     for (auto& [size, ptr] : free_blocks) {
       cudaFree(ptr);
-      block_sizes.erase(ptr);
+      blocks.erase(ptr);
       stats.bytes_cached -= size;
     }
     free_blocks.clear();
   }
 };
+
+struct TransferCounters {
+  std::atomic<size_t> device_to_host{0}, host_to_device{0}, synchronizations{0};
+};
+
+TransferCounters& counters() {
+  static TransferCounters instance;
+  return instance;
+}
+
+// -1 until the environment is read at the first use; then 0 or 1.
+std::atomic<int> poison_state{-1};
 
 CachingAllocator& allocator() {
   static CachingAllocator* instance = new CachingAllocator();  // outlives static tensors at exit
@@ -39,6 +61,13 @@ CachingAllocator& allocator() {
 cudaMemcpyKind copy_kind(Device dst, Device src) {
   if (src == Device::CPU) return dst == Device::CPU ? cudaMemcpyHostToHost : cudaMemcpyHostToDevice;
   return dst == Device::CPU ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
+}
+
+// The block handed out, filled with 0xFF bytes first when poisoning is on (queued on the default stream, before any
+// kernel the caller can launch on it).
+void* poisoned(void* ptr, size_t size) {
+  if (poisoning()) TL_CUDA_CHECK(cudaMemsetAsync(ptr, 0xFF, size, cudaStreamLegacy));
+  return ptr;
 }
 
 }  // namespace
@@ -75,10 +104,12 @@ void* allocate(size_t bytes) {
   auto it = cache.free_blocks.lower_bound(size);
   if (it != cache.free_blocks.end() && it->first <= 2 * size) {
     void* ptr = it->second;
-    cache.stats.bytes_cached -= it->first;
-    cache.stats.bytes_in_use += it->first;
+    const size_t block_size = it->first;
+    cache.stats.bytes_cached -= block_size;
+    cache.stats.bytes_in_use += block_size;
     cache.free_blocks.erase(it);
-    return ptr;
+    cache.blocks[ptr].in_use = true;
+    return poisoned(ptr, block_size);
   }
   void* ptr = nullptr;
   cudaError_t status = cudaMalloc(&ptr, size);
@@ -100,30 +131,74 @@ void* allocate(size_t bytes) {
     TL_FAIL(CudaError, "cudaMalloc of ", bytes, " bytes failed: ", cudaGetErrorName(status), " (",
             cudaGetErrorString(status), ")");
   }
-  cache.block_sizes[ptr] = size;
+  cache.blocks[ptr] = Block{size, true};
   cache.stats.bytes_in_use += size;
   cache.stats.device_allocations += 1;
-  return ptr;
+  return poisoned(ptr, size);
 }
 
 void deallocate(void* ptr) {
   if (ptr == nullptr) return;
   CachingAllocator& cache = allocator();
   std::lock_guard<std::mutex> lock(cache.mutex);
-  const auto it = cache.block_sizes.find(ptr);
-  if (it == cache.block_sizes.end()) return;  // not ours: never happens for Storage-owned blocks
-  cache.stats.bytes_in_use -= it->second;
-  cache.stats.bytes_cached += it->second;
-  cache.free_blocks.emplace(it->second, ptr);
+  const auto it = cache.blocks.find(ptr);
+  // A block freed twice is either cached (not in use) or, after empty_cache(), unknown; unless cudaMalloc has handed
+  // its address out again since, which no bookkeeping here can tell apart. Called from a destructor (noexcept), the
+  // error ends the program with its message.
+  TL_CHECK_AS(CudaError, it != cache.blocks.end() && it->second.in_use, "CUDA caching allocator: deallocate(", ptr,
+              ") of a block that is not in use (freed twice, or never allocated here)");
+  it->second.in_use = false;
+  cache.stats.bytes_in_use -= it->second.size;
+  cache.stats.bytes_cached += it->second.size;
+  cache.free_blocks.emplace(it->second.size, ptr);
 }
 
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   if (bytes == 0) return;
-  TL_CUDA_CHECK(cudaMemcpy(dst, src, bytes, copy_kind(dst_device, src_device)));
+  const cudaMemcpyKind kind = copy_kind(dst_device, src_device);
+  if (kind == cudaMemcpyDeviceToHost) counters().device_to_host.fetch_add(1, std::memory_order_relaxed);
+  if (kind == cudaMemcpyHostToDevice) counters().host_to_device.fetch_add(1, std::memory_order_relaxed);
+  TL_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
 }
 
 void synchronize() {
+  record_synchronization();
   TL_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+bool poisoning() {
+  int state = poison_state.load(std::memory_order_relaxed);
+  if (state < 0) {
+    const char* value = std::getenv("TL_CUDA_POISON");
+    state = value != nullptr && std::string(value) == "1" ? 1 : 0;
+    int unread = -1;
+    if (!poison_state.compare_exchange_strong(unread, state)) state = unread;  // a concurrent set_poisoning wins
+  }
+  return state == 1;
+}
+
+void set_poisoning(bool on) {
+  poison_state.store(on ? 1 : 0);
+}
+
+TransferStats transfer_stats() {
+  TransferCounters& c = counters();
+  TransferStats stats;
+  stats.device_to_host_copies = c.device_to_host.load();
+  stats.host_to_device_copies = c.host_to_device.load();
+  stats.synchronizations = c.synchronizations.load();
+  return stats;
+}
+
+void reset_transfer_stats() {
+  TransferCounters& c = counters();
+  c.device_to_host = 0;
+  c.host_to_device = 0;
+  c.synchronizations = 0;
+}
+
+void record_synchronization() {
+  counters().synchronizations.fetch_add(1, std::memory_order_relaxed);
 }
 
 CacheStats cache_stats() {

@@ -1,4 +1,5 @@
-// The CUDA half of core/base/memory.h for builds without the CUDA toolkit: no device, and a clear error on use.
+// The CUDA half of core/base/memory.h for builds without the CUDA toolkit: no device, and a clear error on use;
+// no transfers to count and nothing to poison.
 #include "core/base/error.h"
 #include "core/base/memory.h"
 
@@ -29,9 +30,18 @@ void copy(void*, Device, const void*, Device, size_t) {
   fail_without_cuda("a device copy");
 }
 void synchronize() {}
+bool poisoning() {
+  return false;
+}
+void set_poisoning(bool) {}
 CacheStats cache_stats() {
   return {};
 }
 void empty_cache() {}
+TransferStats transfer_stats() {
+  return {};
+}
+void reset_transfer_stats() {}
+void record_synchronization() {}
 
 }  // namespace tl::cuda_runtime

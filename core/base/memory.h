@@ -25,9 +25,29 @@ bool compiled();                   // true when this build contains the CUDA bac
 int device_count();                // 0 when no usable GPU (or a CPU-only build)
 std::string unavailable_reason();  // why device_count() is 0, for skip messages and errors
 void* allocate(size_t bytes);      // caching allocator; throws OutOfMemoryError naming the size
-void deallocate(void* ptr);        // returns the block to the cache
+// Returns the block to the cache; CudaError naming the pointer when it is not a block in use (a double free).
+void deallocate(void* ptr);
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 void synchronize();
+
+// Poisoning: while on, every block allocate() hands out is filled with 0xFF bytes (a NaN in every float, -1 in
+// every integer) before any kernel can use it, so that a kernel that leaves part of its output unwritten cannot pass
+// a parity test by finding the previous run's identical values in a reused block. Off by default; on when the
+// environment variable TL_CUDA_POISON is 1 at the first allocation (the parity suite's CTest sets it).
+bool poisoning();
+void set_poisoning(bool on);  // for tests
+
+// Round trips between host and device made through this layer (copy(), synchronize(), and the kernels' own copies
+// and synchronisations, which go through it): device-to-host copies wait for the device; host-to-device copies
+// from pageable memory wait for the stream's earlier work too (the CUDA runtime stages them).
+struct TransferStats {
+  size_t device_to_host_copies = 0;
+  size_t host_to_device_copies = 0;
+  size_t synchronizations = 0;  // synchronize() and other explicit waits for the device
+};
+TransferStats transfer_stats();
+void reset_transfer_stats();
+void record_synchronization();  // for a wait made outside this layer (a synchronising library call)
 
 struct CacheStats {
   size_t bytes_in_use = 0;        // handed out to tensors

@@ -1,7 +1,7 @@
 // CPU persistence kernels: pairwise distances (the direct form, or the Gram/GEMM form on the centred cloud with the
-// cancelled entries recomputed), dense Prim minimum spanning forests and the columns of the H1 reduction, one cloud
-// per thread when a batch holds several clouds; the scatter of diagram gradients onto points. The reference for
-// kernels/cuda/topology.cu.
+// cancelled entries recomputed), enclosing radii, dense Prim minimum spanning forests and the columns of the H1
+// reduction, one cloud per thread when a batch holds several clouds; the scatter of diagram gradients onto points. The
+// reference for kernels/cuda/topology.cu.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -180,6 +180,10 @@ int32_t cloud_spanning_forest(const float* dist, int64_t n, float threshold, Wei
   return count;
 }
 
+// The CPU's column keys keep the edge index in their low 32 bits (column_sort_key), so that the radix sort can
+// skip them (see radix_sort).
+constexpr int kIndexBits = 32;
+
 // The sort keys (column_sort_key) of one cloud's reduction columns: its edges within the threshold outside its
 // spanning forest.
 std::vector<uint64_t> column_keys(const float* dist, int64_t n, float threshold, const WeightedEdge* forest,
@@ -196,7 +200,7 @@ std::vector<uint64_t> column_keys(const float* dist, int64_t n, float threshold,
         const float diameter = row[v] + 0.0f;  // adding +0 turns a -0 into +0
         uint32_t bits;
         std::memcpy(&bits, &diameter, sizeof bits);
-        keys.push_back(column_sort_key(bits, index));
+        keys.push_back(column_sort_key(bits, index, kIndexBits));
       }
     }
   }
@@ -211,7 +215,7 @@ bool radix_sort(std::vector<uint64_t>& keys, const Deadline& deadline) {
   constexpr uint64_t kDigitMask = (uint64_t(1) << kDigitBits) - 1;
   std::vector<uint64_t> sorted(keys.size());
   std::vector<size_t> starts(kDigitMask + 2);
-  for (int shift = 32; shift < 64; shift += kDigitBits) {
+  for (int shift = kIndexBits; shift < 64; shift += kDigitBits) {
     if (deadline.passed()) return false;
     std::fill(starts.begin(), starts.end(), 0);
     for (uint64_t key : keys) ++starts[((key >> shift) & kDigitMask) + 1];
@@ -231,7 +235,7 @@ int64_t cloud_h1_columns(const float* dist, int64_t n, float threshold, const We
   if (!radix_sort(keys, deadline)) return -1;
   for (size_t c = 0; c < keys.size(); ++c) {
     if (c % 4096 == 0 && deadline.passed()) return -1;
-    const Edge e = edge_vertices(static_cast<int64_t>(keys[c] & 0xffffffffu));
+    const Edge e = edge_vertices(column_key_index(keys[c], kIndexBits));
     columns[c] = h1_column(dist, n, e, dist[e.u * n + e.v]);
   }
   return static_cast<int64_t>(keys.size());
@@ -242,6 +246,16 @@ void pairwise_distances(const float* points, const CloudBatch& batch, float* dis
   for (int64_t c = 0; c < batch.count; ++c)
     cloud_distances(points + batch.point_offsets[c] * batch.dim, batch.points(c), batch.dim,
                     dist + batch.matrix_offsets[c]);
+}
+
+void enclosing_radii(const float* dist, const CloudBatch& batch, float* radii) {
+  for (int64_t c = 0; c < batch.count; ++c) {
+    const int64_t n = batch.points(c);
+    const float* d = dist + batch.matrix_offsets[c];
+    float radius = std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) radius = std::min(radius, *std::max_element(d + i * n, d + (i + 1) * n));
+    radii[c] = radius;
+  }
 }
 
 void minimum_spanning_forest(const float* dist, const CloudBatch& batch, float threshold, WeightedEdge* edges,

@@ -1,6 +1,10 @@
 // CUDA convolution through cuDNN (legacy convolution API, NCHW float32): one handle per thread and RAII
 // descriptors, workspaces from the caching allocator, and algorithms fixed to deterministic ones (implicit GEMM
-// forward, ALGO_1 for both adjoints) so a run repeats bit for bit.
+// forward, ALGO_1 for both adjoints) so a run repeats bit for bit. cuDNN refuses zero-sized dimensions and sizes
+// beyond int: an empty output returns at once, an empty operand gives zeros as on the CPU (a sum of no terms),
+// and a tensor of more than INT_MAX elements is a LimitError naming the shape.
+#include <climits>
+
 #include "core/base/cuda_check.h"
 #include "kernels/cuda/cuda_kernels.h"
 
@@ -36,7 +40,19 @@ using FilterDescriptor = Descriptor<cudnnFilterDescriptor_t, cudnnCreateFilterDe
 using ConvolutionDescriptor =
     Descriptor<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor, cudnnDestroyConvolutionDescriptor>;
 
-// The descriptors of one ConvShape: input x, filter w, output y and the convolution itself.
+// Element counts of the three tensors of a ConvShape.
+int64_t input_size(const ConvShape& s) {
+  return s.batch * s.g.image_size();
+}
+int64_t filter_size(const ConvShape& s) {
+  return s.out_channels * s.g.column_rows();
+}
+int64_t output_size(const ConvShape& s) {
+  return s.batch * s.out_channels * s.g.column_cols();
+}
+
+// The descriptors of one ConvShape: input x, filter w, output y and the convolution itself. cuDNN's 4-D
+// descriptors hold dimensions and strides as int, so every tensor must have at most INT_MAX elements.
 struct ConvDescriptors {
   TensorDescriptor x, y;
   FilterDescriptor w;
@@ -44,6 +60,11 @@ struct ConvDescriptors {
 
   explicit ConvDescriptors(const ConvShape& s) {
     const ConvGeometry& g = s.g;
+    TL_CHECK_AS(LimitError, input_size(s) <= INT_MAX && filter_size(s) <= INT_MAX && output_size(s) <= INT_MAX,
+                "convolution on CUDA: cuDNN takes tensors of at most ", INT_MAX, " elements, got input [", s.batch,
+                ", ", g.channels, ", ", g.height, ", ", g.width, "], filter [", s.out_channels, ", ", g.channels, ", ",
+                g.kernel_h, ", ", g.kernel_w, "], output [", s.batch, ", ", s.out_channels, ", ", g.out_h, ", ",
+                g.out_w, "] (split the batch)");
     auto dim = [](int64_t v) { return static_cast<int>(v); };
     TL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x.get(), CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, dim(s.batch),
                                               dim(g.channels), dim(g.height), dim(g.width)));
@@ -72,9 +93,19 @@ void with_workspace(Size size, Call call) {
   TL_CUDNN_CHECK(call(workspace.data(), bytes));
 }
 
+// Handles the sizes cuDNN refuses: true when `out` (of out_count elements) is done, being empty or, because one
+// of the operands is empty, all zeros.
+bool empty_case(int64_t out_count, int64_t operand_a, int64_t operand_b, float* out) {
+  if (out_count == 0) return true;
+  if (operand_a != 0 && operand_b != 0) return false;
+  fill(out, out_count, 0.0f);
+  return true;
+}
+
 }  // namespace
 
 void conv_forward(const ConvShape& s, const float* x, const float* w, float* y) {
+  if (empty_case(output_size(s), input_size(s), filter_size(s), y)) return;
   const ConvDescriptors d(s);
   with_workspace(
       [&](size_t* bytes) {
@@ -88,6 +119,7 @@ void conv_forward(const ConvShape& s, const float* x, const float* w, float* y) 
 }
 
 void conv_backward_data(const ConvShape& s, const float* w, const float* dy, float* dx) {
+  if (empty_case(input_size(s), filter_size(s), output_size(s), dx)) return;
   const ConvDescriptors d(s);
   with_workspace(
       [&](size_t* bytes) {
@@ -101,6 +133,7 @@ void conv_backward_data(const ConvShape& s, const float* w, const float* dy, flo
 }
 
 void conv_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  if (empty_case(filter_size(s), input_size(s), output_size(s), dw)) return;  // batch 0: dw = 0, as on the CPU
   const ConvDescriptors d(s);
   with_workspace(
       [&](size_t* bytes) {

@@ -1,9 +1,11 @@
 // CUDA reductions: a sum over one axis with one thread per output summing in increasing k (the CPU order),
-// the sum of everything and the sum of squares through CUB's device-wide reductions, and row-wise log-softmax.
+// the sum of everything and the sum of squares through CUB's device-wide reductions accumulated in double (as the
+// CPU's chunked sums are), and row-wise log-softmax.
 #include <cub/device/device_reduce.cuh>
 #include <cuda/std/functional>
 
 #include "core/base/cuda_check.h"
+#include "core/base/memory.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace tl::kernels::cuda {
@@ -25,9 +27,28 @@ __global__ void log_softmax_rows_kernel(const float* x, float* y, int64_t rows, 
     log_softmax_row(x + r * cols, y + r * cols, cols);
 }
 
+struct ToDouble {
+  __device__ double operator()(float v) const { return static_cast<double>(v); }
+};
+
 struct SquareToDouble {
   __device__ double operator()(float v) const { return static_cast<double>(v) * v; }
 };
+
+__global__ void round_to_float_kernel(const double* x, float* y) {
+  *y = static_cast<float>(*x);
+}
+
+// *total (device memory) = the sum of transform(x[i]) over n > 0 elements, accumulated in double.
+template <class Transform>
+void sum_in_double(const float* x, int64_t n, Transform transform, double* total) {
+  size_t scratch_bytes = 0;
+  TL_CUDA_CHECK(cub::DeviceReduce::TransformReduce(nullptr, scratch_bytes, x, total, n, ::cuda::std::plus<double>(),
+                                                   transform, 0.0));
+  ScratchBuffer scratch(scratch_bytes);
+  TL_CUDA_CHECK(cub::DeviceReduce::TransformReduce(scratch.data(), scratch_bytes, x, total, n,
+                                                   ::cuda::std::plus<double>(), transform, 0.0));
+}
 
 }  // namespace
 
@@ -42,10 +63,11 @@ void sum_all(const float* x, float* y, int64_t n) {
     fill(y, 1, 0.0f);
     return;
   }
-  size_t scratch_bytes = 0;
-  TL_CUDA_CHECK(cub::DeviceReduce::Sum(nullptr, scratch_bytes, x, y, n));
-  ScratchBuffer scratch(scratch_bytes);
-  TL_CUDA_CHECK(cub::DeviceReduce::Sum(scratch.data(), scratch_bytes, x, y, n));
+  ScratchBuffer result(sizeof(double));
+  double* total = static_cast<double*>(result.data());
+  sum_in_double(x, n, ToDouble(), total);
+  round_to_float_kernel<<<1, 1>>>(total, y);  // rounded once, as the CPU's static_cast<float>
+  TL_CUDA_CHECK_LAUNCH();
 }
 
 void log_softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
@@ -58,14 +80,9 @@ double sum_squares(const float* x, int64_t n) {
   if (n == 0) return 0.0;
   ScratchBuffer result(sizeof(double));
   double* total = static_cast<double*>(result.data());
-  size_t scratch_bytes = 0;
-  TL_CUDA_CHECK(cub::DeviceReduce::TransformReduce(nullptr, scratch_bytes, x, total, n, ::cuda::std::plus<double>(),
-                                                   SquareToDouble(), 0.0));
-  ScratchBuffer scratch(scratch_bytes);
-  TL_CUDA_CHECK(cub::DeviceReduce::TransformReduce(scratch.data(), scratch_bytes, x, total, n,
-                                                   ::cuda::std::plus<double>(), SquareToDouble(), 0.0));
+  sum_in_double(x, n, SquareToDouble(), total);
   double host = 0.0;
-  TL_CUDA_CHECK(cudaMemcpy(&host, total, sizeof(double), cudaMemcpyDeviceToHost));
+  cuda_runtime::copy(&host, Device::CPU, total, Device::CUDA, sizeof(double));
   return host;
 }
 
