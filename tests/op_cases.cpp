@@ -1,8 +1,11 @@
 // The op-case table: every differentiable op of core/ops.h with the shapes and broadcasting variants it must
-// handle; inputs stay inside each op's domain and away from its kinks.
+// handle; inputs stay inside each op's domain and away from its kinks. Also the CPU-vs-CUDA check the parity
+// suites run on cases.
 #include "tests/op_cases.h"
 
 #include <cmath>
+
+#include "tests/test_support.h"
 
 namespace tl::testing {
 
@@ -172,6 +175,40 @@ std::vector<Tensor> make_inputs(const OpCase& c, Device device, uint64_t seed) {
     inputs.push_back(t);
   }
   return inputs;
+}
+
+namespace {
+
+struct ForwardBackward {
+  Tensor output;
+  std::vector<Tensor> grads;  // undefined for inputs without a gradient
+};
+
+ForwardBackward forward_backward(const OpCase& c, Device device) {
+  const std::vector<Tensor> inputs = make_inputs(c, device, 4321);
+  ForwardBackward run;
+  run.output = c.run(inputs);
+  if (run.output.requires_grad()) {
+    Generator generator(7);
+    const Tensor weights = Tensor::uniform(run.output.shape(), generator, -1.0f, 1.0f, device);
+    sum(mul(run.output, weights)).backward();
+  }
+  for (const Tensor& input : inputs) run.grads.push_back(input.requires_grad() ? input.grad() : Tensor());
+  return run;
+}
+
+}  // namespace
+
+void check_op_parity(const OpCase& c, double rtol, double atol) {
+  const ForwardBackward cpu = forward_backward(c, Device::CPU);
+  const ForwardBackward gpu = forward_backward(c, Device::CUDA);
+  CHECK(gpu.output.device() == Device::CUDA);
+  check_close(gpu.output, cpu.output, rtol, atol, c.name + " forward");
+  for (size_t i = 0; i < cpu.grads.size(); ++i) {
+    if (!cpu.grads[i].defined()) continue;
+    REQUIRE_MESSAGE(gpu.grads[i].defined(), c.name, ": no CUDA gradient for input ", i);
+    check_close(gpu.grads[i], cpu.grads[i], rtol, atol, c.name + " gradient of input " + std::to_string(i));
+  }
 }
 
 }  // namespace tl::testing

@@ -34,4 +34,8 @@ const std::vector<OpCase>& op_cases();
 // The case's inputs on `device`, the same values on every device for a given seed.
 std::vector<Tensor> make_inputs(const OpCase& c, Device device, uint64_t seed);
 
+// The parity suites' check: runs the case forward and backward (the output weighted by fixed random values) on the
+// CPU and on CUDA and compares the output and every input gradient within rtol / atol.
+void check_op_parity(const OpCase& c, double rtol, double atol);
+
 }  // namespace tl::testing

@@ -16,34 +16,6 @@ namespace {
 
 constexpr double kRtol = 1e-4, kAtol = 1e-5;
 
-struct Run {
-  Tensor output;
-  std::vector<Tensor> grads;
-};
-
-Run forward_backward(const OpCase& c, Device device) {
-  const std::vector<Tensor> inputs = make_inputs(c, device, 4321);
-  Run run;
-  run.output = c.run(inputs);
-  Generator generator(7);
-  const Tensor weights = Tensor::uniform(run.output.shape(), generator, -1.0f, 1.0f, device);
-  sum(mul(run.output, weights)).backward();
-  for (const Tensor& input : inputs) run.grads.push_back(input.requires_grad() ? input.grad() : Tensor());
-  return run;
-}
-
-// Runs the case forward and backward on both devices and compares output and input gradients.
-void check_parity(const OpCase& c, double rtol, double atol) {
-  const Run cpu = forward_backward(c, Device::CPU);
-  const Run gpu = forward_backward(c, Device::CUDA);
-  CHECK(gpu.output.device() == Device::CUDA);
-  check_close(gpu.output, cpu.output, rtol, atol, c.name + " forward");
-  for (size_t i = 0; i < cpu.grads.size(); ++i) {
-    if (!cpu.grads[i].defined()) continue;
-    check_close(gpu.grads[i], cpu.grads[i], rtol, atol, c.name + " gradient of input " + std::to_string(i));
-  }
-}
-
 // Elementwise ops over n elements and log-softmax over rows x cols: n and the row lengths are not multiples of the
 // 256-thread block, so the last block is partial.
 std::vector<OpCase> partial_block_cases() {
@@ -118,7 +90,7 @@ std::vector<ModelConv> model_conv_cases() {
 TEST_CASE("every op agrees between CPU and CUDA forward and backward") {
   for (const OpCase& c : op_cases()) {
     SUBCASE(c.name.c_str()) {
-      check_parity(c, kRtol, kAtol);
+      check_op_parity(c, kRtol, kAtol);
     }
   }
 }
@@ -126,7 +98,7 @@ TEST_CASE("every op agrees between CPU and CUDA forward and backward") {
 TEST_CASE("elementwise ops and log-softmax agree with the CPU at sizes with a partial last block") {
   for (const OpCase& c : partial_block_cases()) {
     SUBCASE(c.name.c_str()) {
-      check_parity(c, kRtol, kAtol);
+      check_op_parity(c, kRtol, kAtol);
     }
   }
 }
@@ -137,7 +109,7 @@ TEST_CASE("convolutions at the conv VAE's and the classifier's shapes agree with
     // sqrt(terms) roundings of partial sums of size ~ sqrt(terms) / 3 differ by about terms x 2e-8. The tolerance
     // allows 50 times that; one product misplaced or dropped (size ~ 0.3) still fails.
     SUBCASE(mc.c.name.c_str()) {
-      check_parity(mc.c, 1e-4, 1e-6 * static_cast<double>(mc.terms));
+      check_op_parity(mc.c, 1e-4, 1e-6 * static_cast<double>(mc.terms));
     }
   }
 }

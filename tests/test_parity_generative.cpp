@@ -15,36 +15,6 @@ using Inputs = std::vector<Tensor>;
 
 constexpr double kRtol = 1e-4, kAtol = 1e-5;
 
-struct Run {
-  Tensor output;
-  std::vector<Tensor> grads;
-};
-
-Run forward_backward(const OpCase& c, Device device) {
-  const std::vector<Tensor> inputs = make_inputs(c, device, 2468);
-  Run run;
-  run.output = c.run(inputs);
-  if (run.output.requires_grad()) {
-    Generator generator(13);
-    const Tensor weights = Tensor::uniform(run.output.shape(), generator, -1.0f, 1.0f, device);
-    sum(mul(run.output, weights)).backward();
-  }
-  for (const Tensor& input : inputs) run.grads.push_back(input.requires_grad() ? input.grad() : Tensor());
-  return run;
-}
-
-void check_parity(const OpCase& c) {
-  const Run cpu = forward_backward(c, Device::CPU);
-  const Run gpu = forward_backward(c, Device::CUDA);
-  CHECK(gpu.output.device() == Device::CUDA);
-  check_close(gpu.output, cpu.output, kRtol, kAtol, c.name + " forward");
-  for (size_t i = 0; i < cpu.grads.size(); ++i) {
-    if (!cpu.grads[i].defined()) continue;
-    REQUIRE_MESSAGE(gpu.grads[i].defined(), c.name, ": no CUDA gradient for input ", i);
-    check_close(gpu.grads[i], cpu.grads[i], kRtol, kAtol, c.name + " gradient of input " + std::to_string(i));
-  }
-}
-
 InputSpec any(Shape shape) {
   return in_range(std::move(shape), -1.0f, 1.0f);
 }
@@ -115,7 +85,7 @@ std::vector<OpCase> layer_cases() {
 TEST_CASE("the generative layers and the DDPM / DDIM steps agree on CPU and CUDA, forward and backward") {
   for (const OpCase& c : layer_cases()) {
     SUBCASE(c.name.c_str()) {
-      check_parity(c);
+      check_op_parity(c, kRtol, kAtol);
     }
   }
 }
