@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <tuple>
 
 #include "apps/cli/cli.h"
 #include "apps/trainer/checkpoint.h"
@@ -107,9 +108,7 @@ int main(int argc, char** argv) {
     } else {
       const tl::data::Dataset whole =
           tl::data::load_idx_dataset(data_dir, split_from == "train" ? tl::data::Split::Train : tl::data::Split::Test);
-      const tl::data::RowSplit rows = tl::data::test_split_rows(whole.size(), test_fraction, split_seed);
-      train = tl::data::select_rows(whole, rows.train);
-      test = tl::data::select_rows(whole, rows.test);
+      std::tie(train, test) = tl::data::split_test_rows(whole, test_fraction, split_seed);
     }
     TL_CHECK_AS(ValueError, batch <= train.size(), "--batch ", batch, " exceeds the ", train.size(),
                 " training images of '", data_dir, "'");

@@ -63,6 +63,8 @@ NoiseSchedule linear_noise_schedule(int64_t steps, double beta_start, double bet
     s.alpha_bars_prev.push_back(previous);
     s.sqrt_alpha_bars.push_back(std::sqrt(alpha_bar));
     s.sqrt_one_minus_alpha_bars.push_back(std::sqrt(1.0 - alpha_bar));
+    s.sqrt_recip_alpha_bars.push_back(std::sqrt(1.0 / alpha_bar));
+    s.sqrt_recipm1_alpha_bars.push_back(std::sqrt(1.0 / alpha_bar - 1.0));
     s.posterior_variances.push_back(beta * (1.0 - previous) / (1.0 - alpha_bar));
     s.posterior_mean_coefs_x0.push_back(beta * std::sqrt(previous) / (1.0 - alpha_bar));
     s.posterior_mean_coefs_xt.push_back((1.0 - previous) * std::sqrt(alpha) / (1.0 - alpha_bar));
@@ -91,14 +93,8 @@ Tensor q_sample(const NoiseSchedule& schedule, const Tensor& x0, const std::vect
 
 Tensor predict_x0(const NoiseSchedule& schedule, const Tensor& x_t, const std::vector<int64_t>& t, const Tensor& eps) {
   check_pair(x_t, eps, "predict_x0", "x_t", "eps");
-  // Ho et al.'s sqrt(1 / alpha_bar) and sqrt(1 / alpha_bar - 1).
-  std::vector<double> recip(static_cast<size_t>(schedule.steps)), recip_m1(recip.size());
-  for (size_t i = 0; i < recip.size(); ++i) {
-    recip[i] = std::sqrt(1.0 / schedule.alpha_bars[i]);
-    recip_m1[i] = std::sqrt(1.0 / schedule.alpha_bars[i] - 1.0);
-  }
-  return x_t * row_coefficients(schedule, x_t, t, recip, "predict_x0") -
-         eps * row_coefficients(schedule, x_t, t, recip_m1, "predict_x0");
+  return x_t * row_coefficients(schedule, x_t, t, schedule.sqrt_recip_alpha_bars, "predict_x0") -
+         eps * row_coefficients(schedule, x_t, t, schedule.sqrt_recipm1_alpha_bars, "predict_x0");
 }
 
 Tensor ddpm_step(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& eps, int64_t t, const Tensor& z) {

@@ -27,6 +27,8 @@ struct NoiseSchedule {
   std::vector<double> alpha_bars_prev;            // alpha_bar_{t-1}, 1 at t = 0
   std::vector<double> sqrt_alpha_bars;            // sqrt(alpha_bar_t): the x_0 coefficient of q_sample
   std::vector<double> sqrt_one_minus_alpha_bars;  // sqrt(1 - alpha_bar_t): its noise coefficient
+  std::vector<double> sqrt_recip_alpha_bars;      // sqrt(1 / alpha_bar_t): the x_t coefficient of predict_x0
+  std::vector<double> sqrt_recipm1_alpha_bars;    // sqrt(1 / alpha_bar_t - 1): its epsilon coefficient
   std::vector<double> posterior_variances;        // beta~_t = beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t)
   std::vector<double> posterior_mean_coefs_x0;    // beta_t sqrt(alpha_bar_{t-1}) / (1 - alpha_bar_t)
   std::vector<double> posterior_mean_coefs_xt;    // (1 - alpha_bar_{t-1}) sqrt(alpha_t) / (1 - alpha_bar_t)

@@ -119,10 +119,10 @@ data::Dataset limited(data::Dataset set, int64_t limit) {
 // `whole` split by data.test_fraction under data.split_seed; `what` names the split rows in errors.
 std::pair<data::Dataset, data::Dataset> split_test(const data::Dataset& whole, const DataConfig& config,
                                                    const std::string& what) {
-  const data::RowSplit split = data::test_split_rows(whole.size(), config.test_fraction, config.split_seed);
-  TL_CHECK_AS(ValueError, !split.train.empty(), "config key 'data.test_fraction' (", config.test_fraction,
+  auto parts = data::split_test_rows(whole, config.test_fraction, config.split_seed);
+  TL_CHECK_AS(ValueError, parts.first.size() > 0, "config key 'data.test_fraction' (", config.test_fraction,
               ") leaves no training rows of the ", whole.size(), " of ", what);
-  return {data::select_rows(whole, split.train), data::select_rows(whole, split.test)};
+  return parts;
 }
 
 // The training and the test split of the configured data, before the validation split and standardisation.

@@ -218,6 +218,11 @@ RowSplit test_split_rows(int64_t n, double fraction, uint64_t split_seed) {
   return split_rows(n, fraction, split_seed ^ kTestSplitKey);
 }
 
+std::pair<Dataset, Dataset> split_test_rows(const Dataset& whole, double fraction, uint64_t split_seed) {
+  const RowSplit rows = test_split_rows(whole.size(), fraction, split_seed);
+  return {select_rows(whole, rows.train), select_rows(whole, rows.test)};
+}
+
 Dataset embed_isometrically(const Dataset& data, int64_t dim, float noise, uint64_t frame_seed, uint64_t noise_seed) {
   const int64_t n = data.size(), own = data.inputs.dim(1);
   TL_CHECK_AS(ValueError, dim >= own, "embedding '", data.name, "' in R^", dim, ": the set already has ", own,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -29,11 +30,11 @@ Dataset load_idx_dataset(const std::string& directory, Split split, int64_t limi
 Dataset load_cifar10_batches(const std::vector<std::string>& paths, int64_t limit = 0);
 
 // Synthetic sets with labels, drawn from Philox under `seed`:
-//   "circle" (label: angle sextant), "two_circles" (unit circles at (0,0) and (3,0), label: which), "sphere" (S^2, label: octant), "torus" (label: sextant of the major angle),
-//   "figure_eight" (label: which loop), "clusters" (5 Gaussian blobs in 10-D, label: blob),
-//   "swiss_roll" (3-D, label: sixth of the roll), "spheres" (Moor et al.: 10 spheres S^100 of radius 5 in R^101,
-//   centres ~ N(0, I), inside one of radius 25; labels 0..9 and 10; `count` is the total, split 1:1:...:1:10
-//   as in their 500 x 10 + 5000 set). ValueError for other names.
+//   "circle" (label: angle sextant), "two_circles" (unit circles at (0,0) and (3,0), label: which), "sphere" (S^2,
+//   label: octant), "torus" (label: sextant of the major angle), "figure_eight" (label: which loop), "clusters" (5
+//   Gaussian blobs in 10-D, label: blob), "swiss_roll" (3-D, label: sixth of the roll), "spheres" (Moor et al.: 10
+//   spheres S^100 of radius 5 in R^101, centres ~ N(0, I), inside one of radius 25; labels 0..9 and 10; `count` is the
+//   total, split 1:1:...:1:10 as in their 500 x 10 + 5000 set). ValueError for other names.
 Dataset synthetic_dataset(const std::string& name, int64_t count, uint64_t seed, float noise = 0.0f);
 
 // A second, independent sample of `count` points of the distribution synthetic_dataset(name, ., seed, noise) draws
@@ -53,6 +54,9 @@ RowSplit split_rows(int64_t n, double fraction, uint64_t seed);
 // --test-fraction): split_rows under `split_seed` mixed with a fixed key, so that a model and the classifier scoring
 // it hold out the same rows when given the same fraction and seed.
 RowSplit test_split_rows(int64_t n, double fraction, uint64_t split_seed);
+
+// The rows of `whole` that test_split_rows keeps for training, then those it holds out, in that order.
+std::pair<Dataset, Dataset> split_test_rows(const Dataset& whole, double fraction, uint64_t split_seed);
 
 // `data` (points in R^d) carried into R^dim, dim >= d, by an orthonormal frame drawn under `frame_seed`, plus
 // N(0, noise^2) along the dim - d directions the frame leaves out (drawn under `noise_seed`): a set whose generator
