@@ -73,11 +73,15 @@ int main(int argc, char** argv) {
   app.add_option("--skip", skip, "metric groups to leave out")
       ->delimiter(',')
       ->check(CLI::IsMember(keys_of(group_names, "none")));
-  app.add_option("--samplers", samplers,
-                 "samplers of generated codes: gaussian, unit_ball, langevin (default: all; "
-                 "the first also feeds the topology group and --export-samples)")
+  std::vector<std::string> all_sampler_names;
+  for (const auto& [name, sampler] : sampler_names) all_sampler_names.push_back(name);
+  app.add_option(
+         "--samplers", samplers,
+         "samplers of generated points: gaussian, unit_ball, langevin (autoencoders), generator (GAN), ddpm, "
+         "ddim (diffusion); those the model has are used (default: all of the model's; the first also feeds the "
+         "topology group and --export-samples)")
       ->delimiter(',')
-      ->check(CLI::IsMember(std::vector<std::string>{"gaussian", "unit_ball", "langevin"}));
+      ->check(CLI::IsMember(all_sampler_names));
   app.add_option("--seed", options.seed, "seed of subsets, pairs, noise and samplers")->capture_default_str();
   app.add_option("--neighbours", options.neighbours, "k of precision / recall / density / coverage")
       ->check(tl::cli::positive())
@@ -138,7 +142,7 @@ int main(int argc, char** argv) {
       std::printf("%lld samples written to %s\n", static_cast<long long>(sample_count), samples_path.c_str());
     }
     if (options.groups.empty()) return tl::cli::kExitOk;
-    const int64_t width = run.trainer().config().model.input;  // the data's width: the trainer checked it
+    const int64_t width = tl::train::data_width(run.trainer().config());  // the trainer checked the data's width
     const tl::eval::FeatureSpace features =
         classifier.empty() ? tl::eval::FeatureSpace(width) : tl::eval::FeatureSpace(classifier, width);
     if (out.empty()) out = run.directory();

@@ -2,8 +2,11 @@
 // gradients and running statistics; evaluation), GroupNorm, SiLU, Upsample2x, AvgPool2d, the timestep embedding,
 // q_sample, predict_x0, the ancestral step (given noise, and drawn from the Philox generator on each device) and the
 // DDIM step. Each case runs forward and backward on both devices from the same inputs; outputs and input gradients
-// must agree. Needs a GPU: parity_main.cpp reports the executable as skipped (exit code 77) where there is none.
+// must agree. The four models of nn/generative_models.h likewise, built from one seed on each device: outputs,
+// every parameter gradient and the batch norms' running statistics must agree. Needs a GPU: parity_main.cpp reports
+// the executable as skipped (exit code 77) where there is none.
 #include "nn/diffusion.h"
+#include "nn/generative_models.h"
 #include "nn/layers.h"
 #include "tests/op_cases.h"
 #include "tests/test_support.h"
@@ -80,6 +83,57 @@ std::vector<OpCase> layer_cases() {
   return cases;
 }
 
+// A model's output and every parameter gradient and buffer (copied to the CPU) after one forward pass on `device`
+// and the backward pass of a fixed random projection of the output.
+struct ModelPass {
+  Tensor output;
+  std::vector<std::pair<std::string, Tensor>> gradients, buffers;
+};
+
+template <class Model, class Run>
+ModelPass model_pass(Model& model, Device device, const Run& run) {
+  model.to(device);
+  const Tensor output = run(model, device);
+  Generator generator(7);
+  sum(mul(output, Tensor::uniform(output.shape(), generator, -1.0f, 1.0f, device))).backward();
+  ModelPass pass{output.to(Device::CPU), {}, {}};
+  for (const auto& named : model.named_parameters()) {  // no structured binding: REQUIRE_MESSAGE captures it
+    REQUIRE_MESSAGE(named.second->grad().defined(), named.first, ": no gradient on ",
+                    device == Device::CPU ? "cpu" : "cuda");
+    pass.gradients.emplace_back(named.first, named.second->grad().to(Device::CPU));
+  }
+  for (const auto& named : model.named_buffers()) pass.buffers.emplace_back(named.first, named.second->to(Device::CPU));
+  return pass;
+}
+
+// Builds the model from one seed for each device and compares one forward and backward pass.
+template <class Model, class Spec, class Run>
+void check_model_parity(const Spec& spec, const Run& run, double rtol, double atol) {
+  Generator cpu_init(5), cuda_init(5);
+  Model cpu_model(spec, cpu_init), cuda_model(spec, cuda_init);
+  const ModelPass cpu = model_pass(cpu_model, Device::CPU, run), cuda = model_pass(cuda_model, Device::CUDA, run);
+  check_close(cuda.output, cpu.output, rtol, atol, "output");
+  for (size_t i = 0; i < cpu.gradients.size(); ++i)
+    check_close(cuda.gradients[i].second, cpu.gradients[i].second, rtol, atol, cpu.gradients[i].first + " gradient");
+  for (size_t i = 0; i < cpu.buffers.size(); ++i)
+    check_close(cuda.buffers[i].second, cpu.buffers[i].second, rtol, atol, cpu.buffers[i].first);
+}
+
+// Both halves of a GAN in one output: G(z) [4, data] beside D(x) [4, 1] on random data (D(G(z)) would put an
+// untrained generator's near-uniform images at the discriminator's kinks, where rounding may pick either side).
+Tensor gan_pass(nn::Gan& gan, Device device) {
+  Generator generator(31);
+  const Tensor z = Tensor::normal({4, gan.spec().noise_dim}, generator, 0.0f, 1.0f, device);
+  const Tensor x = Tensor::uniform({4, gan.spec().data_dim}, generator, 0.0f, 1.0f, device);
+  return concat({gan.generate(z), gan.discriminate(x)}, 1);
+}
+
+Tensor denoiser_pass(nn::Denoiser& denoiser, Device device) {
+  Generator generator(32);
+  const Tensor x = Tensor::normal({3, denoiser.spec().data_dim}, generator, 0.0f, 1.0f, device);
+  return denoiser.predict(x, {0, 250, 999});
+}
+
 }  // namespace
 
 TEST_CASE("the generative layers and the DDPM / DDIM steps agree on CPU and CUDA, forward and backward") {
@@ -98,6 +152,44 @@ TEST_CASE("a DDIM sample from the same seed is the same on CPU and CUDA") {
   const Tensor gpu = nn::ddim_sample(schedule, {4, 6}, 10, shrink, on_gpu, Device::CUDA);
   CHECK(gpu.device() == Device::CUDA);
   check_close(gpu, cpu, kRtol, kAtol, "ddim sample");
+}
+
+TEST_CASE("the GAN and denoiser models agree on CPU and CUDA: outputs, parameter gradients, running statistics") {
+  // A convolution weight gradient sums batch x pixels (up to 3 x 784) products per entry, in a different order on
+  // each device, and the batch norms divide by the statistics of 4 samples.
+  constexpr double kModelTolerance = 1e-3;
+  SUBCASE("mlp gan") {
+    nn::GanSpec spec;
+    spec.data_dim = 5;
+    spec.noise_dim = 3;
+    spec.hidden = {16, 8};
+    spec.output = nn::ActivationKind::Tanh;
+    check_model_parity<nn::Gan>(spec, gan_pass, kRtol, kAtol);
+  }
+  SUBCASE("dcgan (training mode)") {
+    nn::GanSpec spec;
+    spec.architecture = nn::GenerativeArchitecture::Conv28;
+    spec.data_dim = 784;
+    spec.noise_dim = 8;
+    spec.channels = 4;
+    spec.output = nn::ActivationKind::Sigmoid;
+    check_model_parity<nn::Gan>(spec, gan_pass, kModelTolerance, kModelTolerance);
+  }
+  SUBCASE("mlp denoiser") {
+    nn::DenoiserSpec spec;
+    spec.data_dim = 4;
+    spec.hidden = {16, 16};
+    spec.time_dim = 8;
+    check_model_parity<nn::Denoiser>(spec, denoiser_pass, kRtol, kAtol);
+  }
+  SUBCASE("u-net denoiser") {
+    nn::DenoiserSpec spec;
+    spec.architecture = nn::GenerativeArchitecture::Conv28;
+    spec.data_dim = 784;
+    spec.time_dim = 8;
+    spec.channels = 8;
+    check_model_parity<nn::Denoiser>(spec, denoiser_pass, kModelTolerance, kModelTolerance);
+  }
 }
 
 }  // namespace tl::testing

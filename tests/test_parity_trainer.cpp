@@ -1,6 +1,6 @@
 // Training on CUDA against the CPU: the same config and seed give parameters within a stated tolerance of the
 // CPU run after a few steps, and the same bits on every CUDA run (an MLP VAE with TALSR, the conv VAE with TopoGen's
-// T1); the trainer's topological terms give the CPU's
+// T1, a DCGAN and a U-Net DDPM with TALSR terms); the trainer's topological terms give the CPU's
 // losses and gradients; one TALSR step makes no more host round trips than stated. Needs a GPU (skipped otherwise).
 #include <filesystem>
 
@@ -72,6 +72,35 @@ TEST_CASE("conv VAE training steps on CUDA (cuDNN) stay within tolerance of the 
   const DeviceRuns runs = train_on_devices(config, "conv_vae");
   check_close(runs.states[1], runs.states[0], 1e-3, 1e-4, "conv VAE parameters after 3 steps, CUDA vs CPU");
   CHECK(runs.cuda_hashes[0] == runs.cuda_hashes[1]);
+}
+
+TEST_CASE("GAN and diffusion training steps (DCGAN and U-Net on images, with topology terms) follow the CPU on CUDA") {
+  if (!shared_mnist_test_split()) return;
+  // Both phases of a GAN step (batch norm in both nets, the TALSR term on G(z)) and a diffusion step (GroupNorm,
+  // upsampling, the time embedding, the term on predicted x_0): five steps of batch 16 on MNIST images.
+  const nlohmann::json base = nlohmann::json::parse(R"({
+    "data": {"source": "idx", "split_from": "t10k", "test_fraction": 0.1, "limit": 96, "test_limit": 16},
+    "topology": [{"term": "talsr", "weight": 0.1, "dims": [0, 1], "normalize": "diameter"}],
+    "optimizer": {"type": "sgd", "lr": 0.05},
+    "max_steps": 5, "batch_size": 16, "seed": 7, "progress": false
+  })");
+  // SGD, not Adam: the biases that feed a normalisation have a gradient of rounding noise only (zero in exact
+  // arithmetic), which Adam would scale up to steps of lr on either device.
+  for (const char* family : {"gan", "diffusion"}) {
+    CAPTURE(family);
+    nlohmann::json config = base;
+    config["data"]["path"] = TL_MNIST_DIR;
+    config["family"] = family;
+    if (std::string(family) == "gan") {
+      config["model"] = {{"preset", "dcgan_28"}, {"channels", 8}, {"noise_dim", 16}};
+    } else {
+      config["model"] = {{"preset", "unet_28"}, {"channels", 8}};
+      config["diffusion"] = {{"steps", 100}, {"topology_max_t", 50}};
+    }
+    const DeviceRuns runs = train_on_devices(config, std::string("generative_") + family);
+    check_close(runs.states[1], runs.states[0], 1e-3, 1e-5, "parameters after 5 steps, CUDA vs CPU");
+    CHECK(runs.cuda_hashes[0] == runs.cuda_hashes[1]);
+  }
 }
 
 namespace {

@@ -828,7 +828,7 @@ TEST_CASE("a validation split is held out of training, logged each epoch, and it
   trainer.write_report(evaluation);
   train::Trainer from_best(train::parse_config(c));
   from_best.load_checkpoint(dir + "/a/best.tlc");
-  const json direct = train::evaluate_model(from_best.model(), from_best.test_set(), from_best.config());
+  const json direct = train::evaluate_model(from_best.family(), from_best.test_set(), from_best.config());
   CHECK(evaluation.at("mse_per_feature") == direct.at("mse_per_feature"));
   CHECK(evaluation.at("h0_w1_scaled") == direct.at("h0_w1_scaled"));
   std::ifstream report_file(dir + "/a/report.json");

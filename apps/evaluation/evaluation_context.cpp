@@ -55,8 +55,19 @@ const char* sampler_name(Sampler sampler) {
       return "unit_ball";
     case Sampler::Langevin:
       return "langevin";
+    case Sampler::Generator:
+      return "generator";
+    case Sampler::Ddpm:
+      return "ddpm";
+    case Sampler::Ddim:
+      return "ddim";
   }
   return "?";
+}
+
+bool needs_encoder(MetricGroup group) {
+  return group == MetricGroup::Reconstruction || group == MetricGroup::Interpolation ||
+         group == MetricGroup::Robustness || group == MetricGroup::Embedding;
 }
 
 const std::vector<MetricGroup>& all_groups() {
@@ -67,14 +78,22 @@ const std::vector<MetricGroup>& all_groups() {
 }
 
 const std::vector<Sampler>& all_samplers() {
-  static const std::vector<Sampler> samplers{Sampler::Gaussian, Sampler::UnitBall, Sampler::Langevin};
+  static const std::vector<Sampler> samplers{Sampler::Gaussian,  Sampler::UnitBall, Sampler::Langevin,
+                                             Sampler::Generator, Sampler::Ddpm,     Sampler::Ddim};
   return samplers;
 }
 
-EvaluationContext::EvaluationContext(nn::Autoencoder& model, const train::TrainConfig& config, data::Dataset evaluated,
-                                     const data::Dataset& training, const FeatureSpace& features,
-                                     const EvaluationOptions& options, std::string run_directory)
-    : model_(model),
+Sampler parse_sampler(const std::string& name) {
+  for (Sampler sampler : all_samplers())
+    if (name == sampler_name(sampler)) return sampler;
+  TL_FAIL(ValueError, "unknown sampler '", name, "'");
+}
+
+EvaluationContext::EvaluationContext(train::ModelFamily& family, const train::TrainConfig& config,
+                                     data::Dataset evaluated, const data::Dataset& training,
+                                     const FeatureSpace& features, const EvaluationOptions& options,
+                                     std::string run_directory)
+    : family_(family),
       config_(config),
       data_(std::move(evaluated)),
       training_(training),
@@ -88,17 +107,47 @@ EvaluationContext::EvaluationContext(nn::Autoencoder& model, const train::TrainC
   const auto [low, high] = std::minmax_element(values.begin(), values.end());
   unit_range_ = *low >= 0.0f && *high <= 1.0f;
   signal_range_ = unit_range_ ? 1.0 : std::max(1e-12, static_cast<double>(*high) - static_cast<double>(*low));
-  model_.eval();
+  const std::vector<std::string> own = family_.samplers();
+  if (options_.samplers.empty()) {
+    for (const std::string& name : own) samplers_.push_back(parse_sampler(name));
+  } else {
+    std::string asked, listed;
+    for (Sampler sampler : options_.samplers) {
+      asked += (asked.empty() ? "" : ", ") + std::string(sampler_name(sampler));
+      if (std::find(own.begin(), own.end(), sampler_name(sampler)) != own.end()) samplers_.push_back(sampler);
+    }
+    for (const std::string& name : own) listed += (listed.empty() ? "" : ", ") + name;
+    TL_CHECK_AS(ValueError, !samplers_.empty(), "none of the samplers asked for (", asked,
+                ") applies to a run of family \"", train::family_name(config_.family), "\" (its samplers: ", listed,
+                ")");
+  }
+  family_.module().eval();
+}
+
+EvaluationContext::~EvaluationContext() {
+  family_.module().train();
+}
+
+nn::Autoencoder& EvaluationContext::model() const {
+  return train::require_autoencoder(family_, config_, "this metric");
 }
 
 Tensor EvaluationContext::encode(const Tensor& inputs) const {
-  return batched(inputs, config_.device, [&](const Tensor& block) { return model_.encode(block); });
+  nn::Autoencoder& autoencoder = model();
+  return batched(inputs, config_.device, [&](const Tensor& block) { return autoencoder.encode(block); });
 }
 
 Tensor EvaluationContext::decode(const Tensor& codes) const {
+  nn::Autoencoder& autoencoder = model();
   return batched(codes, config_.device, [&](const Tensor& block) {
-    return train::reconstruction_values(config_.reconstruction, model_.decode(block));
+    return train::reconstruction_values(config_.reconstruction, autoencoder.decode(block));
   });
+}
+
+Tensor EvaluationContext::generate(Sampler sampler, int64_t n, uint64_t seed) const {
+  if (has_encoder()) return decode(sample_codes(sampler, n, seed));
+  Generator generator(seed);
+  return family_.sample(sampler_name(sampler), n, generator);
 }
 
 Tensor EvaluationContext::training_codes(int64_t limit) const {
@@ -127,8 +176,9 @@ Tensor EvaluationContext::sample_codes(Sampler sampler, int64_t n, uint64_t seed
       return unit_ball_codes(n, m, generator);
     case Sampler::Langevin:
       return langevin_codes(training_codes(kLangevinTrainingCodes), n, {}, generator);
+    default:
+      TL_FAIL(ValueError, "sampler '", sampler_name(sampler), "' draws no codes");
   }
-  return {};
 }
 
 std::vector<int64_t> EvaluationContext::permutation(uint64_t stream) const {

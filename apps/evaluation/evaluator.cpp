@@ -108,9 +108,10 @@ void topology_tables(std::ostream& md, const json& section) {
   md << section["batch_points"]
      << " points per batch; diagram distances W_1, W_2, bottleneck (L_inf), Betti numbers "
         "at "
-     << format_number(section["data_vs_latent"]["betti_scale"].get<double>())
+     << format_number(section["real_vs_real_floor"]["betti_scale"].get<double>())
      << " of each cloud's diameter, Betti-curve L2 distance and topological accuracy (mean ± std over batches).\n";
-  comparison_table(md, "Data vs latent", section["data_vs_latent"], "data", "latent");
+  if (section.contains("data_vs_latent"))
+    comparison_table(md, "Data vs latent", section["data_vs_latent"], "data", "latent");
   comparison_table(md, "Real vs real (floor)", section["real_vs_real_floor"], "real", "other_real");
   if (section.contains("real_vs_generated"))
     comparison_table(md, "Real vs generated", section["real_vs_generated"], "real", "generated");
@@ -143,10 +144,11 @@ data::Dataset TrainedRun::split(data::Split split, int64_t limit) const {
 json evaluate_run(TrainedRun& run, const FeatureSpace& features, const EvaluationOptions& options,
                   const std::string& plots_directory) {
   train::Trainer& trainer = run.trainer();
-  const EvaluationContext context(trainer.model(), trainer.config(), run.split(options.split, options.limit),
+  const EvaluationContext context(trainer.family(), trainer.config(), run.split(options.split, options.limit),
                                   trainer.train_set(), features, options, run.directory());
   json result = {{"checkpoint", run.checkpoint()},
                  {"step", trainer.step()},
+                 {"family", train::family_name(trainer.config().family)},
                  {"model", trainer.config().model_name},
                  {"data", context.data().name},
                  {"split", options.split == data::Split::Test ? "test" : "train"},
@@ -155,6 +157,10 @@ json evaluate_run(TrainedRun& run, const FeatureSpace& features, const Evaluatio
                  {"device", device_name(trainer.config().device)}};
   for (const auto& [group, function] : group_functions()) {
     if (std::find(options.groups.begin(), options.groups.end(), group) == options.groups.end()) continue;
+    if (needs_encoder(group) && !context.has_encoder()) {
+      result["not_applicable"].push_back(group_name(group));
+      continue;
+    }
     context.note(group_name(group), "started");
     const auto start = std::chrono::steady_clock::now();
     result[group_name(group)] = function(context);
@@ -165,16 +171,21 @@ json evaluate_run(TrainedRun& run, const FeatureSpace& features, const Evaluatio
     write_diagrams_json(context, plots_directory);
     result["plots"] = write_plots(context, plots_directory);
   }
-  trainer.model().train();
   return result;
 }
 
 std::string evaluation_markdown(const json& evaluation) {
   std::ostringstream md;
   md << "# topolatent evaluation\n\nCheckpoint `" << evaluation["checkpoint"].get<std::string>() << "` (step "
-     << evaluation["step"] << "), model `" << evaluation["model"].get<std::string>() << "`, " << evaluation["points"]
-     << " points of the " << evaluation["split"].get<std::string>() << " split of `"
-     << evaluation["data"].get<std::string>() << "`, seed " << evaluation["seed"] << ".\n";
+     << evaluation["step"] << "), model `" << evaluation["model"].get<std::string>() << "` (family "
+     << evaluation.value("family", "autoencoder") << "), " << evaluation["points"] << " points of the "
+     << evaluation["split"].get<std::string>() << " split of `" << evaluation["data"].get<std::string>() << "`, seed "
+     << evaluation["seed"] << ".\n";
+  if (evaluation.contains("not_applicable")) {
+    md << "\nNot applicable to this model (no encoder):";
+    for (const auto& name : evaluation["not_applicable"]) md << " " << name.get<std::string>();
+    md << ".\n";
+  }
   for (MetricGroup group : all_groups()) {
     const char* name = group_name(group);
     if (!evaluation.contains(name)) continue;
@@ -202,11 +213,9 @@ template <class Body>
 auto with_data_space_context(TrainedRun& run, const EvaluationOptions& options, Body body) {
   const data::Dataset split = run.split(options.split, options.limit);
   const FeatureSpace data_space(split.inputs.dim(1));
-  const EvaluationContext context(run.trainer().model(), run.trainer().config(), split, run.trainer().train_set(),
+  const EvaluationContext context(run.trainer().family(), run.trainer().config(), split, run.trainer().train_set(),
                                   data_space, options, run.directory());
-  auto result = body(context);
-  run.trainer().model().train();
-  return result;
+  return body(context);
 }
 
 std::string export_latents(TrainedRun& run, const EvaluationOptions& options, const std::string& path) {
@@ -222,9 +231,8 @@ std::string export_latents(TrainedRun& run, const EvaluationOptions& options, co
 
 void export_samples(TrainedRun& run, const EvaluationOptions& options, int64_t count, const std::string& path) {
   TL_CHECK_AS(ValueError, count > 0, "the number of samples to export must be positive, got ", count);
-  TL_CHECK_AS(ValueError, !options.samplers.empty(), "no sampler is chosen for the exported samples");
   with_data_space_context(run, options, [&](const EvaluationContext& context) {
-    data::write_npy_points(path, generated_samples(context, options.samplers.front(), count));
+    data::write_npy_points(path, generated_samples(context, context.samplers().front(), count));
     return 0;
   });
 }

@@ -1,6 +1,6 @@
-// The generation group: samples decoded from each sampler's codes, scored in the feature space
-// (apps/evaluation/feature_space.h) against real points of the evaluated split. The split is shuffled (seeded)
-// and cut into two disjoint halves A and B; every generated set has |A| points and is compared with A, and B
+// The generation group: samples of each sampler (decoded codes, or a GAN's or diffusion model's samples), scored in the
+// feature space (apps/evaluation/feature_space.h) against real points of the evaluated split. The split is shuffled
+// (seeded) and cut into two disjoint halves A and B; every generated set has |A| points and is compared with A, and B
 // against A is the real-vs-real floor reported beside it (the value a perfect generator would reach with this
 // many points). Metrics and sources in apps/evaluation/generation_metrics.h.
 #include "apps/evaluation/evaluation_context.h"
@@ -33,7 +33,7 @@ nlohmann::json score(const EvaluationContext& context, const Tensor& real_featur
 }  // namespace
 
 Tensor generated_samples(const EvaluationContext& context, Sampler sampler, int64_t n) {
-  return context.decode(context.sample_codes(sampler, n, context.options().seed ^ kSamplerSeedKey));
+  return context.generate(sampler, n, context.options().seed ^ kSamplerSeedKey);
 }
 
 nlohmann::json generation_group(const EvaluationContext& context) {
@@ -48,7 +48,7 @@ nlohmann::json generation_group(const EvaluationContext& context) {
                            {"neighbours", context.options().neighbours}};
   context.note("generation", "real-vs-real floor");
   result["real_vs_real_floor"] = score(context, real_features, half_b);
-  for (Sampler sampler : context.options().samplers) {
+  for (Sampler sampler : context.samplers()) {
     context.note("generation", std::string("sampler ") + sampler_name(sampler));
     result["samplers"][sampler_name(sampler)] =
         score(context, real_features, generated_samples(context, sampler, half));

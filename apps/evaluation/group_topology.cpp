@@ -1,8 +1,8 @@
 // The topology group (apps/evaluation/topology_metrics.h for the metrics): diagram distances, Betti numbers,
 // Betti-curve distance and topological accuracy between
-//   data and latent: batches of the split and their codes, each diagram divided by its cloud's diameter (input
-//     and latent scales differ);
-//   real and generated (TGLML's PDD): real batches against batches decoded from the first sampler's codes, in the
+//   data and latent (models with an encoder): batches of the split and their codes, each diagram divided by its
+//     cloud's diameter (input and latent scales differ);
+//   real and generated (TGLML's PDD): real batches against batches of the first sampler's samples, in the
 //     data space and its units; beside it the real-vs-real floor, real batches against other real batches.
 // Batches are disjoint slices of a seeded shuffle of the split; when the split is too small for the asked number
 // of batches (twice that, for the floor), fewer are used, and the count is reported.
@@ -39,17 +39,19 @@ nlohmann::json topology_group(const EvaluationContext& context) {
   TopologyComparisonOptions latent_options;
   latent_options.scale = DiagramScale::Diameter;
   latent_options.betti_scale = options.betti_scale;
-  context.note("topology", "data vs latent diagrams");
-  std::vector<Tensor> codes;
-  for (const Tensor& x : real) codes.push_back(context.encode(x));
-  result["data_vs_latent"] = to_json(compare_topology(real, codes, latent_options), "data", "latent");
+  if (context.has_encoder()) {
+    context.note("topology", "data vs latent diagrams");
+    std::vector<Tensor> codes;
+    for (const Tensor& x : real) codes.push_back(context.encode(x));
+    result["data_vs_latent"] = to_json(compare_topology(real, codes, latent_options), "data", "latent");
+  }
 
   TopologyComparisonOptions sample_options = latent_options;
   sample_options.scale = DiagramScale::Raw;
   context.note("topology", "real vs real diagrams (floor)");
   result["real_vs_real_floor"] = to_json(compare_topology(real, other_real, sample_options), "real", "other_real");
-  if (!options.samplers.empty()) {
-    const Sampler sampler = options.samplers.front();
+  if (!context.samplers().empty()) {
+    const Sampler sampler = context.samplers().front();
     context.note("topology", std::string("real vs generated diagrams (") + sampler_name(sampler) + ")");
     const Tensor generated = generated_samples(context, sampler, count * batch);
     result["real_vs_generated"] =

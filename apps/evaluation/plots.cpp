@@ -154,16 +154,20 @@ nlohmann::json finite_pairs(const Tensor& cloud) {
 void write_diagrams_json(const EvaluationContext& context, const std::string& directory) {
   const Tensor x =
       take_rows(context.data().inputs, head(context.permutation(kPlotStream), context.options().topology_batch));
-  const nlohmann::json diagrams = {
-      {"points", x.dim(0)}, {"data", finite_pairs(x)}, {"latent", finite_pairs(context.encode(x))}};
+  nlohmann::json diagrams = {{"points", x.dim(0)}, {"data", finite_pairs(x)}};
+  if (context.has_encoder()) diagrams["latent"] = finite_pairs(context.encode(x));
+  if (!context.samplers().empty())
+    diagrams[std::string("generated_") + sampler_name(context.samplers().front())] =
+        finite_pairs(generated_samples(context, context.samplers().front(), x.dim(0)));
   train::write_file_atomically(directory + "/diagrams.json", diagrams.dump() + "\n");
 }
 
 std::vector<std::string> write_plots(const EvaluationContext& context, const std::string& directory) {
   context.note("plots", "latents, samples and paths as PNG");
-  std::vector<std::string> written{latent_plot(context, directory)};
-  for (Sampler sampler : context.options().samplers) written.push_back(sample_plot(context, sampler, directory));
-  if (is_image_data(context)) written.push_back(interpolation_plot(context, directory));
+  std::vector<std::string> written;
+  if (context.has_encoder()) written.push_back(latent_plot(context, directory));
+  for (Sampler sampler : context.samplers()) written.push_back(sample_plot(context, sampler, directory));
+  if (context.has_encoder() && is_image_data(context)) written.push_back(interpolation_plot(context, directory));
   return written;
 }
 

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -291,6 +292,15 @@ struct Context {
 bool exists(const std::string& path) {
   std::error_code error;
   return fs::exists(path, error);
+}
+
+// Runs side by side share the cores: unless the user set OMP_NUM_THREADS, each child (which inherits it) gets
+// max(1, cores / runs) threads. OpenMP teams larger than their share spin in barriers against each other and slow
+// every run several-fold (issue 15's busy-machine measurements).
+void share_threads(size_t runs) {
+  if (runs < 2 || std::getenv("OMP_NUM_THREADS") != nullptr) return;
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  setenv("OMP_NUM_THREADS", std::to_string(std::max<size_t>(1, cores / runs)).c_str(), 1);
 }
 
 // Trains (or resumes) and evaluates one run; the record's status is done or failed.
@@ -610,6 +620,7 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
     };
     std::vector<std::thread> threads;
     const size_t workers = std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(total, 1));
+    share_threads(workers);
     for (size_t t = 0; t < workers; ++t) threads.emplace_back(worker);
     for (std::thread& t : threads) t.join();
   }

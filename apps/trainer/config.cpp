@@ -17,31 +17,131 @@ using nlohmann::json;
 
 auto probability = [](float v) { return v >= 0.0f && v < 1.0f; };
 
+// The model presets of the generative families: 2-D point sets and flattened 28 x 28 images.
+nn::GanSpec gan_preset(const std::string& name) {
+  nn::GanSpec spec;
+  if (name == "point_gan") return spec;  // the GanSpec defaults: 2-D data and noise, MLPs of 128, 128
+  TL_CHECK_AS(ValueError, name == "dcgan_28", "config key 'model': unknown gan preset '", name,
+              "' (choose point_gan or dcgan_28)");
+  spec.architecture = nn::GenerativeArchitecture::Conv28;
+  spec.data_dim = 784;
+  spec.noise_dim = 64;
+  spec.channels = 64;
+  spec.output = nn::ActivationKind::Sigmoid;
+  return spec;
+}
+
+nn::DenoiserSpec denoiser_preset(const std::string& name) {
+  nn::DenoiserSpec spec;
+  if (name == "point_denoiser") return spec;  // the DenoiserSpec defaults: 2-D data, MLP of 128 x 3
+  TL_CHECK_AS(ValueError, name == "unet_28", "config key 'model': unknown diffusion preset '", name,
+              "' (choose point_denoiser or unet_28)");
+  spec.architecture = nn::GenerativeArchitecture::Conv28;
+  spec.data_dim = 784;
+  spec.channels = 32;
+  return spec;
+}
+
+std::vector<int64_t> hidden_widths(ConfigSection& s, const std::vector<int64_t>& fallback) {
+  const std::vector<int64_t> hidden = s.get<std::vector<int64_t>>("hidden", fallback);
+  for (int64_t w : hidden)
+    TL_CHECK_AS(ValueError, w > 0, "config key '", s.key_path("hidden"), "' holds width ", w,
+                " (widths must be positive)");
+  return hidden;
+}
+
+// The keys of "model" for one family, read into `c` from the preset the section names.
+void parse_model_keys(ConfigSection& s, TrainConfig& c) {
+  switch (c.family) {
+    case Family::Autoencoder:
+      c.model = nn::autoencoder_preset(c.model_name);
+      c.model.input = s.positive_integer("input", c.model.input);
+      c.model.hidden = hidden_widths(s, c.model.hidden);
+      c.model.latent = s.positive_integer("latent", c.model.latent);
+      if (s.has("activation")) c.model.activation = nn::parse_activation(s.get<std::string>("activation", ""));
+      c.model.variational = s.get<bool>("variational", c.model.variational);
+      c.model.batch_norm = s.get<bool>("batch_norm", c.model.batch_norm);
+      return;
+    case Family::Gan:
+      c.gan_model = gan_preset(c.model_name);
+      c.gan_model.data_dim = s.positive_integer("input", c.gan_model.data_dim);
+      c.gan_model.noise_dim = s.positive_integer("noise_dim", c.gan_model.noise_dim);
+      c.gan_model.hidden = hidden_widths(s, c.gan_model.hidden);
+      c.gan_model.channels = s.positive_integer("channels", c.gan_model.channels);
+      if (s.has("output")) c.gan_model.output = nn::parse_activation(s.get<std::string>("output", ""));
+      return;
+    case Family::Diffusion:
+      c.denoiser = denoiser_preset(c.model_name);
+      c.denoiser.data_dim = s.positive_integer("input", c.denoiser.data_dim);
+      c.denoiser.hidden = hidden_widths(s, c.denoiser.hidden);
+      c.denoiser.time_dim = s.get_checked<int64_t>(
+          "time_dim", c.denoiser.time_dim, [](int64_t v) { return v >= 4; }, "an integer >= 4");
+      c.denoiser.channels = s.get_checked<int64_t>(
+          "channels", c.denoiser.channels, [](int64_t v) { return v > 0 && v % 8 == 0; },
+          "a positive multiple of 8 (GroupNorm's 8 groups)");
+      return;
+  }
+}
+
+const char* default_preset(Family family) {
+  switch (family) {
+    case Family::Gan:
+      return "point_gan";
+    case Family::Diffusion:
+      return "point_denoiser";
+    default:
+      return "reference_vae";
+  }
+}
+
 // "model": a preset name, or an object starting from a preset. Returns true when it sets model.init_seed.
 bool parse_model(const json& document, ConfigSection& top, TrainConfig& c) {
-  const json& model = document.contains("model") ? document.at("model") : json("reference_vae");
+  const json& model = document.contains("model") ? document.at("model") : json(default_preset(c.family));
   if (model.is_string()) {
     top.get<std::string>("model", "");
     c.model_name = model.get<std::string>();
-    c.model = nn::autoencoder_preset(c.model_name);
+    ConfigSection none(json::object(), "model");
+    parse_model_keys(none, c);
     return false;
   }
   ConfigSection s = top.child("model");
-  c.model_name = s.get<std::string>("preset", "reference_vae");
-  c.model = nn::autoencoder_preset(c.model_name);
-  c.model.input = s.positive_integer("input", c.model.input);
-  c.model.hidden = s.get<std::vector<int64_t>>("hidden", c.model.hidden);
-  for (int64_t w : c.model.hidden)
-    TL_CHECK_AS(ValueError, w > 0, "config key 'model.hidden' holds width ", w, " (widths must be positive)");
-  c.model.latent = s.positive_integer("latent", c.model.latent);
-  const std::string activation = s.get<std::string>("activation", "");
-  if (!activation.empty()) c.model.activation = nn::parse_activation(activation);
-  c.model.variational = s.get<bool>("variational", c.model.variational);
-  c.model.batch_norm = s.get<bool>("batch_norm", c.model.batch_norm);
+  c.model_name = s.get<std::string>("preset", default_preset(c.family));
+  parse_model_keys(s, c);
   const bool init_seed = s.has("init_seed");
   c.init_seed = s.get<uint64_t>("init_seed", 0);
   s.finish();
   return init_seed;
+}
+
+GanConfig parse_gan(ConfigSection s) {
+  GanConfig gan;
+  gan.discriminator_lr = s.non_negative_number("discriminator_lr", 0.0f);
+  s.finish();
+  return gan;
+}
+
+DiffusionConfig parse_diffusion(ConfigSection s) {
+  DiffusionConfig d;
+  d.steps = s.positive_integer("steps", 1000);
+  d.beta_start = s.get_checked<double>(
+      "beta_start", 1e-4, [](double v) { return v > 0.0 && v < 1.0; }, "a number in (0, 1)");
+  d.beta_end = s.get_checked<double>(
+      "beta_end", 0.02, [&](double v) { return v >= d.beta_start && v < 1.0; }, "a number in [beta_start, 1)");
+  d.topology_max_t = s.get_checked<int64_t>(
+      "topology_max_t", d.steps, [&](int64_t v) { return v >= 1 && v <= d.steps; }, "an integer in [1, steps]");
+  d.sampler = s.choice("sampler", "ddpm", {"ddpm", "ddim"}) == 0 ? "ddpm" : "ddim";
+  d.sampling_steps = s.get_checked<int64_t>(
+      "sampling_steps", std::min<int64_t>(50, d.steps), [&](int64_t v) { return v >= 1 && v <= d.steps; },
+      "an integer in [1, steps]");
+  d.sample_batch = s.positive_integer("sample_batch", 500);
+  s.finish();
+  return d;
+}
+
+// Refuses, naming the family, a section of the document that only another family reads.
+void refuse_section(const json& document, const char* key, Family family, const char* why) {
+  TL_CHECK_AS(ValueError, !document.contains(key), "config key '", key, "' does not apply to family \"",
+              family_name(family), "\": ", why);
 }
 
 // A fraction that must lie in (0, 1).
@@ -202,6 +302,28 @@ void parse_run(ConfigSection& top, TrainConfig& c) {
 
 }  // namespace
 
+const char* family_name(Family family) {
+  switch (family) {
+    case Family::Gan:
+      return "gan";
+    case Family::Diffusion:
+      return "diffusion";
+    default:
+      return "autoencoder";
+  }
+}
+
+int64_t data_width(const TrainConfig& config) {
+  switch (config.family) {
+    case Family::Gan:
+      return config.gan_model.data_dim;
+    case Family::Diffusion:
+      return config.denoiser.data_dim;
+    default:
+      return config.model.input;
+  }
+}
+
 Tensor reconstruction_loss(ReconstructionLoss loss, const Tensor& output, const Tensor& batch, Reduction reduction) {
   return loss == ReconstructionLoss::Bce ? bce_with_logits(output, batch, reduction)
                                          : mse_loss(output, batch, reduction);
@@ -215,13 +337,27 @@ TrainConfig parse_config(const json& document) {
   TrainConfig c;
   c.source = document;
   ConfigSection top(document, "");
+  c.family = static_cast<Family>(top.choice("family", "autoencoder", {"autoencoder", "gan", "diffusion"}));
   const bool init_seed = parse_model(document, top, c);
   const bool split_seed = parse_data(top.child("data"), c.data);
-  c.validation = parse_validation(top.child("validation"));
-  parse_loss(top.child("loss"), c);
-  TL_CHECK_AS(ValueError, !(c.data.standardize && c.reconstruction == ReconstructionLoss::Bce),
-              "config key 'data.standardize' is true, but 'loss.reconstruction' is bce, whose targets must lie in "
-              "[0, 1]: use mse with standardized data");
+  if (c.family == Family::Autoencoder) {
+    c.validation = parse_validation(top.child("validation"));
+    parse_loss(top.child("loss"), c);
+    TL_CHECK_AS(ValueError, !(c.data.standardize && c.reconstruction == ReconstructionLoss::Bce),
+                "config key 'data.standardize' is true, but 'loss.reconstruction' is bce, whose targets must lie in "
+                "[0, 1]: use mse with standardized data");
+  } else {
+    refuse_section(document, "validation", c.family, "validation splits and early stopping are for autoencoders");
+    refuse_section(document, "loss", c.family, "its losses are fixed (non-saturating GAN loss, epsilon MSE)");
+  }
+  if (c.family == Family::Gan)
+    c.gan = parse_gan(top.child("gan"));
+  else
+    refuse_section(document, "gan", c.family, "it has no discriminator");
+  if (c.family == Family::Diffusion)
+    c.diffusion = parse_diffusion(top.child("diffusion"));
+  else
+    refuse_section(document, "diffusion", c.family, "it is not a diffusion model");
   c.topology = parse_topology(document, top);
   c.optimizer = parse_optimizer(top.child("optimizer"));
   c.schedule = parse_schedule(top.child("schedule"));

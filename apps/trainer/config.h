@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "nn/generative_models.h"
 #include "nn/models.h"
 #include "nn/optim.h"
 
@@ -17,18 +18,20 @@ namespace tl::train {
 
 class LossTerm;  // apps/trainer/loss_term.h
 
-// Mixed into the seed for the VAE's sampling noise (a stream per training step; one fixed stream in evaluation).
+// Mixed into the seed for the random draws of a training step (a VAE's noise, a GAN's z, a diffusion model's t and
+// eps: a stream per step) and of evaluation (fixed streams).
 constexpr uint64_t kNoiseSeedKey = 0x9E3779B97F4A7C15ull;
 
 enum class DataSource { Idx, Synthetic, Arrays };
 
 // The data of a run. Its test split is, by source: Idx, the t10k files, or with split_from a seeded test_fraction
-// share of the one file set named (for a directory holding only t10k, as ../shared/data/mnist); Synthetic with test_fraction > 0 (spheres by
-// default, 0.1), a seeded share of ONE drawn cloud of `count` points; Synthetic otherwise, a second sample of
-// max(count / 10, batch_size) points of the same distribution (synthetic_test_dataset); Arrays, the `test` file or a
-// seeded test_fraction share of the `train` file. With `standardize`, every split (test and validation included) is
-// mapped feature by feature to (x - mean) / std with the mean and population std of the TRAINING split (validation
-// rows included: fitted before the validation split, as Moor et al.'s code does), a constant feature divided by 1.
+// share of the one file set named (for a directory holding only t10k, as ../shared/data/mnist); Synthetic with
+// test_fraction > 0 (spheres by default, 0.1), a seeded share of ONE drawn cloud of `count` points; Synthetic
+// otherwise, a second sample of max(count / 10, batch_size) points of the same distribution (synthetic_test_dataset);
+// Arrays, the `test` file or a seeded test_fraction share of the `train` file. With `standardize`, every split (test
+// and validation included) is mapped feature by feature to (x - mean) / std with the mean and population std of the
+// TRAINING split (validation rows included: fitted before the validation split, as Moor et al.'s code does), a constant
+// feature divided by 1.
 struct DataConfig {
   DataSource source = DataSource::Idx;
   std::string path;        // Idx: a directory of IDX files
@@ -84,10 +87,39 @@ Tensor reconstruction_loss(ReconstructionLoss loss, const Tensor& output, const 
 // The decoder's output in the data's range: the sigmoid of its logits under BCE, the output itself under MSE.
 Tensor reconstruction_values(ReconstructionLoss loss, const Tensor& output);
 
+// What the run trains (apps/trainer/model_family.h): an autoencoder or VAE (reconstruction, KL, topology terms on
+// the codes), a GAN (alternating discriminator and generator updates; topology terms on the generated batch against
+// the real one) or a DDPM (epsilon prediction; topology terms on the predicted x_0 batch against the real one).
+enum class Family { Autoencoder, Gan, Diffusion };
+
+const char* family_name(Family family);
+
+// "gan": the discriminator's learning rate (the optimizer section's type, betas and schedule apply to both nets).
+struct GanConfig {
+  float discriminator_lr = 0.0f;  // 0: optimizer.lr
+};
+
+// "diffusion": Ho et al.'s linear schedule, and how samples are drawn in evaluation.
+struct DiffusionConfig {
+  int64_t steps = 1000;  // T
+  double beta_start = 1e-4, beta_end = 0.02;
+  // The rows whose timestep t < topology_max_t enter the topology terms (their predicted x_0 against the same rows
+  // of the real batch); T: every row. Fewer than 3 such rows skip the terms for the step.
+  int64_t topology_max_t = 0;    // 0: T
+  std::string sampler = "ddpm";  // the default sampler (report.json, tl_evaluate's first): "ddpm" or "ddim"
+  int64_t sampling_steps = 50;   // the DDIM sampler's S
+  int64_t sample_batch = 500;    // samples generated per pass in evaluation
+};
+
 struct TrainConfig {
   nlohmann::json source;  // the validated file with overrides applied (stored in checkpoints and reports)
+  Family family = Family::Autoencoder;
   std::string model_name;
-  nn::AutoencoderSpec model;
+  nn::AutoencoderSpec model;  // family autoencoder
+  nn::GanSpec gan_model;      // family gan
+  nn::DenoiserSpec denoiser;  // family diffusion
+  GanConfig gan;
+  DiffusionConfig diffusion;
   uint64_t init_seed = 0;  // the model's initial weights: model.init_seed, else the config's seed
   DataConfig data;
   ValidationConfig validation;
@@ -108,6 +140,9 @@ struct TrainConfig {
   bool progress = true;
   EvaluationConfig evaluation;
 };
+
+// The features of a sample the configured model takes (the data's width).
+int64_t data_width(const TrainConfig& config);
 
 // Validates a parsed JSON document. Throws ValueError naming the key on an unknown key, a wrong type or a bad value.
 TrainConfig parse_config(const nlohmann::json& document);

@@ -89,22 +89,43 @@ float diameter(const Tensor& points) {
   return std::max(*std::max_element(d.begin(), d.end()), 1e-12f);
 }
 
+// W_1 between the H0 and H1 diagrams of x and y, each divided by its scale, and their bar counts as
+// "<key>_bars_<x_name>" and "<key>_bars_<y_name>"; `distance` names the W_1 entries ("h0_<distance>").
+json diagram_comparison(const Tensor& x, const Tensor& y, float x_scale, float y_scale, const std::string& distance,
+                        const std::string& x_name, const std::string& y_name) {
+  const topology::PersistenceResult px = topology::persistence(x), py = topology::persistence(y);
+  json result;
+  for (int dim = 0; dim <= 1; ++dim) {
+    const std::string key = "h" + std::to_string(dim);
+    result[key + "_" + distance] =
+        topology::wasserstein_matching(scaled_pairs(px, dim, x_scale), scaled_pairs(py, dim, y_scale), 1.0).distance;
+    result[key + "_bars_" + x_name] = px.diagrams[dim].pairs.size();
+    result[key + "_bars_" + y_name] = py.diagrams[dim].pairs.size();
+  }
+  return result;
+}
+
 // W_1 between the H0 and H1 diagrams of the inputs and of their codes, each divided by its cloud's diameter (so
 // input and latent scales do not matter), and the bar counts.
 json diagram_metrics(nn::Autoencoder& model, const data::Dataset& test_set, const TrainConfig& config) {
   const std::vector<int64_t> rows = first_rows(config.evaluation.topology_points, test_set.size());
   const Tensor x = data::gather_rows(test_set, rows, Device::CPU);
   const Tensor z = model.encode(x.to(config.device)).to(Device::CPU);
-  const topology::PersistenceResult px = topology::persistence(x), pz = topology::persistence(z);
-  const float dx = diameter(x), dz = diameter(z);
-  json result = {{"topology_samples", rows.size()}};
-  for (int dim = 0; dim <= 1; ++dim) {
-    const std::string key = "h" + std::to_string(dim);
-    result[key + "_w1_scaled"] =
-        topology::wasserstein_matching(scaled_pairs(px, dim, dx), scaled_pairs(pz, dim, dz), 1.0).distance;
-    result[key + "_bars_input"] = px.diagrams[dim].pairs.size();
-    result[key + "_bars_latent"] = pz.diagrams[dim].pairs.size();
-  }
+  json result = diagram_comparison(x, z, diameter(x), diameter(z), "w1_scaled", "input", "latent");
+  result["topology_samples"] = rows.size();
+  return result;
+}
+
+// W_1 between the diagrams of test points and of as many samples of the family's first sampler, unscaled.
+json generated_diagram_metrics(ModelFamily& model, const data::Dataset& test_set, const TrainConfig& config) {
+  const std::vector<int64_t> rows = first_rows(config.evaluation.topology_points, test_set.size());
+  const Tensor x = data::gather_rows(test_set, rows, Device::CPU);
+  Generator generator(config.seed ^ kNoiseSeedKey, ~1ull << 32);
+  const std::string sampler = model.samplers().front();
+  const Tensor generated = model.sample(sampler, static_cast<int64_t>(rows.size()), generator);
+  json result = diagram_comparison(x, generated, 1.0f, 1.0f, "w1", "test", "generated");
+  result["topology_samples"] = rows.size();
+  result["sampler"] = sampler;
   return result;
 }
 
@@ -118,13 +139,15 @@ double knn_accuracy(const Tensor& points, const std::vector<int32_t>& labels, in
   return static_cast<double>(correct) / static_cast<double>(n);
 }
 
-json evaluate_model(nn::Autoencoder& model, const data::Dataset& test_set, const TrainConfig& config) {
+json evaluate_model(ModelFamily& family, const data::Dataset& test_set, const TrainConfig& config) {
   NoGradGuard no_grad;
-  model.eval();
-  json result = reconstruction_metrics(model, test_set, config);
-  result.update(knn_metrics(model, test_set, config));
-  result.update(diagram_metrics(model, test_set, config));
-  model.train();
+  nn::Autoencoder* model = family.autoencoder();
+  if (model == nullptr) return generated_diagram_metrics(family, test_set, config);
+  model->eval();
+  json result = reconstruction_metrics(*model, test_set, config);
+  result.update(knn_metrics(*model, test_set, config));
+  result.update(diagram_metrics(*model, test_set, config));
+  model->train();
   return result;
 }
 

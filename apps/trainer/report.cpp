@@ -38,9 +38,9 @@ json report_json(const TrainConfig& config, const RunSummary& run, const json& e
 
 void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummary& run, const json& evaluation) {
   md << "# topolatent training report\n\n";
-  md << "Model `" << config.model_name << "` (" << run.model_parameters << " parameters), data `" << run.data_name
-     << "` (" << run.train_samples << " training, " << run.test_samples << " test samples), device "
-     << device_name(config.device) << ", seed " << config.seed << ".\n\n";
+  md << "Model `" << config.model_name << "` (family " << family_name(config.family) << ", " << run.model_parameters
+     << " parameters), data `" << run.data_name << "` (" << run.train_samples << " training, " << run.test_samples
+     << " test samples), device " << device_name(config.device) << ", seed " << config.seed << ".\n\n";
   if (run.validation) {
     md << run.validation_samples << " training rows held out for validation; ";
     if (run.best_epoch > 0)
@@ -55,13 +55,20 @@ void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummar
   for (const auto& [name, value] : run.last_epoch_means) md << "| last-epoch mean " << name << " | " << value << " |\n";
   md << "\n## Test set\n\n| metric | value |\n| --- | --- |\n";
   for (const auto& [key, value] : evaluation.items()) md << "| " << key << " | " << value.dump() << " |\n";
-  md << "\nMetric notes: reconstruction_per_sample is the training reconstruction loss summed over one sample's "
-        "features, a VAE decoding its posterior mean (a sampled code scores a few nats higher); knn_accuracy_* is "
-        "leave-one-out "
-     << config.evaluation.knn
-     << "-NN label accuracy in the latent and the input space; h*_w1_scaled is the 1-Wasserstein distance between "
-        "the input's and the latent's diagrams, each divided by its cloud's diameter.\n\nConfig:\n\n```json\n"
-     << config.source.dump(2) << "\n```\n";
+  if (config.family == Family::Autoencoder) {
+    md << "\nMetric notes: reconstruction_per_sample is the training reconstruction loss summed over one sample's "
+          "features, a VAE decoding its posterior mean (a sampled code scores a few nats higher); knn_accuracy_* is "
+          "leave-one-out "
+       << config.evaluation.knn
+       << "-NN label accuracy in the latent and the input space; h*_w1_scaled is the 1-Wasserstein distance between "
+          "the input's and the latent's diagrams, each divided by its cloud's diameter.\n";
+  } else {
+    md << "\nMetric notes: h*_w1 is the 1-Wasserstein distance between the diagrams of the first "
+       << evaluation.value("topology_samples", 0)
+       << " test points and of as many generated samples, in the data's units; h*_bars_* count their finite bars. "
+          "tl_evaluate scores the samples further (Frechet distance, precision / recall, Betti numbers).\n";
+  }
+  md << "\nConfig:\n\n```json\n" << config.source.dump(2) << "\n```\n";
 }
 
 }  // namespace

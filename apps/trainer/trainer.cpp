@@ -225,8 +225,8 @@ Trainer::Trainer(TrainConfig config, EarlierRun earlier)
   train_set_ = std::move(splits.train);
   validation_set_ = std::move(splits.validation);
   test_set_ = std::move(splits.test);
-  TL_CHECK_AS(ValueError, train_set_.inputs.dim(1) == config_.model.input, "the data set '", train_set_.name, "' has ",
-              train_set_.inputs.dim(1), " features but the model expects ", config_.model.input,
+  TL_CHECK_AS(ValueError, train_set_.inputs.dim(1) == data_width(config_), "the data set '", train_set_.name, "' has ",
+              train_set_.inputs.dim(1), " features but the model expects ", data_width(config_),
               " (set model.input, or pick a model preset for this data)");
   TL_CHECK_AS(ValueError, train_set_.size() >= config_.batch_size, "batch_size ", config_.batch_size, " exceeds the ",
               train_set_.size(), " training samples");
@@ -234,22 +234,29 @@ Trainer::Trainer(TrainConfig config, EarlierRun earlier)
   // The initial weights depend on the model spec and init_seed only (not on the loss terms, built after it), so
   // arms of an experiment that differ in their terms start from the same weights.
   Generator init(config_.init_seed);
-  model_ = std::make_unique<nn::Autoencoder>(config_.model, init);
-  model_->to(config_.device);
-  trained_ = model_->named_parameters();
+  family_ = make_model_family(config_, init);
+  for (size_t phase = 0; phase < family_->phases().size(); ++phase)
+    trained_.push_back(family_->phase_parameters(phase));
   build_loss_terms();
   check_run_length(config_, steps_per_epoch());
   config_.schedule.total_steps = schedule_horizon(config_, steps_per_epoch());
-  optimizer_ = std::make_unique<nn::Optimizer>(trained_, config_.optimizer);
+  for (size_t phase = 0; phase < trained_.size(); ++phase) {
+    nn::OptimizerOptions options = config_.optimizer;
+    const bool discriminator = config_.family == Family::Gan && phase == 0 && config_.gan.discriminator_lr > 0.0f;
+    if (discriminator) options.lr = config_.gan.discriminator_lr;
+    base_lr_.push_back(options.lr);
+    optimizers_.push_back(std::make_unique<nn::Optimizer>(trained_[phase], options));
+  }
 }
 
-// Builds each configured term; its learnable scalars join the trained parameters as "<term name>.<scalar>".
+// Builds each configured term; its learnable scalars join the topology phase's trained parameters as
+// "<term name>.<scalar>".
 void Trainer::build_loss_terms() {
   const LossTermSetup setup{train_set_, config_.seed, config_.device};
   for (const TopologyTermConfig& term : config_.topology) {
     loss_terms_.push_back(term.parsed->build(setup));
     for (const auto& [name, tensor] : loss_terms_.back()->parameters())
-      trained_.emplace_back(term.name + "." + name, tensor);
+      trained_[family_->topology_phase()].emplace_back(term.name + "." + name, tensor);
     terms_need_reconstruction_ = terms_need_reconstruction_ || loss_terms_.back()->needs_reconstruction();
   }
 }
@@ -273,12 +280,17 @@ std::string Trainer::best_checkpoint_path() const {
 
 std::vector<std::pair<std::string, Tensor*>> Trainer::state_tensors() {
   std::vector<std::pair<std::string, Tensor*>> state;
-  for (auto& [name, tensor] : model_->named_parameters()) state.emplace_back("model." + name, tensor);
-  for (auto& [name, tensor] : model_->named_buffers()) state.emplace_back("buffer." + name, tensor);
+  for (auto& [name, tensor] : family_->module().named_parameters()) state.emplace_back("model." + name, tensor);
+  for (auto& [name, tensor] : family_->module().named_buffers()) state.emplace_back("buffer." + name, tensor);
   for (size_t t = 0; t < loss_terms_.size(); ++t)
     for (auto& [name, tensor] : loss_terms_[t]->parameters())
       state.emplace_back("term." + config_.topology[t].name + "." + name, tensor);
-  for (auto& [name, tensor] : optimizer_->named_state()) state.emplace_back("optimizer." + name, tensor);
+  // One optimiser: "optimizer.<moment>"; several (a GAN's): "optimizer.<phase>.<moment>".
+  const std::vector<std::string> phases = family_->phases();
+  for (size_t phase = 0; phase < optimizers_.size(); ++phase) {
+    const std::string prefix = optimizers_.size() == 1 ? "optimizer." : "optimizer." + phases[phase] + ".";
+    for (auto& [name, tensor] : optimizers_[phase]->named_state()) state.emplace_back(prefix + name, tensor);
+  }
   return state;
 }
 
@@ -303,7 +315,8 @@ void Trainer::save_checkpoint(std::ostream& log, int64_t epoch) {
   flush_log(log);
   check_state_finite(log, epoch);
   Checkpoint checkpoint;
-  checkpoint.meta = {{"step", step_}, {"optimizer_steps", optimizer_->step_count()}, {"config", config_.source}};
+  checkpoint.meta = {
+      {"step", step_}, {"optimizer_steps", optimizers_.front()->step_count()}, {"config", config_.source}};
   if (validating()) checkpoint.meta["validation"] = validation_meta();
   for (auto& [name, tensor] : state_tensors()) checkpoint.tensors.emplace_back(name, *tensor);
   write_checkpoint_atomically(checkpoint_path(), checkpoint);
@@ -318,7 +331,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   if (validating()) restore_validation_meta(checkpoint.meta, path, step);
   restore_tensors(checkpoint.tensors, path);
   step_ = step;
-  optimizer_->set_step_count(optimizer_steps);
+  for (auto& optimizer : optimizers_) optimizer->set_step_count(optimizer_steps);  // every phase steps once a step
   resumed_from_ = last_checkpoint_path_ = path;
   last_checkpoint_step_ = step_;
 }
@@ -382,38 +395,28 @@ void Trainer::check_steps_left(int64_t until) const {
               " steps, max_steps=", config_.max_steps, "); give a larger epochs=N or max_steps=N");
 }
 
-// The model's forward on the batch and every loss term: reconstruction, KL (a VAE's), then the topology terms
-// weighted (and ramped in) at this step; a term of weight 0 is skipped. topology_ms: the topology terms' time.
-std::vector<Trainer::TermValue> Trainer::forward_losses(const Tensor& batch, double& topology_ms) {
-  Generator noise(config_.seed ^ kNoiseSeedKey, static_cast<uint64_t>(step_) << 32);
-  return loss_terms_on(*model_, batch, noise, true, &topology_ms);
-}
-
-std::vector<Trainer::TermValue> Trainer::loss_terms_on(nn::Autoencoder& model, const Tensor& batch, Generator& noise,
-                                                       bool ramped, double* topology_ms) {
-  const nn::AutoencoderOutput out = model.run(batch, noise);
-  std::vector<TermValue> terms;
-  terms.push_back(
-      {"reconstruction", reconstruction_loss(config_.reconstruction, out.reconstruction, batch, config_.reduction)});
-  if (config_.model.variational && config_.beta > 0.0f)
-    terms.push_back({"kl", gaussian_kl(out.mu, out.logvar, config_.reduction) * config_.beta});
-  const Tensor reconstruction = terms_need_reconstruction_
-                                    ? reconstruction_values(config_.reconstruction, out.reconstruction)
-                                    : out.reconstruction;
-  const LossTermBatch inputs{batch, out.latent, reconstruction};
-  if (topology_ms != nullptr) *topology_ms = 0.0;
-  for (size_t t = 0; t < loss_terms_.size(); ++t) {
-    const TopologyTermConfig& term = config_.topology[t];
-    const float weight =
-        ramped && term.ramp_steps > 0 ? topology::ramp_weight(step_, term.weight, term.ramp_steps) : term.weight;
-    if (weight == 0.0f) continue;
-    synchronize(config_.device);
-    const auto start = Clock::now();
-    terms.push_back({term.name, loss_terms_[t]->loss(inputs) * weight});
-    synchronize(config_.device);
-    if (topology_ms != nullptr) *topology_ms += elapsed_ms(start);
-  }
-  return terms;
+// The losses of one phase of `family`'s step; the topology terms are weighted (and ramped in) at this step, a term
+// of weight 0 skipped, and timed into topology_ms.
+std::vector<NamedLoss> Trainer::phase_losses(ModelFamily& family, size_t phase, const Tensor& batch, Generator& noise,
+                                             bool ramped, double* topology_ms) {
+  TopologyTerms topology;
+  topology.needs_reconstruction = terms_need_reconstruction_;
+  topology.apply = [&](const LossTermBatch& inputs) {
+    std::vector<NamedLoss> terms;
+    for (size_t t = 0; t < loss_terms_.size(); ++t) {
+      const TopologyTermConfig& term = config_.topology[t];
+      const float weight =
+          ramped && term.ramp_steps > 0 ? topology::ramp_weight(step_, term.weight, term.ramp_steps) : term.weight;
+      if (weight == 0.0f) continue;
+      synchronize(config_.device);
+      const auto start = Clock::now();
+      terms.push_back({term.name, loss_terms_[t]->loss(inputs) * weight});
+      synchronize(config_.device);
+      if (topology_ms != nullptr) *topology_ms += elapsed_ms(start);
+    }
+    return terms;
+  };
+  return family.phase_losses(phase, {batch, noise, topology});
 }
 
 // The validation loss: the training objective of the current state in eval mode (no VAE draw, batch norm on its
@@ -423,7 +426,7 @@ std::vector<Trainer::TermValue> Trainer::loss_terms_on(nn::Autoencoder& model, c
 double Trainer::validation_loss() {
   TL_CHECK_AS(ValueError, validation_set_.size() > 0, "validation_loss: the run has no validation split");
   NoGradGuard no_grad;
-  model_->eval();
+  family_->module().eval();
   const int64_t n = validation_set_.size();
   const int64_t batches = std::max<int64_t>(1, n / config_.batch_size);
   double weighted = 0.0;
@@ -434,10 +437,10 @@ double Trainer::validation_loss() {
     const Tensor batch = data::gather_rows(validation_set_, rows, config_.device);
     Generator noise(config_.seed ^ kNoiseSeedKey, ~0ull << 32);
     double total = 0.0;
-    for (const TermValue& term : loss_terms_on(*model_, batch, noise, false, nullptr)) total += term.value.item();
+    for (const NamedLoss& term : phase_losses(*family_, 0, batch, noise, false, nullptr)) total += term.value.item();
     weighted += total * static_cast<double>(last - first);
   }
-  model_->train();
+  family_->module().train();
   return weighted / static_cast<double>(n);
 }
 
@@ -496,7 +499,7 @@ void Trainer::validate_epoch(std::ostream& log, int64_t epoch) {
     check_state_finite(log, epoch);
     Checkpoint best;
     best.meta = {{"step", step_},
-                 {"optimizer_steps", optimizer_->step_count()},
+                 {"optimizer_steps", optimizers_.front()->step_count()},
                  {"config", config_.source},
                  {"validation", validation_meta()}};
     for (auto& [name, tensor] : state_tensors()) best.tensors.emplace_back(name, *tensor);
@@ -518,17 +521,16 @@ void Trainer::copy_best_checkpoint() const {
 }
 
 // A model of this config holding the parameters and buffers of best.tlc.
-std::unique_ptr<nn::Autoencoder> Trainer::best_model() const {
+std::unique_ptr<ModelFamily> Trainer::best_model() const {
   const std::string path = best_checkpoint_path();
   const Checkpoint checkpoint = read_checkpoint(path);
   std::map<std::string, const Tensor*> stored;
   for (const auto& [name, tensor] : checkpoint.tensors) stored.emplace(name, &tensor);
   Generator init(config_.init_seed);
-  auto model = std::make_unique<nn::Autoencoder>(config_.model, init);
-  model->to(config_.device);
+  std::unique_ptr<ModelFamily> model = make_model_family(config_, init);
   std::vector<std::pair<std::string, Tensor*>> state;
-  for (auto& [name, tensor] : model->named_parameters()) state.emplace_back("model." + name, tensor);
-  for (auto& [name, tensor] : model->named_buffers()) state.emplace_back("buffer." + name, tensor);
+  for (auto& [name, tensor] : model->module().named_parameters()) state.emplace_back("model." + name, tensor);
+  for (auto& [name, tensor] : model->module().named_buffers()) state.emplace_back("buffer." + name, tensor);
   for (auto& [name, tensor] : state) {
     const auto found = stored.find(name);
     TL_CHECK_AS(ValueError, found != stored.end() && found->second->shape() == tensor->shape(), "best state '", path,
@@ -541,10 +543,10 @@ std::unique_ptr<nn::Autoencoder> Trainer::best_model() const {
 }
 
 // Each term's value; stops training on the first that is not finite.
-std::vector<std::pair<std::string, double>> Trainer::checked_values(const std::vector<TermValue>& terms,
+std::vector<std::pair<std::string, double>> Trainer::checked_values(const std::vector<NamedLoss>& terms,
                                                                     std::ostream& log, int64_t epoch) const {
   std::vector<std::pair<std::string, double>> values;
-  for (const TermValue& term : terms) {
+  for (const NamedLoss& term : terms) {
     const double value = term.value.item();
     if (!std::isfinite(value)) {
       std::ostringstream what;
@@ -556,20 +558,23 @@ std::vector<std::pair<std::string, double>> Trainer::checked_values(const std::v
   return values;
 }
 
-// Backpropagates the sum of the terms, clips (when configured) and steps the optimiser at this step's learning
-// rate; stops training, naming the parameter, when the gradient is not finite. Returns the gradient norm.
-double Trainer::backward_and_update(const std::vector<TermValue>& terms, std::ostream& log, int64_t epoch) {
+// Backpropagates the sum of the phase's terms, clips (when configured) and steps the phase's optimiser at this step's
+// learning rate; stops training, naming the parameter, when the gradient is not finite. Returns the gradient norm
+// of the phase's parameters.
+double Trainer::backward_and_update(size_t phase, const std::vector<NamedLoss>& terms, std::ostream& log,
+                                    int64_t epoch) {
   Tensor total_loss = terms.front().value;
   for (size_t t = 1; t < terms.size(); ++t) total_loss = total_loss + terms[t].value;
   std::vector<Tensor> parameters;
-  for (const auto& [name, tensor] : trained_) parameters.push_back(*tensor);
-  optimizer_->zero_grad();
+  for (const auto& [name, tensor] : trained_[phase]) parameters.push_back(*tensor);
+  nn::Optimizer& optimizer = *optimizers_[phase];
+  optimizer.zero_grad();
   total_loss.backward();
   const double grad_norm = config_.clip_grad_norm > 0.0 ? nn::clip_grad_norm(parameters, config_.clip_grad_norm)
                                                         : nn::gradient_norm(parameters);
   if (!std::isfinite(grad_norm)) {
     std::string culprit = "?";
-    for (const auto& [name, tensor] : trained_) {
+    for (const auto& [name, tensor] : trained_[phase]) {
       if (tensor->grad().defined() && !std::isfinite(nn::gradient_norm({*tensor}))) {
         culprit = name;
         break;
@@ -577,8 +582,8 @@ double Trainer::backward_and_update(const std::vector<TermValue>& terms, std::os
     }
     stop_diverged(log, step_ + 1, epoch, "the gradient of '" + culprit + "' is not finite (every loss term was)");
   }
-  optimizer_->set_lr(config_.schedule.lr_at(config_.optimizer.lr, step_));
-  optimizer_->step();
+  optimizer.set_lr(config_.schedule.lr_at(base_lr_[phase], step_));
+  optimizer.step();
   return grad_norm;
 }
 
@@ -589,9 +594,12 @@ Trainer::StepResult Trainer::run_step(const std::vector<int64_t>& order, int64_t
   const std::vector<int64_t> rows(order.begin() + first, order.begin() + first + config_.batch_size);
   const Tensor batch = data::gather_rows(train_set_, rows, config_.device);
   StepResult result;
-  const std::vector<TermValue> terms = forward_losses(batch, result.topology_ms);
-  result.values = checked_values(terms, log, epoch);
-  result.grad_norm = backward_and_update(terms, log, epoch);
+  Generator noise(config_.seed ^ kNoiseSeedKey, static_cast<uint64_t>(step_) << 32);
+  for (size_t phase = 0; phase < optimizers_.size(); ++phase) {
+    const std::vector<NamedLoss> terms = phase_losses(*family_, phase, batch, noise, true, &result.topology_ms);
+    for (auto& value : checked_values(terms, log, epoch)) result.values.push_back(std::move(value));
+    result.grad_norms.push_back(backward_and_update(phase, terms, log, epoch));
+  }
   synchronize(config_.device);
   result.step_ms = elapsed_ms(start);
   return result;
@@ -606,8 +614,12 @@ void Trainer::write_log_record(std::ostream& log, int64_t epoch, const StepResul
     total += value;
   }
   record["total"] = total;
-  record["lr"] = optimizer_->lr();
-  record["grad_norm"] = result.grad_norm;
+  // The last phase's (the model's, a GAN's generator's) learning rate and gradient norm; the earlier phases' by name.
+  record["lr"] = optimizers_.back()->lr();
+  record["grad_norm"] = result.grad_norms.back();
+  const std::vector<std::string> phases = family_->phases();
+  for (size_t phase = 0; phase + 1 < phases.size(); ++phase)
+    record["grad_norm_" + phases[phase]] = result.grad_norms[phase];
   record["model_ms"] = result.step_ms - result.topology_ms;
   record["topology_ms"] = result.topology_ms;
   log << record.dump() << "\n";
@@ -683,7 +695,7 @@ void Trainer::train_until(int64_t until) {
   EpochMeans means;
   std::vector<int64_t> order;
   int64_t order_epoch = -1;
-  model_->train();
+  family_->module().train();
   while (step_ < until) {
     const int64_t epoch = step_ / per_epoch;
     if (epoch != order_epoch) {
@@ -719,14 +731,14 @@ void Trainer::train_until(int64_t until) {
 }
 
 json Trainer::evaluate() {
-  if (best_epoch_ == 0) return evaluate_model(*model_, test_set_, config_);
-  const std::unique_ptr<nn::Autoencoder> best = best_model();
+  if (best_epoch_ == 0) return evaluate_model(*family_, test_set_, config_);
+  const std::unique_ptr<ModelFamily> best = best_model();
   return evaluate_model(*best, test_set_, config_);
 }
 
 RunSummary Trainer::run_summary() const {
   RunSummary run;
-  run.model_parameters = model_->parameter_count();
+  run.model_parameters = family_->module().parameter_count();
   run.data_name = train_set_.name;
   run.train_samples = train_set_.size();
   run.validation_samples = validation_set_.size();

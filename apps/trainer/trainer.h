@@ -1,4 +1,5 @@
-// The training loop behind tl_train: builds data, model, optimiser and loss terms from a TrainConfig, trains
+// The training loop behind tl_train: builds data, the model family (apps/trainer/model_family.h: an autoencoder, a
+// GAN or a diffusion model), one optimiser per phase of its step and the loss terms from a TrainConfig, trains
 // with a progress bar, a JSONL log of every step and atomic checkpoints, resumes bit-identically from a
 // checkpoint, and stops on a non-finite loss, gradient or state naming what and when. A run owns its output
 // directory: it locks it against a concurrent run and refuses one that holds an earlier run unless told to replace
@@ -16,6 +17,7 @@
 
 #include "apps/trainer/config.h"
 #include "apps/trainer/loss_term.h"
+#include "apps/trainer/model_family.h"
 #include "apps/trainer/report.h"
 #include "apps/trainer/run_directory.h"
 #include "nn/data/dataset.h"
@@ -66,9 +68,11 @@ class Trainer {
   int64_t steps_per_epoch() const;
   int64_t total_steps() const;
   const TrainConfig& config() const { return config_; }
-  std::vector<Tensor> parameters() const { return model_->parameters(); }
+  std::vector<Tensor> parameters() const { return family_->module().parameters(); }
   // The model and the config's data, for tools that evaluate a trained run (apps/evaluation/).
-  nn::Autoencoder& model() { return *model_; }
+  ModelFamily& family() { return *family_; }
+  // The autoencoder of an autoencoder run; ValueError for the other families.
+  nn::Autoencoder& model() { return require_autoencoder(*family_, config_, "this use of the trained model"); }
   const data::Dataset& train_set() const { return train_set_; }
   const data::Dataset& test_set() const { return test_set_; }
   // The rows held out of training for the validation loss (empty without a validation split).
@@ -85,14 +89,10 @@ class Trainer {
   uint64_t state_hash();
 
  private:
-  struct TermValue {
-    std::string name;
-    Tensor value;
-  };
-  // What one step measured: each term's value, the gradient norm (before clipping) and the wall times.
+  // What one step measured: each term's value, each phase's gradient norm (before clipping) and the wall times.
   struct StepResult {
     std::vector<std::pair<std::string, double>> values;
-    double grad_norm = 0.0;
+    std::vector<double> grad_norms;
     double step_ms = 0.0, topology_ms = 0.0;
   };
 
@@ -101,11 +101,10 @@ class Trainer {
   void check_schedule_horizon(const nlohmann::json& meta, const std::string& path) const;
   void check_steps_left(int64_t until) const;
   StepResult run_step(const std::vector<int64_t>& order, int64_t epoch, std::ostream& log);
-  std::vector<TermValue> forward_losses(const Tensor& batch, double& topology_ms);
-  // Every loss term on `batch` under `model`; the topology terms ramped at step_ when `ramped`, at full weight
-  // otherwise. topology_ms (when given): the topology terms' time.
-  std::vector<TermValue> loss_terms_on(nn::Autoencoder& model, const Tensor& batch, Generator& noise, bool ramped,
-                                       double* topology_ms);
+  // The losses of `phase` of `family` on `batch`; the topology terms ramped at step_ when `ramped`, at full weight
+  // otherwise. topology_ms (when given): the topology terms' time is added to it.
+  std::vector<NamedLoss> phase_losses(ModelFamily& family, size_t phase, const Tensor& batch, Generator& noise,
+                                      bool ramped, double* topology_ms);
   bool validating() const { return config_.validation.fraction > 0.0; }
   bool patience_ran_out() const;
   // After each epoch: the validation loss, logged; a new best is written to best.tlc.
@@ -113,10 +112,10 @@ class Trainer {
   nlohmann::json validation_meta() const;
   void restore_validation_meta(const nlohmann::json& meta, const std::string& path, int64_t step);
   void copy_best_checkpoint() const;
-  std::unique_ptr<nn::Autoencoder> best_model() const;
-  std::vector<std::pair<std::string, double>> checked_values(const std::vector<TermValue>& terms, std::ostream& log,
+  std::unique_ptr<ModelFamily> best_model() const;
+  std::vector<std::pair<std::string, double>> checked_values(const std::vector<NamedLoss>& terms, std::ostream& log,
                                                              int64_t epoch) const;
-  double backward_and_update(const std::vector<TermValue>& terms, std::ostream& log, int64_t epoch);
+  double backward_and_update(size_t phase, const std::vector<NamedLoss>& terms, std::ostream& log, int64_t epoch);
   void write_log_record(std::ostream& log, int64_t epoch, const StepResult& result) const;
   void flush_log(std::ostream& log) const;
   std::vector<std::pair<std::string, Tensor*>> state_tensors();
@@ -134,11 +133,14 @@ class Trainer {
   EarlierRun earlier_;
   std::unique_ptr<RunLock> lock_;  // taken when training starts, released with the trainer (after its report)
   data::Dataset train_set_, validation_set_, test_set_;
-  std::unique_ptr<nn::Autoencoder> model_;
-  std::vector<std::unique_ptr<LossTerm>> loss_terms_;     // built from config_.topology, in its order
-  bool terms_need_reconstruction_ = false;                // some term reads the reconstruction batch's values
-  std::vector<std::pair<std::string, Tensor*>> trained_;  // what the optimiser updates: the model, then term scalars
-  std::unique_ptr<nn::Optimizer> optimizer_;
+  std::unique_ptr<ModelFamily> family_;
+  std::vector<std::unique_ptr<LossTerm>> loss_terms_;  // built from config_.topology, in its order
+  bool terms_need_reconstruction_ = false;             // some term reads the reconstruction batch's values
+  // Per phase of the family's step: what its optimiser updates (the topology phase's also the term scalars), the
+  // optimiser and its base learning rate.
+  std::vector<std::vector<std::pair<std::string, Tensor*>>> trained_;
+  std::vector<std::unique_ptr<nn::Optimizer>> optimizers_;
+  std::vector<float> base_lr_;
   int64_t step_ = 0;
   std::string resumed_from_;  // the checkpoint this run resumed from; empty for a fresh run
   std::string last_checkpoint_path_;
