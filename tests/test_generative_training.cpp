@@ -92,6 +92,17 @@ TEST_CASE("the family config keys are checked by name, and a section of another 
   json bad_channels = point_config("diffusion", dir);
   bad_channels["model"] = {{"preset", "unet_28"}, {"channels", 12}};
   CHECK(config_error(bad_channels).find("'model.channels' must be a positive multiple of 8") != std::string::npos);
+  json signature_gan = point_config("gan", dir);
+  signature_gan["topology"] = {{{"term", "signature"}}};
+  CHECK(config_error(signature_gan).find("'topology.0.term': the signature loss compares distances of row pairs") !=
+        std::string::npos);
+  json standardized_images = point_config("gan", dir);
+  standardized_images["model"] = "dcgan_28";
+  standardized_images["data"]["standardize"] = true;
+  CHECK(config_error(standardized_images).find("the generator ends in a sigmoid") != std::string::npos);
+  json high_betas = point_config("diffusion", dir);
+  high_betas["diffusion"]["beta_start"] = 0.05;  // beta_end's default follows it up
+  CHECK(train::parse_config(high_betas).diffusion.beta_end == doctest::Approx(0.05));
   json wide_data = point_config("gan", dir);
   wide_data["data"]["name"] = "torus";
   CHECK(error_message([&] {
@@ -99,10 +110,11 @@ TEST_CASE("the family config keys are checked by name, and a section of another 
         }).find("has 3 features but the model expects 2") != std::string::npos);
 }
 
-TEST_CASE("a GAN step updates the discriminator on real and detached fake, then the generator through the new one") {
+TEST_CASE("a GAN step updates the discriminator at its own rate, then the generator through the updated one") {
   const std::string dir = scratch_directory("gan_step");
   json config = point_config("gan", dir);
   config["max_steps"] = 1;
+  config["gan"] = {{"discriminator_lr", 0.01}};
   train::Trainer trainer(train::parse_config(config));
   trainer.train();
   const json logged = step_records(dir).front();
@@ -119,12 +131,24 @@ TEST_CASE("a GAN step updates the discriminator on real and detached fake, then 
   const Tensor d_loss = bce_with_logits(gan.discriminate(real), ones, Reduction::Mean) +
                         bce_with_logits(gan.discriminate(fake.detach()), zeros, Reduction::Mean);
   CHECK(logged.at("discriminator").get<double>() == doctest::Approx(d_loss.item()).epsilon(1e-6));
-  nn::Optimizer d_optimizer(gan.discriminator().named_parameters(), c.optimizer);
+  nn::OptimizerOptions d_options = c.optimizer;
+  d_options.lr = 0.01f;  // gan.discriminator_lr
+  nn::Optimizer d_optimizer(gan.discriminator().named_parameters(), d_options);
   d_optimizer.zero_grad();
   d_loss.backward();
   d_optimizer.step();
   const Tensor g_loss = bce_with_logits(gan.discriminate(fake), ones, Reduction::Mean);
   CHECK(logged.at("generator").get<double>() == doctest::Approx(g_loss.item()).epsilon(1e-6));
+  nn::Optimizer g_optimizer(gan.generator().named_parameters(), c.optimizer);
+  g_optimizer.zero_grad();
+  g_loss.backward();
+  g_optimizer.step();
+  // Every parameter after the step: the discriminator's moved at 0.01, the generator's at optimizer.lr.
+  const auto trained = trainer.family().module().named_parameters();
+  const auto by_hand = gan.named_parameters();
+  REQUIRE(trained.size() == by_hand.size());
+  for (size_t i = 0; i < trained.size(); ++i)
+    check_close(*trained[i].second, *by_hand[i].second, 1e-5, 1e-7, trained[i].first + " after one step");
   CHECK(logged.contains("grad_norm_discriminator"));
   CHECK(logged.at("total").get<double>() == doctest::Approx(d_loss.item() + g_loss.item()).epsilon(1e-6));
 }
@@ -163,6 +187,24 @@ TEST_CASE("a diffusion step's loss is the epsilon MSE at the step's timesteps, i
   const double expected =
       0.5 * topology::talsr_loss(index_select(x0, 0, index), index_select(x0_hat, 0, index), talsr).item();
   CHECK(logged.at("talsr").get<double>() == doctest::Approx(expected).epsilon(1e-5));
+}
+
+TEST_CASE("an autoencoder's checkpoint keeps the names it had before the model families") {
+  const std::string dir = scratch_directory("autoencoder_checkpoint_names");
+  json config = point_config("gan", dir);
+  config.erase("family");
+  config["model"] = {{"preset", "mlp_vae"}, {"input", 2}, {"hidden", {8}}, {"latent", 2}};
+  config["loss"] = {{"reconstruction", "mse"}};
+  config["max_steps"] = 1;
+  train::Trainer trainer(train::parse_config(config));
+  trainer.train();
+  const train::Checkpoint checkpoint = train::read_checkpoint(dir + "/checkpoint.tlc");
+  std::vector<std::string> names;
+  for (const auto& [name, tensor] : checkpoint.tensors) names.push_back(name);
+  for (const char* expected : {"model.encoder.0.weight", "model.mu.bias", "model.logvar.weight",
+                               "optimizer.exp_avg.encoder.0.weight", "optimizer.exp_avg_sq.decoder.2.bias"})
+    CHECK_MESSAGE(std::find(names.begin(), names.end(), expected) != names.end(), expected);
+  CHECK(checkpoint.meta.at("optimizer_steps") == 1);
 }
 
 TEST_CASE("GAN and diffusion runs with a topology term resume bit for bit, one optimiser per phase") {
@@ -216,8 +258,8 @@ TEST_CASE("a 2-D diffusion model learns a ring: its samples have one long H1 bar
   for (const auto& pair : diagrams.diagrams[1].pairs) lifetimes.push_back(pair.death - pair.birth);
   std::sort(lifetimes.rbegin(), lifetimes.rend());
   REQUIRE(!lifetimes.empty());
-  // The unit circle's Rips loop lives from the sampling gap (~0.1) to sqrt(3) r (~1.7); noise loops die young. At
-  // 2,400 steps with two hidden layers the samples still fill part of the disk and the longest bar is 0.3-0.6.
+  // The unit circle's Rips loop lives from the sampling gap (~0.1) to sqrt(3) r (~1.7); noise loops die young. With
+  // half the steps (2,400) and two hidden layers the samples still filled part of the disk: longest bar 0.3-0.6.
   CHECK(lifetimes[0] > 0.6f);
   CHECK((lifetimes.size() < 2 || lifetimes[1] < 0.25f));
 }

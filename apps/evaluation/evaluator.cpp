@@ -222,6 +222,7 @@ std::string export_latents(TrainedRun& run, const EvaluationOptions& options, co
   std::string labels = path;
   if (labels.size() > 4 && labels.compare(labels.size() - 4, 4, ".npy") == 0) labels.resize(labels.size() - 4);
   labels += "_labels.npy";
+  train::require_autoencoder(run.trainer().family(), run.trainer().config(), "--export-latents");
   return with_data_space_context(run, options, [&](const EvaluationContext& context) {
     data::write_npy_points(path, context.encode(context.data().inputs));
     data::write_npy_labels(labels, context.data().labels);

@@ -156,7 +156,7 @@ void write_diagrams_json(const EvaluationContext& context, const std::string& di
       take_rows(context.data().inputs, head(context.permutation(kPlotStream), context.options().topology_batch));
   nlohmann::json diagrams = {{"points", x.dim(0)}, {"data", finite_pairs(x)}};
   if (context.has_encoder()) diagrams["latent"] = finite_pairs(context.encode(x));
-  if (!context.samplers().empty())
+  if (!context.has_encoder())  // a GAN's or diffusion model's: its generated samples in the codes' place
     diagrams[std::string("generated_") + sampler_name(context.samplers().front())] =
         finite_pairs(generated_samples(context, context.samplers().front(), x.dim(0)));
   train::write_file_atomically(directory + "/diagrams.json", diagrams.dump() + "\n");

@@ -517,6 +517,7 @@ const std::vector<std::string>& curated_patterns() {
                                                  "topology.data_vs_latent.topological_accuracy_mean",
                                                  "topology.real_vs_generated.h0_w1_mean",
                                                  "topology.real_vs_generated.h1_w1_mean",
+                                                 "topology.real_vs_generated.h1_betti_generated_mean",
                                                  "interpolation.linear.length_ratio",
                                                  "interpolation.geodesic.length_ratio",
                                                  "interpolation.linear.reencoding_mse",
@@ -817,9 +818,12 @@ std::string diagrams_section(const std::vector<Arm>& arms, const std::vector<Run
     if (diagrams.is_discarded() || !diagrams.is_object()) continue;
     body << "<div class=\"arm-diagrams\"><h3>" << html_escape(arm.label) << " <span class=\"n\">(seed "
          << html_escape(run->seed.dump()) << ")</span></h3><div class=\"row\">";
-    for (const char* side : {"data", "latent"})
-      if (diagrams.contains(side))
-        body << diagram_chart(std::string(side == std::string("data") ? "data batch" : "latent codes"), diagrams[side]);
+    // The data batch, then its codes (an autoencoder) or generated samples ("generated_<sampler>": a GAN or a
+    // diffusion model, whose diagrams.json has no codes).
+    if (diagrams.contains("data")) body << diagram_chart("data batch", diagrams["data"]);
+    if (diagrams.contains("latent")) body << diagram_chart("latent codes", diagrams["latent"]);
+    for (const auto& [side, pairs] : diagrams.items())
+      if (side.rfind("generated_", 0) == 0) body << diagram_chart("generated (" + side.substr(10) + ")", pairs);
     body << "</div></div>";
   }
   std::ostringstream html;
@@ -828,7 +832,7 @@ std::string diagrams_section(const std::vector<Arm>& arms, const std::vector<Run
   if (content.empty())
     html << "<p class=\"missing\">No diagrams.json in the runs (written by tl_evaluate with plots on).</p>";
   else
-    html << "<p>One evaluated data batch and its codes, first seed of each arm.</p>" << content;
+    html << "<p>One evaluated data batch and its codes (or generated samples), first seed of each arm.</p>" << content;
   html << "</section>";
   return html.str();
 }

@@ -223,7 +223,8 @@ std::string last_nonempty_line(const std::string& text) {
 
 // Runs argv (argv[0] a path; no shell) with standard input from /dev/null and standard output and error appended
 // to `log_path`, after a "$ command" line; waits for it.
-Outcome run_logged(const std::vector<std::string>& argv, const std::string& log_path) {
+Outcome run_logged(const std::vector<std::string>& argv, const std::string& log_path,
+                   const std::vector<std::string>& environment) {
   Outcome outcome;
   const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw Error("cannot open '" + log_path + "': " + std::strerror(errno));
@@ -244,8 +245,11 @@ Outcome run_logged(const std::vector<std::string>& argv, const std::string& log_
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  const int spawned = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) {
     ::close(fd);
@@ -286,7 +290,8 @@ struct Context {
   const Experiment* experiment;
   const Profile* profile;
   std::string out, tools;
-  std::string classifier;  // OUT/classifier/lenet.tlc, or empty
+  std::string classifier;                // OUT/classifier/lenet.tlc, or empty
+  std::vector<std::string> environment;  // of every child (child_environment)
 };
 
 bool exists(const std::string& path) {
@@ -294,13 +299,17 @@ bool exists(const std::string& path) {
   return fs::exists(path, error);
 }
 
-// Runs side by side share the cores: unless the user set OMP_NUM_THREADS, each child (which inherits it) gets
-// max(1, cores / runs) threads. OpenMP teams larger than their share spin in barriers against each other and slow
-// every run several-fold (issue 15's busy-machine measurements).
-void share_threads(size_t runs) {
-  if (runs < 2 || std::getenv("OMP_NUM_THREADS") != nullptr) return;
-  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  setenv("OMP_NUM_THREADS", std::to_string(std::max<size_t>(1, cores / runs)).c_str(), 1);
+// The environment of the children: this process's, where `runs` run side by side and the user did not set
+// OMP_NUM_THREADS, with OMP_NUM_THREADS = max(1, cores / runs). OpenMP teams larger than their share of the cores
+// spin in barriers against each other and slow every run several-fold (issue 15's busy-machine measurements).
+std::vector<std::string> child_environment(size_t runs) {
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) environment.emplace_back(*e);
+  if (runs >= 2 && std::getenv("OMP_NUM_THREADS") == nullptr) {
+    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    environment.push_back("OMP_NUM_THREADS=" + std::to_string(std::max<size_t>(1, cores / runs)));
+  }
+  return environment;
 }
 
 // Trains (or resumes) and evaluates one run; the record's status is done or failed.
@@ -311,7 +320,7 @@ void execute(const Context& c, const Arm& arm, RunRecord& run) {
   const std::string checkpoint = dir + "/checkpoint.tlc";
   const std::string train = c.tools + "/tl_train";
   if (exists(checkpoint)) {
-    const Outcome o = run_logged({train, "--resume", checkpoint, "progress=false"}, log);
+    const Outcome o = run_logged({train, "--resume", checkpoint, "progress=false"}, log, c.environment);
     if (o.status != 0 && o.output.find("nothing is left to train") == std::string::npos) {
       run.status = "failed";
       run.error = failure("tl_train --resume", o);
@@ -331,7 +340,7 @@ void execute(const Context& c, const Arm& arm, RunRecord& run) {
         break;
       }
     }
-    const Outcome o = run_logged(argv, log);
+    const Outcome o = run_logged(argv, log, c.environment);
     if (o.status != 0) {
       run.status = "failed";
       run.error = failure("tl_train", o);
@@ -348,7 +357,7 @@ void execute(const Context& c, const Arm& arm, RunRecord& run) {
     argv.push_back(c.classifier);
   }
   argv.push_back("--quiet");
-  const Outcome o = run_logged(argv, log);
+  const Outcome o = run_logged(argv, log, c.environment);
   if (o.status != 0 || !exists(dir + "/evaluation.json")) {
     run.status = "failed";
     run.error = o.status != 0 ? failure("tl_evaluate", o) : "tl_evaluate wrote no evaluation.json";
@@ -551,9 +560,12 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
   }
 
   if (!options.report_only) {
-    Context context{&experiment, &profile, out, tools, ""};
-    const bool any_to_run =
-        std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return r.status != "done"; });
+    const auto to_run = static_cast<size_t>(
+        std::count_if(runs.begin(), runs.end(), [](const RunRecord& r) { return r.status != "done"; }));
+    const bool any_to_run = to_run > 0;
+    // The runs left share the cores (the classifier, trained before them, has them all).
+    const size_t workers = std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(to_run, 1));
+    Context context{&experiment, &profile, out, tools, "", child_environment(workers)};
     if (experiment.classifier && any_to_run) {
       const std::string directory = out + "/classifier";
       context.classifier = directory + "/lenet.tlc";
@@ -575,7 +587,7 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
           fraction << request.test_fraction;
           argv.insert(argv.end(), {"--split-from", request.split_from, "--test-fraction", fraction.str()});
         }
-        const Outcome o = run_logged(argv, directory + "/run.log");
+        const Outcome o = run_logged(argv, directory + "/run.log", child_environment(1));
         if (o.status != 0) throw Error(failure("tl_classify", o) + " (its output is in " + directory + "/run.log)");
       }
     } else if (experiment.classifier) {
@@ -619,8 +631,6 @@ int run_experiment(const std::string& file, const RunnerOptions& options) {
       }
     };
     std::vector<std::thread> threads;
-    const size_t workers = std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(total, 1));
-    share_threads(workers);
     for (size_t t = 0; t < workers; ++t) threads.emplace_back(worker);
     for (std::thread& t : threads) t.join();
   }

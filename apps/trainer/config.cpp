@@ -100,7 +100,8 @@ bool parse_model(const json& document, ConfigSection& top, TrainConfig& c) {
   if (model.is_string()) {
     top.get<std::string>("model", "");
     c.model_name = model.get<std::string>();
-    ConfigSection none(json::object(), "model");
+    static const json kNoKeys = json::object();  // ConfigSection keeps a reference to its object
+    ConfigSection none(kNoKeys, "model");
     parse_model_keys(none, c);
     return false;
   }
@@ -126,7 +127,8 @@ DiffusionConfig parse_diffusion(ConfigSection s) {
   d.beta_start = s.get_checked<double>(
       "beta_start", 1e-4, [](double v) { return v > 0.0 && v < 1.0; }, "a number in (0, 1)");
   d.beta_end = s.get_checked<double>(
-      "beta_end", 0.02, [&](double v) { return v >= d.beta_start && v < 1.0; }, "a number in [beta_start, 1)");
+      "beta_end", std::max(0.02, d.beta_start), [&](double v) { return v >= d.beta_start && v < 1.0; },
+      "a number in [beta_start, 1)");
   d.topology_max_t = s.get_checked<int64_t>(
       "topology_max_t", d.steps, [&](int64_t v) { return v >= 1 && v <= d.steps; }, "an integer in [1, steps]");
   d.sampler = s.choice("sampler", "ddpm", {"ddpm", "ddim"}) == 0 ? "ddpm" : "ddim";
@@ -350,15 +352,23 @@ TrainConfig parse_config(const json& document) {
     refuse_section(document, "validation", c.family, "validation splits and early stopping are for autoencoders");
     refuse_section(document, "loss", c.family, "its losses are fixed (non-saturating GAN loss, epsilon MSE)");
   }
-  if (c.family == Family::Gan)
+  if (c.family == Family::Gan) {
     c.gan = parse_gan(top.child("gan"));
-  else
+    TL_CHECK_AS(ValueError, !(c.data.standardize && c.gan_model.output == nn::ActivationKind::Sigmoid),
+                "config key 'data.standardize' is true, but the generator ends in a sigmoid (model.output), whose "
+                "samples lie in [0, 1]: set model.output to identity for standardized data");
+  } else {
     refuse_section(document, "gan", c.family, "it has no discriminator");
+  }
   if (c.family == Family::Diffusion)
     c.diffusion = parse_diffusion(top.child("diffusion"));
   else
     refuse_section(document, "diffusion", c.family, "it is not a diffusion model");
   c.topology = parse_topology(document, top);
+  for (size_t i = 0; i < c.topology.size(); ++i)
+    TL_CHECK_AS(ValueError, !(c.family == Family::Gan && c.topology[i].term == "signature"), "config key 'topology.", i,
+                ".term': the signature loss compares distances of row pairs across the two batches, which needs row i "
+                "of one to belong to row i of the other; a GAN's G(z) has no such rows (use talsr or landscape)");
   c.optimizer = parse_optimizer(top.child("optimizer"));
   c.schedule = parse_schedule(top.child("schedule"));
   c.evaluation = parse_evaluation(top.child("evaluation"));

@@ -17,6 +17,7 @@ class DiffusionFamily final : public ModelFamily {
  public:
   DiffusionFamily(const TrainConfig& config, Generator& init)
       : options_(config.diffusion),
+        topology_max_t_(options_.topology_max_t > 0 ? options_.topology_max_t : options_.steps),
         schedule_(nn::linear_noise_schedule(options_.steps, options_.beta_start, options_.beta_end)),
         model_(config.denoiser, init) {
     model_.to(config.device);
@@ -38,7 +39,7 @@ class DiffusionFamily final : public ModelFamily {
     std::vector<NamedLoss> losses{{"denoising", mse_loss(predicted, eps, Reduction::Mean)}};
     std::vector<int64_t> rows;
     for (size_t r = 0; r < t.size(); ++r)
-      if (t[r] < options_.topology_max_t) rows.push_back(static_cast<int64_t>(r));
+      if (t[r] < topology_max_t_) rows.push_back(static_cast<int64_t>(r));
     if (rows.size() < 3) return losses;
     Tensor x0 = nn::predict_x0(schedule_, x_t, t, predicted), real = in.batch;
     if (rows.size() < t.size()) {
@@ -54,8 +55,7 @@ class DiffusionFamily final : public ModelFamily {
     TL_CHECK_AS(ValueError, sampler == "ddpm" || sampler == "ddim", "sampler '", sampler,
                 "' is not a diffusion model's (it has 'ddpm' and 'ddim')");
     NoGradGuard no_grad;
-    const bool training = model_.training();
-    model_.eval();
+    const EvalMode eval_mode(model_);
     const Device device = model_.parameters().front().device();
     const nn::EpsilonModel eps = [&](const Tensor& x_t, const std::vector<int64_t>& t) {
       return model_.predict(x_t, t);
@@ -65,12 +65,12 @@ class DiffusionFamily final : public ModelFamily {
       return sampler == "ddpm" ? nn::ddpm_sample(schedule_, shape, eps, generator, device)
                                : nn::ddim_sample(schedule_, shape, options_.sampling_steps, eps, generator, device);
     });
-    model_.train(training);
     return samples;
   }
 
  private:
   DiffusionConfig options_;
+  int64_t topology_max_t_;
   nn::NoiseSchedule schedule_;
   nn::Denoiser model_;
 };

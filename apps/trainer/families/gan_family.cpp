@@ -45,13 +45,11 @@ class GanFamily final : public ModelFamily {
   Tensor sample(const std::string& sampler, int64_t n, Generator& generator) override {
     TL_CHECK_AS(ValueError, sampler == "generator", "sampler '", sampler, "' is not a GAN's (it has 'generator')");
     NoGradGuard no_grad;
-    const bool training = model_.training();
-    model_.eval();
+    const EvalMode eval_mode(model_);
     const Device device = model_.generator().parameters().front().device();
     const Tensor samples = generate_in_chunks(n, kSampleBatch, [&](int64_t count) {
       return model_.generate(Tensor::normal({count, model_.spec().noise_dim}, generator, 0.0f, 1.0f, device));
     });
-    model_.train(training);
     return samples;
   }
 
