@@ -127,6 +127,16 @@ Tensor ddim_step(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor&
   return x_t * static_cast<float>(x_scale) + eps * static_cast<float>(eps_scale);
 }
 
+EpsilonModel clip_predicted_x0(const NoiseSchedule& schedule, EpsilonModel eps_model, float low, float high) {
+  TL_CHECK_AS(ValueError, low < high, "clip_predicted_x0: need low < high, got [", low, ", ", high, "]");
+  return [&schedule, eps_model = std::move(eps_model), low, high](const Tensor& x_t, const std::vector<int64_t>& t) {
+    const Tensor x0 = clamp(predict_x0(schedule, x_t, t, eps_model(x_t, t)), low, high);
+    const Tensor signal = row_coefficients(schedule, x_t, t, schedule.sqrt_alpha_bars, "clip_predicted_x0");
+    const Tensor spread = row_coefficients(schedule, x_t, t, schedule.sqrt_one_minus_alpha_bars, "clip_predicted_x0");
+    return (x_t - x0 * signal) / spread;
+  };
+}
+
 std::vector<int64_t> ddim_timesteps(int64_t steps, int64_t sampling_steps) {
   TL_CHECK_AS(ValueError, sampling_steps >= 1 && sampling_steps <= steps,
               "ddim_timesteps: need 1 <= S <= T, got S = ", sampling_steps, ", T = ", steps);

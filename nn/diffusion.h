@@ -71,6 +71,13 @@ std::vector<int64_t> ddim_timesteps(int64_t steps, int64_t sampling_steps);
 // eps_model(x_t, t) -> the predicted noise, t the timestep of each row.
 using EpsilonModel = std::function<Tensor(const Tensor& x_t, const std::vector<int64_t>& t)>;
 
+// `eps_model` with its predicted x_0 clipped to [low, high], the data's range (Ho et al.'s clip_denoised): it returns
+// the eps' for which predict_x0(x_t, eps') = clamp(predict_x0(x_t, eps), low, high), i.e.
+// eps' = (x_t - sqrt(alpha_bar_t) clamp(x0_hat)) / sqrt(1 - alpha_bar_t). Both steps then use the clipped x_0: the
+// ancestral step's mean is the posterior mean at it, the DDIM step starts from it. `schedule` must outlive the
+// returned model. low < high.
+EpsilonModel clip_predicted_x0(const NoiseSchedule& schedule, EpsilonModel eps_model, float low, float high);
+
 // Ancestral sampling: x_{T-1} ~ N(0, I) of `shape` on `device`, then ddpm_step for t = T - 1 .. 0, every draw from
 // `generator` in that order.
 Tensor ddpm_sample(const NoiseSchedule& schedule, const Shape& shape, const EpsilonModel& eps_model,

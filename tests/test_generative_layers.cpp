@@ -433,6 +433,24 @@ TEST_CASE("DDIM timesteps are the uniform skip, and both samplers reach x_0 unde
       [&](const Tensor& x, const std::vector<int64_t>& t) { return oracle_eps(short_schedule, x, t); }, g2);
   check_close(values(ddpm), values(x0), 1e-4, 1e-4, "DDPM sample under the oracle");
 
+  // Clipping the predicted x_0: under the oracle every x0_hat is x_0, so both samplers end at clamp(x_0); a range
+  // wider than the data leaves the prediction as it was.
+  const nn::EpsilonModel oracle_short = [&](const Tensor& x, const std::vector<int64_t>& t) {
+    return oracle_eps(short_schedule, x, t);
+  };
+  const nn::EpsilonModel clipped = nn::clip_predicted_x0(short_schedule, oracle_short, -0.5f, 0.5f);
+  Generator g3(5), g4(5);
+  const Tensor clamped = clamp(x0, -0.5f, 0.5f);
+  check_close(values(nn::ddim_sample(short_schedule, {3, 4}, 10, clipped, g3)), values(clamped), 1e-4, 1e-4,
+              "DDIM sample with x_0 clipped");
+  check_close(values(nn::ddpm_sample(short_schedule, {3, 4}, clipped, g4)), values(clamped), 1e-4, 1e-4,
+              "DDPM sample with x_0 clipped");
+  const Tensor x_t = random_tensor({3, 4}, 82);
+  const std::vector<int64_t> steps(3, 20);  // one timestep: the oracle reads t[0] for every row
+  check_close(values(nn::clip_predicted_x0(short_schedule, oracle_short, -100.0f, 100.0f)(x_t, steps)),
+              values(oracle_short(x_t, steps)), 1e-5, 1e-5, "a clip wider than the data");
+  CHECK_THROWS_AS(nn::clip_predicted_x0(short_schedule, oracle_short, 1.0f, 1.0f), ValueError);
+
   // A seed fixes a sample: the same seed twice gives the same bits, another seed another sample.
   const auto shrink = [](const Tensor& x, const std::vector<int64_t>&) { return x * 0.5f; };
   Generator a(9), b(9), c(10);

@@ -100,6 +100,9 @@ TEST_CASE("the family config keys are checked by name, and a section of another 
   standardized_images["model"] = "dcgan_28";
   standardized_images["data"]["standardize"] = true;
   CHECK(config_error(standardized_images).find("the generator ends in a sigmoid") != std::string::npos);
+  json bad_clip = point_config("diffusion", dir);
+  bad_clip["diffusion"]["clip_x0"] = {1, 0};
+  CHECK(config_error(bad_clip).find("'diffusion.clip_x0' must be [low, high] with low < high") != std::string::npos);
   json high_betas = point_config("diffusion", dir);
   high_betas["diffusion"]["beta_start"] = 0.05;  // beta_end's default follows it up
   CHECK(train::parse_config(high_betas).diffusion.beta_end == doctest::Approx(0.05));

@@ -136,6 +136,14 @@ DiffusionConfig parse_diffusion(ConfigSection s) {
       "sampling_steps", std::min<int64_t>(50, d.steps), [&](int64_t v) { return v >= 1 && v <= d.steps; },
       "an integer in [1, steps]");
   d.sample_batch = s.positive_integer("sample_batch", 500);
+  if (s.has("clip_x0")) {
+    const std::vector<float> range = s.get<std::vector<float>>("clip_x0", {});
+    TL_CHECK_AS(ValueError, range.size() == 2 && range[0] < range[1], "config key '", s.key_path("clip_x0"),
+                "' must be [low, high] with low < high (the data's range)");
+    d.clip_x0 = true;
+    d.clip_low = range[0];
+    d.clip_high = range[1];
+  }
   s.finish();
   return d;
 }

@@ -109,6 +109,10 @@ struct DiffusionConfig {
   std::string sampler = "ddpm";  // the default sampler (report.json, tl_evaluate's first): "ddpm" or "ddim"
   int64_t sampling_steps = 50;   // the DDIM sampler's S
   int64_t sample_batch = 500;    // samples generated per pass in evaluation
+  // With clip_x0, sampling clips each predicted x_0 to [clip_low, clip_high] (nn::clip_predicted_x0; Ho et al. clip
+  // to the data's [-1, 1]); training is unchanged.
+  bool clip_x0 = false;
+  float clip_low = 0.0f, clip_high = 1.0f;
 };
 
 struct TrainConfig {

@@ -3,7 +3,7 @@
 // denoiser is trained on the mean squared error of its prediction ("denoising", Ho et al.'s L_simple) plus the
 // topology terms on predict_x0(x_t, eps_theta) of the rows with t < diffusion.topology_max_t against the same rows
 // of the real batch. Samples come from ancestral DDPM sampling over all T steps or deterministic DDIM over
-// diffusion.sampling_steps (nn/diffusion.h).
+// diffusion.sampling_steps (nn/diffusion.h), each predicted x_0 clipped to diffusion.clip_x0 when given.
 #include "apps/trainer/families/families.h"
 
 #include "core/autograd.h"
@@ -57,9 +57,8 @@ class DiffusionFamily final : public ModelFamily {
     NoGradGuard no_grad;
     const EvalMode eval_mode(model_);
     const Device device = model_.parameters().front().device();
-    const nn::EpsilonModel eps = [&](const Tensor& x_t, const std::vector<int64_t>& t) {
-      return model_.predict(x_t, t);
-    };
+    nn::EpsilonModel eps = [&](const Tensor& x_t, const std::vector<int64_t>& t) { return model_.predict(x_t, t); };
+    if (options_.clip_x0) eps = nn::clip_predicted_x0(schedule_, std::move(eps), options_.clip_low, options_.clip_high);
     const Tensor samples = generate_in_chunks(n, options_.sample_batch, [&](int64_t count) {
       const Shape shape{count, model_.spec().data_dim};
       return sampler == "ddpm" ? nn::ddpm_sample(schedule_, shape, eps, generator, device)
