@@ -14,11 +14,6 @@
 namespace tl::testing {
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint64_t seed, float low = -1.0f, float high = 1.0f) {
-  Generator generator(seed);
-  return Tensor::uniform(shape, generator, low, high);
-}
-
 std::vector<float> values(const Tensor& t) {
   return t.to_vector<float>();
 }

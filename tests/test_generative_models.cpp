@@ -15,11 +15,6 @@ namespace {
 
 using nn::GenerativeArchitecture;
 
-Tensor random_tensor(const Shape& shape, uint64_t seed, float low = -1.0f, float high = 1.0f) {
-  Generator generator(seed);
-  return Tensor::uniform(shape, generator, low, high);
-}
-
 // A random projection of the output: its gradient with respect to the output is a fixed random tensor.
 Tensor probe_loss(const Tensor& y, uint64_t seed) {
   return sum(y * random_tensor(y.shape(), seed));

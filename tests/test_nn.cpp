@@ -17,11 +17,6 @@ namespace {
 
 using nn::ActivationKind;
 
-Tensor random_tensor(const Shape& shape, uint64_t seed, float low = -1.0f, float high = 1.0f) {
-  Generator generator(seed);
-  return Tensor::uniform(shape, generator, low, high);
-}
-
 }  // namespace
 
 TEST_CASE("Linear computes x W^T + b and its gradients match finite differences") {

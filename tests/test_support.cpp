@@ -185,6 +185,11 @@ std::optional<data::Dataset> shared_mnist_test_split() {
   return data::load_idx_dataset(directory, data::Split::Test);
 }
 
+Tensor random_tensor(const Shape& shape, uint64_t seed, float low, float high) {
+  Generator generator(seed);
+  return Tensor::uniform(shape, generator, low, high);
+}
+
 std::string scratch_directory(const std::string& name) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("topolatent_" + name);
   std::filesystem::remove_all(dir);

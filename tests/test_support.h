@@ -65,6 +65,9 @@ std::optional<data::Dataset> shared_mnist_test_split();
 // An empty directory "topolatent_<name>" under the system's temporary path (emptied first when it exists).
 std::string scratch_directory(const std::string& name);
 
+// A tensor of `shape` uniform in [low, high) on the CPU, fixed by `seed`.
+Tensor random_tensor(const Shape& shape, uint64_t seed, float low = -1.0f, float high = 1.0f);
+
 // The message of the tl::Error that `body` throws (fails the test when it throws nothing or something else).
 std::string error_message(const std::function<void()>& body);
 
