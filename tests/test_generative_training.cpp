@@ -59,6 +59,12 @@ Tensor first_batch(const train::Trainer& trainer) {
                            Device::CPU);
 }
 
+// Trains the first step of `trainer`'s run; returns its log record.
+json first_step(train::Trainer& trainer) {
+  trainer.train_until(1);
+  return step_records(trainer.config().output).front();
+}
+
 Generator step_noise(const train::TrainConfig& config, int64_t step) {
   return Generator(config.seed ^ train::kNoiseSeedKey, static_cast<uint64_t>(step) << 32);
 }
@@ -116,11 +122,9 @@ TEST_CASE("the family config keys are checked by name, and a section of another 
 TEST_CASE("a GAN step updates the discriminator at its own rate, then the generator through the updated one") {
   const std::string dir = scratch_directory("gan_step");
   json config = point_config("gan", dir);
-  config["max_steps"] = 1;
   config["gan"] = {{"discriminator_lr", 0.01}};
   train::Trainer trainer(train::parse_config(config));
-  trainer.train();
-  const json logged = step_records(dir).front();
+  const json logged = first_step(trainer);
 
   // The same step composed by hand: equal initial weights, the step's z, PyTorch's DCGAN-example order.
   const train::TrainConfig& c = trainer.config();
@@ -159,12 +163,10 @@ TEST_CASE("a GAN step updates the discriminator at its own rate, then the genera
 TEST_CASE("a diffusion step's loss is the epsilon MSE at the step's timesteps, its topology term on predicted x0") {
   const std::string dir = scratch_directory("diffusion_step");
   json config = point_config("diffusion", dir);
-  config["max_steps"] = 1;
   config["topology"] = {{{"term", "talsr"}, {"weight", 0.5}, {"dims", {0, 1}}}};
   config["diffusion"]["topology_max_t"] = 25;
   train::Trainer trainer(train::parse_config(config));
-  trainer.train();
-  const json logged = step_records(dir).front();
+  const json logged = first_step(trainer);
 
   const train::TrainConfig& c = trainer.config();
   Generator init(c.init_seed);

@@ -395,10 +395,10 @@ void Trainer::check_steps_left(int64_t until) const {
               " steps, max_steps=", config_.max_steps, "); give a larger epochs=N or max_steps=N");
 }
 
-// The losses of one phase of `family`'s step; the topology terms are weighted (and ramped in) at this step, a term
+// The losses of one phase of the family's step; the topology terms are weighted (and ramped in) at this step, a term
 // of weight 0 skipped, and timed into topology_ms.
-std::vector<NamedLoss> Trainer::phase_losses(ModelFamily& family, size_t phase, const Tensor& batch, Generator& noise,
-                                             bool ramped, double* topology_ms) {
+std::vector<NamedLoss> Trainer::phase_losses(size_t phase, const Tensor& batch, Generator& noise, bool ramped,
+                                             double* topology_ms) {
   TopologyTerms topology;
   topology.needs_reconstruction = terms_need_reconstruction_;
   topology.apply = [&](const LossTermBatch& inputs) {
@@ -416,7 +416,7 @@ std::vector<NamedLoss> Trainer::phase_losses(ModelFamily& family, size_t phase, 
     }
     return terms;
   };
-  return family.phase_losses(phase, {batch, noise, topology});
+  return family_->phase_losses(phase, {batch, noise, topology});
 }
 
 // The validation loss: the training objective of the current state in eval mode (no VAE draw, batch norm on its
@@ -437,7 +437,7 @@ double Trainer::validation_loss() {
     const Tensor batch = data::gather_rows(validation_set_, rows, config_.device);
     Generator noise(config_.seed ^ kNoiseSeedKey, ~0ull << 32);
     double total = 0.0;
-    for (const NamedLoss& term : phase_losses(*family_, 0, batch, noise, false, nullptr)) total += term.value.item();
+    for (const NamedLoss& term : phase_losses(0, batch, noise, false, nullptr)) total += term.value.item();
     weighted += total * static_cast<double>(last - first);
   }
   family_->module().train();
@@ -596,7 +596,7 @@ Trainer::StepResult Trainer::run_step(const std::vector<int64_t>& order, int64_t
   StepResult result;
   Generator noise(config_.seed ^ kNoiseSeedKey, static_cast<uint64_t>(step_) << 32);
   for (size_t phase = 0; phase < optimizers_.size(); ++phase) {
-    const std::vector<NamedLoss> terms = phase_losses(*family_, phase, batch, noise, true, &result.topology_ms);
+    const std::vector<NamedLoss> terms = phase_losses(phase, batch, noise, true, &result.topology_ms);
     for (auto& value : checked_values(terms, log, epoch)) result.values.push_back(std::move(value));
     result.grad_norms.push_back(backward_and_update(phase, terms, log, epoch));
   }

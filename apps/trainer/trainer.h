@@ -101,10 +101,10 @@ class Trainer {
   void check_schedule_horizon(const nlohmann::json& meta, const std::string& path) const;
   void check_steps_left(int64_t until) const;
   StepResult run_step(const std::vector<int64_t>& order, int64_t epoch, std::ostream& log);
-  // The losses of `phase` of `family` on `batch`; the topology terms ramped at step_ when `ramped`, at full weight
-  // otherwise. topology_ms (when given): the topology terms' time is added to it.
-  std::vector<NamedLoss> phase_losses(ModelFamily& family, size_t phase, const Tensor& batch, Generator& noise,
-                                      bool ramped, double* topology_ms);
+  // The losses of `phase` of the family's step on `batch`; the topology terms ramped at step_ when `ramped`, at full
+  // weight otherwise. topology_ms (when given): the topology terms' time is added to it.
+  std::vector<NamedLoss> phase_losses(size_t phase, const Tensor& batch, Generator& noise, bool ramped,
+                                      double* topology_ms);
   bool validating() const { return config_.validation.fraction > 0.0; }
   bool patience_ran_out() const;
   // After each epoch: the validation loss, logged; a new best is written to best.tlc.
