@@ -6,6 +6,11 @@ machine's load during the run.
     python3 bench/train_step_compare.py --build build --out bench/results/generative_steps_DATE.md \
         --model dcgan_28,unet_28,point_gan,point_denoiser --threads 1,2
 
+    python3 bench/train_step_compare.py --build build --out bench/results/train_step_contention_DATE.md \
+        --threads 1,2 --variants plain,talsr_h0h1 --compete
+
+--compete runs a competing busy process (one spinning Python interpreter) for the whole comparison, as on a machine
+whose other core is busy; with --threads 1,2 a second table gives each side's two-thread / one-thread time ratio.
 Each repeat runs, for every model and every thread count, both sides one after the other (which side goes first
 alternates between repeats), so that drifts in the machine's load hit both alike. --threads sets OMP_NUM_THREADS for
 topolatent and torch.set_num_threads for PyTorch.
@@ -49,6 +54,29 @@ def load_1min():
     return float(open("/proc/loadavg").read().split()[0])
 
 
+def compare(args, models, threads, here, loads, runs):
+    """Runs both sides args.repeat times, alternating, collecting rows into runs[(threads, side, repeat)]."""
+    for repeat in range(args.repeat):
+        for model in models:
+            image = model in IMAGE_MODELS
+            steps, warmup = (args.image_steps, args.image_warmup) if image else (args.steps, args.warmup)
+            common = ["--model", model, "--batch", str(args.batch), "--steps", str(steps), "--warmup", str(warmup)]
+            if args.variants:
+                common += ["--variants", args.variants]
+            for n in threads:
+                env = dict(os.environ, OMP_NUM_THREADS=str(n))
+                sides = [("ours", [os.path.join(args.build, "bench", "bench_train_step"), *common, "--device",
+                                   args.device]),
+                         ("torch", [sys.executable, os.path.join(here, "train_step_torch.py"), *common, "--threads",
+                                    str(n)])]
+                for side, command in sides if repeat % 2 == 0 else reversed(sides):
+                    loads.append(load_1min())
+                    rows = run_csv(command, env)
+                    runs.setdefault((n, side, repeat), {}).update(rows)
+                    print(f"repeat {repeat}, {n} thread(s), {side}: " + ", ".join(
+                        f"{m}/{v} {float(r['median_step_ms']):.2f} ms" for (m, v), r in rows.items()), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--build", default="build")
@@ -63,6 +91,8 @@ def main():
     parser.add_argument("--image-warmup", type=int, default=3, help="--warmup of dcgan_28 and unet_28")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of both sides")
+    parser.add_argument("--variants", default="", help="comma-separated bench_train_step variants (default: all)")
+    parser.add_argument("--compete", action="store_true", help="run a competing busy process throughout")
     args = parser.parse_args()
     models = args.model.split(",")
     threads = [int(t) for t in args.threads.split(",")]
@@ -70,23 +100,13 @@ def main():
     uptime_before, top_before = shell("uptime"), shell("ps -eo pcpu,etime,args --sort=-pcpu | head -6 | cut -c1-160")
     loads = []
     runs = {}  # (threads, side) -> [run rows]
-    for repeat in range(args.repeat):
-        for model in models:
-            image = model in IMAGE_MODELS
-            steps, warmup = (args.image_steps, args.image_warmup) if image else (args.steps, args.warmup)
-            common = ["--model", model, "--batch", str(args.batch), "--steps", str(steps), "--warmup", str(warmup)]
-            for n in threads:
-                env = dict(os.environ, OMP_NUM_THREADS=str(n))
-                sides = [("ours", [os.path.join(args.build, "bench", "bench_train_step"), *common, "--device",
-                                   args.device]),
-                         ("torch", [sys.executable, os.path.join(here, "train_step_torch.py"), *common, "--threads",
-                                    str(n)])]
-                for side, command in sides if repeat % 2 == 0 else reversed(sides):
-                    loads.append(load_1min())
-                    rows = run_csv(command, env)
-                    runs.setdefault((n, side, repeat), {}).update(rows)
-                    print(f"repeat {repeat}, {n} thread(s), {side}: " + ", ".join(
-                        f"{m}/{v} {float(r['median_step_ms']):.2f} ms" for (m, v), r in rows.items()), flush=True)
+    competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.compete else None
+    try:
+        compare(args, models, threads, here, loads, runs)
+    finally:
+        if competitor:
+            competitor.kill()
+            competitor.wait()
     loads.append(load_1min())
     uptime_after = shell("uptime")
     import torch
@@ -124,6 +144,8 @@ def main():
         f"rows use gudhi {gudhi.__version__} (RipsComplex + flag_persistence_generators, gudhi.wasserstein with POT "
         "for W_1)",
         "- TALSR: W_1 between the H0 (and H1) Vietoris-Rips diagrams of the real batch and of the model's batch",
+        "- Competing load: " + ("one busy process (a spinning Python interpreter) ran throughout the comparison"
+                                if args.compete else "none started by the benchmark"),
         "",
         "| threads | model | step | topolatent (ms) | of which topology forward | PyTorch (ms) | of which topology "
         "forward | PyTorch / topolatent | topolatent step / its plain step |",
@@ -146,6 +168,13 @@ def main():
             lines.append(f"| {n} | {model} | {variant} | {ms_o:.2f} [{lo_o:.2f}-{hi_o:.2f}] | {topo_o:.2f} | "
                          f"{ms_t:.2f} [{lo_t:.2f}-{hi_t:.2f}] | {topo_t:.2f} | {ms_t / ms_o:.2f} | "
                          + (f"{ms_o / plain:.2f} |" if plain else "- |"))
+    if 1 in threads and 2 in threads:
+        lines += ["", "Two threads against one (each side's median step time at 2 threads / at 1 thread; below 1 is "
+                  "faster with two):", "", "| model | step | topolatent 2 / 1 | PyTorch 2 / 1 |", "| --- | --- | --- | --- |"]
+        for model, variant in runs[(1, "ours", 0)]:
+            ratio = {side: summary(2, side, (model, variant), "median_step_ms")[0]
+                     / summary(1, side, (model, variant), "median_step_ms")[0] for side in ("ours", "torch")}
+            lines.append(f"| {model} | {variant} | {ratio['ours']:.2f} | {ratio['torch']:.2f} |")
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

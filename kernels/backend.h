@@ -1,6 +1,6 @@
 // The compute interface the tensor ops dispatch to: one table of raw-pointer kernels per device.
-// kernels/cpu/ fills the CPU table (the reference), kernels/cuda/ the CUDA one; a CPU-only build gets a
-// CUDA table whose entries are never reached, because CUDA tensors cannot be created there.
+// kernels/cpu/ fills the CPU table (the reference), kernels/cuda/ the CUDA one, which lives in the CUDA module and is
+// reached through kernels/cuda_module.h; in a CPU-only build asking for it is a DeviceError.
 // All buffers are contiguous, row-major, on the table's device.
 //
 // How to add an op (the model is ggml's test-backend-ops: one table of cases drives every check)

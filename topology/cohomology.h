@@ -54,9 +54,17 @@ struct H1Outcome {
 };
 
 // H1 of the Rips filtration of the n x n distance matrix `dist` up to `threshold`, given its reduction columns
-// (TopologyBackend::h1_columns: the edges within the threshold outside the spanning forest, latest first).
+// (TopologyBackend::h1_columns: the edges within the threshold outside the spanning forest, latest first; columns
+// flagged apparent are skipped, so a list may leave them out).
 // Checks the limits as it goes: a tripped guard throws LimitError, or under OnLimit::Truncate ends the reduction.
 H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns,
                         int64_t column_count, RunLimits& limits);
+
+// The same for a distance matrix on the host, from the cloud's spanning forest (minimum_spanning_forest's edges):
+// lists only the columns that are not apparent pairs (about 0.5 % of the edges; the reduction reads no others), on
+// the OpenMP threads when called outside a parallel region, then reduces them. The time limit is read while listing
+// too.
+H1Outcome h1_cohomology_from_forest(const float* dist, int32_t n, float threshold, const kernels::WeightedEdge* forest,
+                                    int32_t forest_count, RunLimits& limits);
 
 }  // namespace tl::topology::detail

@@ -1,10 +1,13 @@
-// The persistence API: input checks, the batch layout, distances, enclosing radii, spanning forests and the H1
-// reduction columns on the inputs' device (kernels/topology_backend.h), then H0 diagrams from the forests and the rest
-// of the H1 reduction on the CPU, one cloud per OpenMP thread. The call's time and memory limits (detail::RunLimits)
-// are checked before anything is allocated, between the stages, while the CPU lists the columns, and in the
-// reduction. On CUDA the host sees the inputs (one copy, for the checks), the forests with their counts and radii
-// (one copy), and only for H1 the distance matrices (none more for matrix input), the column counts and the listed
-// columns (one copy, or one per cloud when they fill less than half of their slots).
+// The persistence API: input checks, the batch layout, distances, enclosing radii and spanning forests on the inputs'
+// device (kernels/topology_backend.h), then H0 diagrams from the forests and H1 on the host, one cloud per OpenMP
+// thread (a single cloud on all of them). On the CPU each cloud lists its own reduction columns, only those that are
+// not apparent pairs (detail::h1_cohomology_from_forest: about 0.5 % of the edges, where the backend's h1_columns
+// lists all of them); on CUDA the backend lists the columns and the host reduces them. The call's time and memory
+// limits (detail::RunLimits) are checked before anything is allocated, between the stages, while the columns are
+// listed, and in the reduction (the fixed estimate still counts 36 bytes an edge for H1's columns and their sort keys:
+// an upper bound on the CPU). On CUDA the host sees the inputs (one copy, for the checks), the forests with their
+// counts and radii (one copy), and only for H1 the distance matrices (none more for matrix input), the column counts
+// and the listed columns (one copy, or one per cloud when they fill less than half of their slots).
 #include "topology/persistence.h"
 
 #include <algorithm>
@@ -365,6 +368,38 @@ void reduce_h1_columns(const float* dist, const BatchLayout& layout, const H1Col
     if (failure) std::rethrow_exception(failure);
 }
 
+// H1 of clouds whose matrices are on the host, from their spanning forests: each cloud lists its own reduction
+// columns (only those the reduction reads) and reduces them, one cloud per OpenMP thread, or a single cloud on all
+// of them while it lists its columns.
+void reduce_h1_from_forests(const float* dist, const BatchLayout& layout, const SpanningForests& forests,
+                            detail::RunLimits& limits, std::vector<PersistenceResult>& results) {
+  const size_t count = layout.count();
+  const auto reduce = [&](size_t c) {
+    PersistenceResult& result = results[c];
+    detail::H1Outcome h1 = detail::h1_cohomology_from_forest(
+        dist + layout.matrix_offsets[c], static_cast<int32_t>(result.points), result.h1_threshold,
+        forests.host_edges() + layout.point_offsets[c], forests.host_edge_count(c), limits);
+    result.diagrams.push_back(std::move(h1.diagram));
+    result.truncated = h1.truncated;
+    result.truncation_reason = std::move(h1.truncation_reason);
+  };
+  if (count == 1) {  // not inside a parallel region: the cloud's own regions use the threads (nested ones would not
+    reduce(0);       // reuse them, and idle threads of other teams would compete for the cores)
+    return;
+  }
+  std::vector<std::exception_ptr> failures(count);
+#pragma omp parallel for schedule(dynamic)
+  for (size_t c = 0; c < count; ++c) {
+    try {
+      reduce(c);
+    } catch (...) {
+      failures[c] = std::current_exception();  // exceptions must not leave an OpenMP region
+    }
+  }
+  for (const std::exception_ptr& failure : failures)
+    if (failure) std::rethrow_exception(failure);
+}
+
 // A limit that tripped outside the H1 reduction (a non-empty message): LimitError unless OnLimit::Truncate.
 void throw_unless_truncating(const detail::RunLimits& limits, const std::string& message) {
   TL_CHECK_AS(LimitError, message.empty() || limits.on_limit() == OnLimit::Truncate, message);
@@ -431,8 +466,10 @@ std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const 
   const SpanningForests forests(distances, layout, batch, options.threshold);
   std::vector<PersistenceResult> results = h0_results(layout, forests, options);
   if (options.max_dim == 0) return results;
-  // The reduction reads the matrices on the host: the inputs' host copy for matrix input, else one copy now.
+  // The reduction reads the matrices on the host: the inputs' host copy for matrix input, the distances themselves
+  // on the CPU, else one copy now.
   std::vector<float> downloaded;
+  if (host_matrices == nullptr && distances.device() == Device::CPU) host_matrices = distances.data<float>();
   if (host_matrices == nullptr) {
     downloaded = distances.to_vector<float>();
     host_matrices = downloaded.data();
@@ -440,6 +477,10 @@ std::vector<PersistenceResult> batch_persistence(const Tensor& distances, const 
   const float* dist = host_matrices;
   if (h1_refusal.empty() && limits.time_passed())
     h1_refusal = time_refusal(limits, layout, "in the distances and spanning trees");
+  if (h1_refusal.empty() && distances.device() == Device::CPU) {
+    reduce_h1_from_forests(dist, layout, forests, limits, results);
+    return results;
+  }
   if (h1_refusal.empty()) {
     const H1ColumnLists lists(distances, layout, batch, forests, results, kernels::Deadline{limits.steady_deadline()});
     if (!lists.stopped) {

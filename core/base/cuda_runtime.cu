@@ -1,9 +1,9 @@
-// The CUDA half of core/base/memory.h: device discovery, copies, the transfer counters and a caching allocator.
-// The cache keeps freed blocks in size-ordered free lists and hands them out again without a cudaMalloc. Reuse
-// without waiting is safe under one rule: all device work runs on the legacy default stream (no stream is created
-// anywhere, cuBLAS and cuDNN handles keep stream 0, and core/base/cuda_check.h refuses a per-thread default stream at
-// compile time), so the next user of a block freed by the host is queued behind every earlier user. A second stream
-// would need each block's last stream recorded and an event waited on before reuse.
+// The CUDA half of core/base/memory.h, inside the CUDA module (kernels/cuda_module.h): device discovery, copies, the
+// transfer counters and a caching allocator. The cache keeps freed blocks in size-ordered free lists and hands them out
+// again without a cudaMalloc. Reuse without waiting is safe under one rule: all device work runs on the legacy default
+// stream (no stream is created anywhere, cuBLAS and cuDNN handles keep stream 0, and core/base/cuda_check.h refuses a
+// per-thread default stream at compile time), so the next user of a block freed by the host is queued behind every
+// earlier user. A second stream would need each block's last stream recorded and an event waited on before reuse.
 #include <cuda_runtime.h>
 
 #include <atomic>
@@ -71,10 +71,6 @@ void* poisoned(void* ptr, size_t size) {
 }
 
 }  // namespace
-
-bool compiled() {
-  return true;
-}
 
 int device_count() {
   int count = 0;

@@ -1,4 +1,4 @@
-// CPU aligned allocation and Storage; the CUDA half of the interface lives in cuda_runtime.cu (or its stub).
+// CPU aligned allocation and Storage; the CUDA half of the interface lives in the CUDA module (kernels/cuda_module.h).
 #include "core/base/memory.h"
 
 #include <cstdlib>

@@ -1,5 +1,6 @@
-// Device memory: aligned CPU allocations, the CUDA runtime behind one interface (a stub in CPU-only builds),
-// a caching allocator for CUDA memory, and Storage, the reference-counted buffer tensors share.
+// Device memory: aligned CPU allocations, the CUDA runtime behind one interface (implemented by the CUDA module,
+// opened on first use: kernels/cuda_module.h), a caching allocator for CUDA memory, and Storage, the
+// reference-counted buffer tensors share.
 #pragma once
 
 #include <cstddef>

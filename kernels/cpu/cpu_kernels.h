@@ -17,6 +17,9 @@ constexpr int64_t kParallelGrain = 1 << 15;
 TL_BACKEND_KERNELS(TL_DECLARE_CPU_KERNEL)
 #undef TL_DECLARE_CPU_KERNEL
 
+// The GEMM micro-kernel set chosen for this CPU at run time ("avx512", "avx2" or "portable"; kernels/cpu/gemm.cpp).
+const char* gemm_kernel_name();
+
 // Walks the output of a broadcast in runs along its last (merged) dimension, in parallel chunks:
 // body(offset_a, offset_b, out_offset, length, stride_a, stride_b) handles one run.
 template <class Body>

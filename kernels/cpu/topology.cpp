@@ -1,7 +1,11 @@
 // CPU persistence kernels: pairwise distances (the direct form, or the Gram/GEMM form on the centred cloud with the
 // cancelled entries recomputed), enclosing radii, dense Prim minimum spanning forests and the columns of the H1
-// reduction, one cloud per thread when a batch holds several clouds; the scatter of diagram gradients onto points. The
-// reference for kernels/cuda/topology.cu.
+// reduction, one cloud per thread when a batch holds several clouds, a single cloud's distance and radius loops on
+// all threads; the scatter of diagram gradients onto points. The reference for kernels/cuda/topology.cu. (The CPU's
+// persistence() lists only the reduction columns that are not apparent pairs, in topology/cohomology.cpp; h1_columns
+// here lists them all, as the CUDA kernel does, and is what the parity tests compare.)
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -19,6 +23,14 @@
 namespace tl::kernels::cpu {
 namespace {
 
+// Whether one cloud's O(n^2) loop runs on the OpenMP threads: a single cloud large enough, not already inside a
+// parallel region (a batch spreads its clouds over the threads instead). A single cloud's loops are not wrapped in
+// the batch's (inactive) region: a nested team would not reuse the threads, and with libgomp's default wait policy
+// the idle threads of the other team spin on the cores the new one needs (2 threads ran 2x slower than 1).
+bool single_cloud_parallel(int64_t n) {
+  return n >= 512 && !omp_in_parallel();
+}
+
 // The direct form: row i against all points at once, over a coordinate-major copy, so the j loop vectorises. Each
 // entry sums its squared differences in increasing k, as squared_distance does; (a-b)^2 == (b-a)^2 exactly, so the
 // matrix comes out exactly symmetric (computing whole rows is cheaper than mirroring a triangle: the column-wise
@@ -27,6 +39,7 @@ void direct_distances(const float* points, int64_t n, int64_t dim, float* dist) 
   std::vector<float> by_coordinate(static_cast<size_t>(n * dim));
   for (int64_t j = 0; j < n; ++j)
     for (int64_t k = 0; k < dim; ++k) by_coordinate[k * n + j] = points[j * dim + k];
+#pragma omp parallel for schedule(static) if (single_cloud_parallel(n))
   for (int64_t i = 0; i < n; ++i) {
     float* row = dist + i * n;
     std::fill(row, row + n, 0.0f);
@@ -61,6 +74,7 @@ std::vector<float> centred_cloud(const float* points, int64_t n, int64_t dim) {
 // stay in cache (a column-wise copy misses it at every entry).
 void mirror_upper_triangle(float* dist, int64_t n) {
   constexpr int64_t kTile = 32;
+#pragma omp parallel for schedule(dynamic) if (single_cloud_parallel(n))
   for (int64_t ib = 0; ib < n; ib += kTile)
     for (int64_t jb = ib; jb < n; jb += kTile)
       for (int64_t i = ib; i < std::min(ib + kTile, n); ++i)
@@ -76,6 +90,7 @@ void gram_distances(const float* points, int64_t n, int64_t dim, float* dist) {
   gemm(false, true, n, n, dim, 1.0f, c, c, 0.0f, dist);  // dist holds the Gram matrix for now
   std::vector<float> squared_norms(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) squared_norms[i] = dist[i * n + i];
+#pragma omp parallel for schedule(dynamic, 16) if (single_cloud_parallel(n))
   for (int64_t i = 0; i < n; ++i) {
     float* row = dist + i * n;
     float least = 0.0f;  // negative when an entry cancelled (a min reduction vectorises, a flag does not)
@@ -227,6 +242,34 @@ bool radix_sort(std::vector<uint64_t>& keys, const Deadline& deadline) {
   return true;
 }
 
+// h1_column with the scan for the emergent cofacet in blocks of 16 vertices, each tested at once (a test that
+// vectorises) and searched only when some vertex in it passes: the same column.
+H1Column cpu_h1_column(const float* dist, int64_t n, Edge e, float d) {
+  constexpr int64_t kBlock = 16;
+  const float* row_u = dist + static_cast<int64_t>(e.u) * n;
+  const float* row_v = dist + static_cast<int64_t>(e.v) * n;
+  for (int64_t top = n - 1; top >= 0; top -= kBlock) {
+    const int64_t bottom = std::max<int64_t>(top - kBlock + 1, 0);
+    int any = 0;
+    for (int64_t k = bottom; k <= top; ++k) any |= static_cast<int>(row_u[k] <= d) & static_cast<int>(row_v[k] <= d);
+    if (!any) continue;
+    for (int64_t k = top; k >= bottom; --k) {
+      if (cofacet_within(row_u, row_v, e, static_cast<int32_t>(k), d)) {
+        H1Column column;
+        column.diameter = d;
+        column.edge = e;
+        column.cofacet_vertex = static_cast<int32_t>(k);
+        column.apparent = is_apparent(dist, n, e, column.cofacet_vertex);
+        return column;
+      }
+    }
+  }
+  H1Column column;
+  column.diameter = d;
+  column.edge = e;
+  return column;
+}
+
 // The reduction columns of one cloud: keyed, sorted latest first, then each scanned for its emergent cofacet.
 // -1 when the deadline passed first (it is read between sort passes and every 4096 columns).
 int64_t cloud_h1_columns(const float* dist, int64_t n, float threshold, const WeightedEdge* forest,
@@ -236,13 +279,17 @@ int64_t cloud_h1_columns(const float* dist, int64_t n, float threshold, const We
   for (size_t c = 0; c < keys.size(); ++c) {
     if (c % 4096 == 0 && deadline.passed()) return -1;
     const Edge e = edge_vertices(column_key_index(keys[c], kIndexBits));
-    columns[c] = h1_column(dist, n, e, dist[e.u * n + e.v]);
+    columns[c] = cpu_h1_column(dist, n, e, dist[e.u * n + e.v]);
   }
   return static_cast<int64_t>(keys.size());
 }
 
 void pairwise_distances(const float* points, const CloudBatch& batch, float* dist) {
-#pragma omp parallel for schedule(dynamic) if (batch.count > 1)
+  if (batch.count == 1) {  // no enclosing region: the cloud's own loops (and the GEMM's) use the threads
+    cloud_distances(points, batch.points(0), batch.dim, dist);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic)
   for (int64_t c = 0; c < batch.count; ++c)
     cloud_distances(points + batch.point_offsets[c] * batch.dim, batch.points(c), batch.dim,
                     dist + batch.matrix_offsets[c]);
@@ -253,6 +300,7 @@ void enclosing_radii(const float* dist, const CloudBatch& batch, float* radii) {
     const int64_t n = batch.points(c);
     const float* d = dist + batch.matrix_offsets[c];
     float radius = std::numeric_limits<float>::infinity();
+#pragma omp parallel for schedule(static) reduction(min : radius) if (single_cloud_parallel(n))
     for (int64_t i = 0; i < n; ++i) radius = std::min(radius, *std::max_element(d + i * n, d + (i + 1) * n));
     radii[c] = radius;
   }
