@@ -23,8 +23,8 @@ struct ModuleState {
 };
 
 ModuleState& state() {
-  static ModuleState instance;
-  return instance;
+  static ModuleState* instance = new ModuleState();  // outlives static tensors freed at exit, as the module does
+  return *instance;
 }
 
 // Opens the module and checks its table; returns null and sets `failure` when it cannot be used.
@@ -48,6 +48,7 @@ const CudaModule* open_module(std::string& failure) {
   const auto entry = reinterpret_cast<Entry>(dlsym(handle, "tl_cuda_module"));
   if (entry == nullptr) {
     failure = "the file " + path + " is not a topolatent CUDA module (it exports no tl_cuda_module)";
+    dlclose(handle);
     return nullptr;
   }
   const CudaModule* module = entry();
@@ -55,6 +56,7 @@ const CudaModule* open_module(std::string& failure) {
     failure = "the CUDA backend module " + path + " was built for another version of topolatent (interface " +
               std::to_string(module == nullptr ? 0 : module->abi_version) + ", this library expects " +
               std::to_string(kCudaModuleAbiVersion) + "); rebuild it with this library";
+    dlclose(handle);
     return nullptr;
   }
   return module;

@@ -42,5 +42,5 @@ bool cuda_module_loaded();
 
 }  // namespace tl::kernels
 
-// The module's one exported symbol (kernels/cuda/module.cu).
+// The module's one exported symbol (kernels/cuda/module.cpp).
 extern "C" const tl::kernels::CudaModule* tl_cuda_module();

@@ -41,12 +41,15 @@ void check_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
 
 TEST_CASE("CPU GEMM matches a double-precision reference") {
   const int64_t shapes[][3] = {{1, 1, 1},    {6, 16, 1},   {7, 17, 19},     {13, 33, 257}, {150, 40, 20},
-                               {5, 2100, 3}, {64, 64, 64}, {128, 400, 300}, {2, 3, 0}};
+                               {5, 2100, 3}, {64, 64, 64}, {128, 400, 300}, {2, 3, 0},     {37, 29, 1100}};
   for (const auto& s : shapes)
     for (bool ta : {false, true})
       for (bool tb : {false, true}) check_gemm(ta, tb, s[0], s[1], s[2], 1.0f, 0.0f);
   check_gemm(false, false, 37, 29, 41, 0.5f, 2.0f);
   check_gemm(true, true, 37, 29, 300, -1.5f, 1.0f);
+  // Two k-blocks, a packed A (one k-block of A over 2 MiB, B reused by many row panels) and edge tiles.
+  check_gemm(false, false, 1100, 200, 1000, 1.0f, 0.0f);
+  check_gemm(true, false, 1100, 200, 1000, 0.5f, 1.0f);
 }
 
 TEST_CASE("beta = 0 overwrites C even when it holds NaN") {

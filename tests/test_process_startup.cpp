@@ -58,6 +58,7 @@ std::string in_child(const std::function<std::string()>& body) {
   int status = 0;
   waitpid(pid, &status, 0);
   CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // the child sent its whole answer
   return answer;
 }
 

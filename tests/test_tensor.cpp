@@ -1,5 +1,6 @@
 // Tensor construction, dtypes, host access and the error messages users see: shapes, dtypes, devices,
 // out-of-memory, bad indices, and the source location every error carries.
+#include "kernels/cuda_module.h"
 #include "tests/test_support.h"
 
 namespace tl::testing {
@@ -79,8 +80,10 @@ TEST_CASE("out of memory names the size asked for") {
 TEST_CASE("CUDA tensors without a usable GPU fail with the CUDA error's name") {
   if (cuda_runtime::device_count() > 0) return;  // covered by the parity tests where a GPU exists
   const std::string message = error_message([] { Tensor::zeros({4}, Device::CUDA); });
-  if (cuda_runtime::compiled()) {
+  if (cuda_runtime::compiled() && kernels::cuda_module_loaded()) {
     CHECK(contains(message, "cudaError"));  // e.g. cudaErrorNoDevice, cudaErrorInsufficientDriver
+  } else if (cuda_runtime::compiled()) {
+    CHECK(contains(message, kernels::cuda_module_path()));  // the module could not be opened: named with its path
   } else {
     CHECK(contains(message, "built without CUDA"));
   }
