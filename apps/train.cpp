@@ -8,6 +8,10 @@
 // checkpoint unless output=DIR is given. Exit status: 0 done, 1 bad input (arguments, config, data, checkpoint) or
 // a failed write, 3 training diverged (NaN/Inf; the message names the loss term and the step, and the last good
 // checkpoint is kept).
+//
+//   mpirun -np K tl_train CONFIG.json ...   data-parallel: K processes, each with batch_size / K rows of every batch
+//
+// (apps/trainer/process_group.h). Rank 0 writes the files and evaluates; an error on any process ends them all.
 #include <cstdio>
 #include <string>
 
@@ -23,6 +27,7 @@ int main(int argc, char** argv) {
   tl::cli::ConfigArguments args;
   std::string resume_path;
   bool no_eval = false, force = false;
+  ProcessGroup* group = nullptr;  // started in body (a build without MPI refuses there, under mpirun)
   tl::cli::add_config_arguments(app, args, "the config (not with --resume), then overrides of its keys");
   app.add_option("--resume", resume_path,
                  "continue from a checkpoint, writing beside it unless output=DIR; overrides limited to " + resumable)
@@ -41,9 +46,11 @@ int main(int argc, char** argv) {
     } else {
       document = resume_document(resume_path, args.overrides);
     }
+    group = &process_group();
     Trainer trainer(parse_config(document), force ? EarlierRun::Replace : EarlierRun::Refuse);
     if (!resume_path.empty()) trainer.load_checkpoint(resume_path);
     trainer.train();
+    if (group->rank() != 0) return tl::cli::kExitOk;  // rank 0 reports and evaluates
     std::fprintf(stderr, "trained %lld steps; checkpoint %s\n", static_cast<long long>(trainer.step()),
                  trainer.checkpoint_path().c_str());
     if (!no_eval) {
@@ -55,5 +62,10 @@ int main(int argc, char** argv) {
     }
     return tl::cli::kExitOk;
   };
-  return tl::cli::run_main(app, argc, argv, body, {tl::cli::exit_on<TrainingDiverged>(3, "training diverged")});
+  const ProcessGroupScope mpi;
+  const int status =
+      tl::cli::run_main(app, argc, argv, body, {tl::cli::exit_on<TrainingDiverged>(3, "training diverged")});
+  // A process that stops alone would leave the others of a data-parallel run waiting for it.
+  if (status != tl::cli::kExitOk && group != nullptr && group->size() > 1) group->abort(status);
+  return status;
 }

@@ -107,6 +107,14 @@ const TopologyBackend& cuda_topology_backend() {
   return *require("a CUDA persistence kernel").topology;
 }
 
+const CudaCollectives& cuda_collectives() {
+  const CudaModule& module = require("data-parallel training on CUDA tensors");
+  TL_CHECK_AS(DeviceError, module.collectives != nullptr,
+              "data-parallel training on CUDA tensors needs NCCL, but the CUDA backend module ", cuda_module_path(),
+              " was built without it (install NCCL's development files and rebuild)");
+  return *module.collectives;
+}
+
 }  // namespace tl::kernels
 
 namespace tl::cuda_runtime {

@@ -72,9 +72,10 @@ NoiseSchedule linear_noise_schedule(int64_t steps, double beta_start, double bet
   return s;
 }
 
-std::vector<int64_t> random_timesteps(const NoiseSchedule& schedule, int64_t batch, Generator& generator) {
+std::vector<int64_t> random_timesteps(const NoiseSchedule& schedule, int64_t batch, Generator& generator,
+                                      const RowShard& shard) {
   TL_CHECK_AS(ValueError, batch >= 0, "random_timesteps: negative batch ", batch);
-  const std::vector<float> u = Tensor::uniform({batch}, generator, 0.0f, 1.0f).to_vector<float>();
+  const std::vector<float> u = shard.uniform({batch}, generator, Device::CPU).to_vector<float>();
   std::vector<int64_t> t;
   t.reserve(u.size());
   for (const float v : u) {

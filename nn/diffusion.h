@@ -16,6 +16,7 @@
 
 #include "core/base/random.h"
 #include "core/tensor.h"
+#include "nn/row_shard.h"
 
 namespace tl::nn {
 
@@ -41,8 +42,10 @@ struct NoiseSchedule {
 // derived coefficient. T >= 1 (T = 1 takes beta_start); 0 < beta_start <= beta_end < 1.
 NoiseSchedule linear_noise_schedule(int64_t steps, double beta_start = 1e-4, double beta_end = 0.02);
 
-// `batch` timesteps drawn uniformly from {0, .., T - 1}, one per row (the training timesteps), from `generator`.
-std::vector<int64_t> random_timesteps(const NoiseSchedule& schedule, int64_t batch, Generator& generator);
+// `batch` timesteps drawn uniformly from {0, .., T - 1}, one per row (the training timesteps), from `generator`;
+// under a split `shard`, this process's rows of the whole batch's draw.
+std::vector<int64_t> random_timesteps(const NoiseSchedule& schedule, int64_t batch, Generator& generator,
+                                      const RowShard& shard = {});
 
 // x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) noise with t[r] the timestep of row r (axis 0) of x_0;
 // noise has x_0's shape and device.

@@ -119,7 +119,7 @@ Tensor Autoencoder::decode(const Tensor& z) {
   return decoder_->forward(z);
 }
 
-AutoencoderOutput Autoencoder::run(const Tensor& x, Generator& noise) {
+AutoencoderOutput Autoencoder::run(const Tensor& x, Generator& noise, const RowShard& shard) {
   AutoencoderOutput out;
   TL_CHECK_AS(ShapeError, x.rank() == 2 && x.dim(1) == spec_.input, "autoencoder expects [batch, ", spec_.input,
               "] inputs, got ", x.describe());
@@ -130,7 +130,7 @@ AutoencoderOutput Autoencoder::run(const Tensor& x, Generator& noise) {
     out.mu = out.latent;
     out.logvar = logvar_->forward(hidden);
     if (training()) {  // in eval mode the posterior mean is decoded (sample = mu) and `noise` is left untouched
-      const Tensor eps = Tensor::normal(out.mu.shape(), noise, 0.0f, 1.0f, x.device());
+      const Tensor eps = shard.normal(out.mu.shape(), noise, x.device());
       out.sample = out.mu + exp(out.logvar * 0.5f) * eps;
     }
   }

@@ -10,6 +10,7 @@
 
 #include "core/base/random.h"
 #include "nn/layers.h"
+#include "nn/row_shard.h"
 
 namespace tl::nn {
 
@@ -51,8 +52,9 @@ class Autoencoder : public Module {
   // One pass with every output. In training mode a VAE draws eps from `noise` and decodes mu + sigma eps; in eval
   // mode it decodes the posterior mean (sample = mu, no draw): evaluation is deterministic, and the test-set
   // reconstruction loss is that of the mean's decoding (pytorch/examples' test() decodes a sampled z instead, a
-  // one-sample estimate about 5 nats higher on the reference VAE after 5 epochs).
-  AutoencoderOutput run(const Tensor& x, Generator& noise);
+  // one-sample estimate about 5 nats higher on the reference VAE after 5 epochs). When `shard` splits the batch
+  // across processes, x holds this process's rows and eps is its rows of the whole batch's draw.
+  AutoencoderOutput run(const Tensor& x, Generator& noise, const RowShard& shard = {});
   const AutoencoderSpec& spec() const { return spec_; }
 
  private:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The first-GPU check: on a machine with an NVIDIA GPU, builds for that GPU's architecture, runs the CPU-vs-CUDA
 # parity suite (kernels faulting at their own launch, fresh device blocks poisoned with NaN), then compute-sanitizer
-# memcheck over it and racecheck / synccheck over its persistence cases, then the GPU benchmarks (persistence of 64
+# memcheck over it and racecheck / synccheck over its persistence cases, the data-parallel collectives over NCCL
+# (mpirun, one process per GPU), then the GPU benchmarks (persistence of 64
 # clouds against one CPU core; the reference-VAE and TALSR training steps at batch 128 and 512 and the conv-VAE step,
 # CUDA against the CPU), and writes every figure with device, driver, date and commit to
 # bench/results/gpu_<date>.md. Each stage has a time limit and the whole run a budget (8 minutes by default); it ends
@@ -157,6 +158,19 @@ if [ -x "$parity" ]; then
     failures+=("sanitizers (compute-sanitizer not found)")
   fi
   unset CUDA_LAUNCH_BLOCKING TL_CUDA_POISON
+  # The data-parallel collectives over NCCL: one process per GPU under mpirun (Open MPI must be installed here). On
+  # one GPU this is a one-rank communicator: NCCL's set-up and all-gather run, the rank order is not exercised.
+  if [ $dry_run -eq 1 ]; then
+    rows+=("| nccl | not run: dry run |")
+  elif command -v mpirun >/dev/null; then
+    gpus=$(nvidia-smi --query-gpu=count --format=csv,noheader | head -1)
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    stage nccl 60 mpirun -np "$gpus" --oversubscribe \
+      "$parity" -tc='*data-parallel collectives*'
+  else
+    rows+=("| nccl | skipped: no mpirun on this machine (Open MPI) |")
+    failures+=("nccl (no mpirun)")
+  fi
 fi
 
 # benchmarks BUILD_DIR FASHION_MNIST_DIR

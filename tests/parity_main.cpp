@@ -1,12 +1,14 @@
 // Entry point of the parity tests: runs them where a CUDA device is usable and otherwise exits with 77, which
 // CTest reports as skipped (never as passed); a CUDA build whose module cannot be opened fails instead. Listing test
-// cases works everywhere, for test discovery.
+// cases works everywhere, for test discovery. Under mpirun (scripts/gpu_check.sh) the data-parallel cases run their
+// collectives over NCCL; the process group is ended before exit, as mpirun requires.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <cstring>
 
+#include "apps/trainer/process_group.h"
 #include "core/base/memory.h"
 #include "kernels/cuda_module.h"
 
@@ -23,6 +25,8 @@ int main(int argc, char** argv) {
     std::printf("SKIPPED: CPU-vs-CUDA parity needs a GPU: %s\n", tl::cuda_runtime::unavailable_reason().c_str());
     return 77;
   }
+  const tl::train::ProcessGroupScope mpi;
+  if (!listing && tl::train::process_group().size() > 1) tl::train::process_group().select_cuda_device();
   doctest::Context context(argc, argv);
   return context.run();
 }

@@ -46,6 +46,28 @@ TEST_CASE("Linear computes x W^T + b and its gradients match finite differences"
   CHECK_THROWS_AS(layer(random_tensor({5, 3}, 1)), ShapeError);
 }
 
+namespace {
+bool bits_equal(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.to_vector<float>() == b.to_vector<float>();
+}
+}  // namespace
+
+TEST_CASE("a row shard's draws are its rows of the whole batch's draw, and leave the stream where it would be") {
+  Generator whole(11, 5), first_half(11, 5), second_half(11, 5);
+  const Tensor all = Tensor::normal({6, 3}, whole, 0.0f, 1.0f);
+  const Tensor all_uniform = Tensor::uniform({6}, whole, 0.0f, 1.0f);
+  const nn::RowShard first{0, 6}, second{4, 6};
+  CHECK(bits_equal(first.normal({4, 3}, first_half, Device::CPU), slice(all, 0, 0, 4)));
+  CHECK(bits_equal(second.normal({2, 3}, second_half, Device::CPU), slice(all, 0, 4, 6)));
+  CHECK(bits_equal(second.uniform({2}, second_half, Device::CPU), slice(all_uniform, 0, 4, 6)));
+  CHECK(first_half.offset() != 5);
+  CHECK(second_half.offset() == whole.offset());
+  Generator unsplit(11, 5);
+  CHECK(bits_equal(nn::RowShard{}.normal({6, 3}, unsplit, Device::CPU), all));
+  CHECK_THROWS_WITH_AS(second.normal({3, 3}, unsplit, Device::CPU),
+                       doctest::Contains("rows [4, 7) does not fit the batch's 6 rows"), ShapeError);
+}
+
 TEST_CASE("conv2d equals a direct loop and conv_transpose2d is its adjoint, both with finite-difference gradients") {
   struct Case {  // square images where the adjoint's output_padding must recover the input size
     int64_t n, c, h, w, o, k, stride, padding;

@@ -1,9 +1,11 @@
 // Training on CUDA against the CPU: the same config and seed give parameters within a stated tolerance of the
 // CPU run after a few steps, and the same bits on every CUDA run (an MLP VAE with TALSR, the conv VAE with TopoGen's
 // T1, a DCGAN and a U-Net DDPM with TALSR terms); the trainer's topological terms give the CPU's
-// losses and gradients; one TALSR step makes no more host round trips than stated. Needs a GPU (skipped otherwise).
+// losses and gradients; one TALSR step makes no more host round trips than stated; the data-parallel collectives
+// (NCCL under mpirun) give the CPU's gathered rows and averaged gradients. Needs a GPU (skipped otherwise).
 #include <filesystem>
 
+#include "apps/trainer/data_parallel.h"
 #include "apps/trainer/trainer.h"
 #include "core/base/memory.h"
 #include "nn/data/synthetic.h"
@@ -208,6 +210,34 @@ TEST_CASE("one TALSR training step on CUDA makes at most the stated host round t
   CHECK(stats.synchronizations == 0);
   MESSAGE("one TALSR step: ", stats.device_to_host_copies, " device-to-host copies, ", stats.host_to_device_copies,
           " host-to-device copies, ", stats.synchronizations, " synchronisations");
+}
+
+}  // namespace tl::testing
+
+namespace tl::testing {
+
+// Under `mpirun -np K` (scripts/gpu_check.sh: K = the GPUs) the CUDA collectives run over NCCL and the CPU's over MPI;
+// without a launcher both are a group of one's copies. Every process holds different rows, so with two GPUs or
+// more the check covers the rank order of the gather and of the sum.
+TEST_CASE("data-parallel collectives on CUDA tensors (NCCL) give the CPU's gathered rows and averaged gradients") {
+  train::ProcessGroup& group = train::process_group();
+  const int rank = group.rank(), processes = group.size();
+  const Tensor local = random_tensor({3 + rank, 5}, 40 + static_cast<uint64_t>(rank));  // a different row count each
+  const Tensor on_cpu = train::gather_rows(local, group);
+  const Tensor on_cuda = train::gather_rows(local.to(Device::CUDA), group);
+  CHECK(on_cpu.dim(0) == 3 * processes + processes * (processes - 1) / 2);
+  CHECK(on_cuda.to(Device::CPU).to_vector<float>() == on_cpu.to_vector<float>());  // copies: the same bits
+
+  Tensor cpu_parameter = random_tensor({7, 4}, 90).set_requires_grad(true);
+  Tensor cuda_parameter = cpu_parameter.detach().to(Device::CUDA).set_requires_grad(true);
+  const Tensor weights = random_tensor({7, 4}, 60 + static_cast<uint64_t>(rank));
+  sum(cpu_parameter * weights).backward();
+  sum(cuda_parameter * weights.to(Device::CUDA)).backward();
+  train::average_gradients({cpu_parameter}, group);
+  train::average_gradients({cuda_parameter}, group);
+  check_close(cuda_parameter.grad().to(Device::CPU), cpu_parameter.grad(), 1e-6, 1e-7,
+              "averaged gradients, CUDA vs CPU");
+  if (processes == 1) CHECK(cpu_parameter.grad().to_vector<float>() == weights.to_vector<float>());
 }
 
 }  // namespace tl::testing

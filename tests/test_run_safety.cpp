@@ -21,26 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A tool built beside this test binary (BUILD/apps/NAME); empty, with a test MESSAGE, where it was not built.
-std::string tool(const std::string& name) {
-  const fs::path path = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "apps" / name;
-  if (fs::exists(path)) return path.string();
-  MESSAGE("skipped: ", path.string(), " is not built");
-  return "";
-}
-
-struct ToolRun {
-  int status;
-  std::string output;  // standard output and error
-};
-
-ToolRun run_in(const std::string& directory, const std::string& command) {
-  const std::string captured = directory + "/tool_output.txt";
-  const int status = std::system(("cd '" + directory + "' && " + command + " > '" + captured + "' 2>&1").c_str());
-  std::ifstream in(captured);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::string(std::istreambuf_iterator<char>(in), {})};
-}
-
 // A one-epoch run of an MLP VAE on 256 clustered points in 10-D (8 steps of 32), into runs/a.
 json tiny_run() {
   return json::parse(R"({

@@ -1,14 +1,34 @@
 // Implementation of the shared test helpers.
 #include "tests/test_support.h"
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "core/base/memory.h"
 #include "kernels/topology_backend.h"
 
 namespace tl::testing {
+
+std::string tool(const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "apps" / name;
+  if (fs::exists(path)) return path.string();
+  MESSAGE("skipped: ", path.string(), " is not built");
+  return "";
+}
+
+ToolRun run_in(const std::string& directory, const std::string& command) {
+  const std::string captured = directory + "/tool_output.txt";
+  const int status = std::system(("cd '" + directory + "' && " + command + " > '" + captured + "' 2>&1").c_str());
+  std::ifstream in(captured);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::string(std::istreambuf_iterator<char>(in), {})};
+}
 
 double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol) {
   double worst = 0.0;

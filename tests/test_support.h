@@ -16,6 +16,17 @@
 
 namespace tl::testing {
 
+// A tool built beside this test binary (BUILD/apps/NAME); empty, with a test MESSAGE, where it was not built.
+std::string tool(const std::string& name);
+
+struct ToolRun {
+  int status;          // the exit status; -1 when the command did not exit normally
+  std::string output;  // standard output and error
+};
+
+// Runs a shell command in `directory`, capturing its output.
+ToolRun run_in(const std::string& directory, const std::string& command);
+
 // Largest |a - b| / (atol + rtol |b|) over the elements: <= 1 means close.
 double closeness_ratio(const std::vector<float>& actual, const std::vector<float>& expected, double rtol, double atol);
 

@@ -1,5 +1,7 @@
 // Degree-1 cohomology reduction over Z/2 (the method of Bauer's ripser, written from its description), with
 // coboundaries that are never stored: each is enumerated lazily, in filtration order, from two sorted neighbour rows.
+// The reduction reads its distances through a filtration source (DenseDistances, SparseDistances below): the dense
+// n x n matrix, or the neighbour graph of the sparse path, which gives the same columns, pivots and pairs.
 //
 // Columns are the edges within the threshold that are not H0 deaths (clearing), taken in reverse filtration
 // order; a column's entries are its cofacet triangles, and its pivot is its earliest cofacet in the filtration.
@@ -48,6 +50,7 @@
 #include <utility>
 
 #include "core/base/error.h"
+#include "topology/neighbor_graph.h"
 
 namespace tl::topology::detail {
 namespace {
@@ -267,50 +270,201 @@ int32_t next_cofacet_within(const float* row_u, const float* row_v, int32_t u, i
   return -1;
 }
 
+// The distances the reduction reads: a filtration source. Two give the same reduction: the dense n x n matrix
+// (DenseDistances) and a neighbour graph up to a threshold (SparseDistances, topology/neighbor_graph.h). Each says:
+// - Entry: an entry of a sorted neighbour row, Source::vertex(entry) its vertex, Source::entry(k, length) made;
+// - view(u): the distances from vertex u; view.to(k) is D[u][k] (infinity for a pair outside a graph), view.at(e)
+//   the distance of an entry of u's sorted row;
+// - for_each_neighbour_down(u, visit): visit(k, D[u][k]) for the row_size(u) vertices k != u it holds, k decreasing;
+// - for_each_lower_edge(u, visit): visit(v, D[u][v], slot) for the edges {u, v}, v < u, it holds, v increasing, each
+//   with its slot: a number below slots(), which slot(edge) also gives;
+// - next_cofacet_within(view_u, view_v, u, v, d, from): the largest k <= from, k != u, v, with D[u][k] <= d and
+//   D[v][k] <= d (-1: none);
+// - max_facet(a, b, c): the triangle's last edge in the filtration (kernels::max_facet).
+class DenseDistances {
+ public:
+  using Entry = uint16_t;
+  struct View {
+    const float* row;
+    float to(int32_t k) const { return row[k]; }
+    float at(Entry e) const { return row[e]; }
+  };
+  DenseDistances(const float* dist, int32_t n) : dist_(dist), n_(n) {}
+  int32_t points() const { return n_; }
+  View view(int32_t u) const { return View{dist_ + static_cast<int64_t>(u) * n_}; }
+  static int32_t vertex(Entry e) { return e; }
+  static Entry entry(int32_t k, float) { return static_cast<Entry>(k); }
+  int64_t row_size(int32_t) const { return n_ - 1; }
+  template <class Visit>
+  void for_each_neighbour_down(int32_t u, Visit visit) const {
+    const float* du = dist_ + static_cast<int64_t>(u) * n_;
+    for (int32_t k = n_ - 1; k >= 0; --k)
+      if (k != u) visit(k, du[k]);
+  }
+  // Slots are edge indices.
+  int64_t slots() const { return static_cast<int64_t>(n_) * (n_ - 1) / 2; }
+  int64_t slot(kernels::Edge e) const { return kernels::edge_index(e.u, e.v); }
+  template <class Visit>
+  void for_each_lower_edge(int32_t u, Visit visit) const {
+    const float* du = dist_ + static_cast<int64_t>(u) * n_;
+    const int64_t first = static_cast<int64_t>(u) * (u - 1) / 2;
+    for (int32_t v = 0; v < u; ++v) visit(v, du[v], first + v);
+  }
+  int32_t next_cofacet_within(const View& du, const View& dv, int32_t u, int32_t v, float d, int32_t from) const {
+    return detail::next_cofacet_within(du.row, dv.row, u, v, d, from);
+  }
+  kernels::Edge max_facet(int32_t a, int32_t b, int32_t c) const { return kernels::max_facet(dist_, n_, a, b, c); }
+
+ private:
+  const float* dist_;
+  int32_t n_;
+};
+
+// The graph's rows are sorted by vertex: a distance is found by binary search, a cofacet by walking two rows down.
+class SparseDistances {
+ public:
+  struct Entry {
+    int32_t vertex;
+    float length;
+  };
+  struct View {
+    const int32_t* begin;
+    const int32_t* end;
+    const float* lengths;
+    // A binary search without branches (conditional moves): the last entry <= k, then whether it is k.
+    float to(int32_t k) const {
+      int64_t size = end - begin;
+      if (size == 0) return std::numeric_limits<float>::infinity();
+      const int32_t* at = begin;
+      while (size > 1) {
+        const int64_t half = size / 2;
+        at = at[half] <= k ? at + half : at;
+        size -= half;
+      }
+      return *at == k ? lengths[at - begin] : std::numeric_limits<float>::infinity();
+    }
+    float at(Entry e) const { return e.length; }
+  };
+  explicit SparseDistances(const NeighborGraph& graph) : graph_(graph) {}
+  int32_t points() const { return graph_.n; }
+  View view(int32_t u) const {
+    const int64_t first = graph_.offsets[static_cast<size_t>(u)], last = graph_.offsets[static_cast<size_t>(u) + 1];
+    return View{graph_.neighbors.data() + first, graph_.neighbors.data() + last, graph_.lengths.data() + first};
+  }
+  static int32_t vertex(Entry e) { return e.vertex; }
+  static Entry entry(int32_t k, float length) { return Entry{k, length}; }
+  int64_t row_size(int32_t u) const {
+    return graph_.offsets[static_cast<size_t>(u) + 1] - graph_.offsets[static_cast<size_t>(u)];
+  }
+  template <class Visit>
+  void for_each_neighbour_down(int32_t u, Visit visit) const {
+    const View row = view(u);
+    for (int64_t p = row.end - row.begin - 1; p >= 0; --p) visit(row.begin[p], row.lengths[p]);
+  }
+  // Slots are positions in the graph's arrays (edge {u, v}, u > v: v's place in row u).
+  int64_t slots() const { return static_cast<int64_t>(graph_.neighbors.size()); }
+  int64_t slot(kernels::Edge e) const {
+    const View row = view(e.u);
+    return graph_.offsets[static_cast<size_t>(e.u)] + (std::lower_bound(row.begin, row.end, e.v) - row.begin);
+  }
+  template <class Visit>
+  void for_each_lower_edge(int32_t u, Visit visit) const {
+    const View row = view(u);
+    const int64_t first = graph_.offsets[static_cast<size_t>(u)];
+    for (int64_t p = 0; row.begin + p < row.end && row.begin[p] < u; ++p)
+      visit(row.begin[p], row.lengths[p], first + p);
+  }
+  int32_t next_cofacet_within(const View& du, const View& dv, int32_t, int32_t, float d, int32_t from) const {
+    // Positions past the vertices <= from, walked down together.
+    int64_t pu = std::upper_bound(du.begin, du.end, from) - du.begin;
+    int64_t pv = std::upper_bound(dv.begin, dv.end, from) - dv.begin;
+    while (pu > 0 && pv > 0) {
+      const int32_t ku = du.begin[pu - 1], kv = dv.begin[pv - 1];
+      if (ku > kv) {
+        --pu;
+      } else if (kv > ku) {
+        --pv;
+      } else {
+        if (du.lengths[pu - 1] <= d && dv.lengths[pv - 1] <= d) return ku;
+        --pu;
+        --pv;
+      }
+    }
+    return -1;
+  }
+  kernels::Edge max_facet(int32_t a, int32_t b, int32_t c) const {
+    // As kernels::max_facet: candidates in increasing edge index, a later one wins only when longer.
+    const View va = view(a);
+    kernels::Edge best{b, c};
+    float best_length = view(b).to(c);
+    const float ac = va.to(c), ab = va.to(b);
+    if (ac > best_length) {
+      best = kernels::Edge{a, c};
+      best_length = ac;
+    }
+    if (ab > best_length) best = kernels::Edge{a, b};
+    return best;
+  }
+
+ private:
+  const NeighborGraph& graph_;
+};
+
 // The neighbour rows of a cloud: row u lists the vertices k != u with D[u][k] within the threshold, sorted by
 // D[u][k] ascending and, among equal distances, larger k first. Each row is sorted on first use (a stable radix sort
 // of the distances' bits, over the vertices listed in decreasing order), by whichever thread needs it first, and
-// kept; 2 bytes a vertex.
+// kept; a Source::Entry a vertex (2 bytes for the dense matrix, whose rows hold the distances).
+template <class Source>
 class NeighbourRows {
  public:
-  NeighbourRows(const float* dist, int32_t n, float threshold)
-      : dist_(dist), n_(n), threshold_(threshold), rows_(static_cast<size_t>(n)), once_(new std::once_flag[n]) {}
+  using Entry = typename Source::Entry;
+  NeighbourRows(const Source& source, float threshold)
+      : source_(source),
+        threshold_(threshold),
+        rows_(static_cast<size_t>(source.points())),
+        once_(new std::once_flag[static_cast<size_t>(source.points())]) {}
 
   // Row u, sorted now if it was not yet.
-  const std::vector<uint16_t>& row(int32_t u, Meter& meter) {
+  const std::vector<Entry>& row(int32_t u, Meter& meter) {
     std::call_once(once_[u], [&] { sort_row(u, meter); });
     return rows_[static_cast<size_t>(u)];
   }
   // Row u, which this thread has had through row() before.
-  const std::vector<uint16_t>& sorted_row(int32_t u) const { return rows_[static_cast<size_t>(u)]; }
+  const std::vector<Entry>& sorted_row(int32_t u) const { return rows_[static_cast<size_t>(u)]; }
 
  private:
   void sort_row(int32_t u, Meter& meter) {
-    const float* du = dist_ + static_cast<int64_t>(u) * n_;
     std::vector<uint64_t> keys;
-    keys.reserve(static_cast<size_t>(n_));
-    for (int32_t k = n_ - 1; k >= 0; --k) {
-      const float d = du[k] + 0.0f;  // +0 turns a -0 into +0, whose bits sort first
-      if (k == u || !(d <= threshold_)) continue;
+    keys.reserve(static_cast<size_t>(source_.row_size(u)));
+    int64_t listed = 0;
+    source_.for_each_neighbour_down(u, [&](int32_t k, float length) {
+      ++listed;
+      const float d = length + 0.0f;  // +0 turns a -0 into +0, whose bits sort first
+      if (!(d <= threshold_)) return;
       uint32_t bits;
       std::memcpy(&bits, &d, sizeof bits);
-      keys.push_back(static_cast<uint64_t>(bits) << 16 | static_cast<uint64_t>(k));
-    }
+      keys.push_back(static_cast<uint64_t>(bits) << 32 | static_cast<uint64_t>(k));
+    });
     sort_by_distance(keys);
-    std::vector<uint16_t>& row = rows_[static_cast<size_t>(u)];
+    std::vector<Entry>& row = rows_[static_cast<size_t>(u)];
     row.resize(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) row[i] = static_cast<uint16_t>(keys[i] & 0xffff);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const auto bits = static_cast<uint32_t>(keys[i] >> 32);
+      float length;
+      std::memcpy(&length, &bits, sizeof length);
+      row[i] = Source::entry(static_cast<int32_t>(keys[i] & 0xffffffffu), length);
+    }
     meter.guard().hold(Part::Rows, bytes_of(row));
-    meter.charge(n_ / 16);
+    meter.charge(listed / 16);
   }
-  // Sorts keys (distance bits << 16 | vertex, listed with the vertices decreasing) by their distance bits (the bits
+  // Sorts keys (distance bits << 32 | vertex, listed with the vertices decreasing) by their distance bits (the bits
   // of floats >= 0 order as the floats do), stably: a least-significant-digit radix sort, 8 bits a pass; a pass whose
   // digit all keys share is skipped. (One bucketing pass with small sorts per bucket measured slower: distances
   // crowd the buckets of their bits unevenly.)
   static void sort_by_distance(std::vector<uint64_t>& keys) {
     std::vector<uint64_t> scratch(keys.size());
     size_t counts[257];
-    for (int shift = 16; shift < 48; shift += 8) {
+    for (int shift = 32; shift < 64; shift += 8) {
       std::fill(counts, counts + 257, 0);
       for (uint64_t key : keys) ++counts[((key >> shift) & 0xff) + 1];
       if (std::find(counts + 1, counts + 257, keys.size()) != counts + 257) continue;
@@ -320,10 +474,9 @@ class NeighbourRows {
     }
   }
 
-  const float* dist_;
-  int32_t n_;
+  const Source& source_;
   float threshold_;
-  std::vector<std::vector<uint16_t>> rows_;
+  std::vector<std::vector<Entry>> rows_;
   std::unique_ptr<std::once_flag[]> once_;
 };
 
@@ -498,22 +651,23 @@ __attribute__((always_inline)) inline int64_t cofacet_index(int32_t u, int32_t v
 }
 
 // The coboundary streams of one cloud: opening one, and moving one on (see the top of the file).
+template <class Source>
 class Coboundaries {
  public:
-  Coboundaries(const float* dist, int32_t n, NeighbourRows& rows) : dist_(dist), n_(n), rows_(rows) {}
+  using Entry = typename Source::Entry;
+  Coboundaries(const Source& source, NeighbourRows<Source>& rows) : source_(source), rows_(rows) {}
 
   Stream open(int32_t u, int32_t v, int32_t cofacet_vertex) const {
-    return Stream{u, v, dist_[static_cast<int64_t>(u) * n_ + v], cofacet_vertex, -1, -1, -1, -1, 0.0f, 0.0f};
+    return Stream{u, v, source_.view(u).to(v), cofacet_vertex, -1, -1, -1, -1, 0.0f, 0.0f};
   }
 
   // The stream's next cofacet's key into `key`; false when it has none left.
   template <typename Key>
   bool next(Stream& s, Key& key, Meter& meter) const {
     using Traits = KeyTraits<Key>;
-    const float* du = dist_ + static_cast<int64_t>(s.u) * n_;
-    const float* dv = dist_ + static_cast<int64_t>(s.v) * n_;
+    const typename Source::View du = source_.view(s.u), dv = source_.view(s.v);
     if (s.scan >= 0) {
-      const int32_t k = next_cofacet_within(du, dv, s.u, s.v, s.d, s.scan);
+      const int32_t k = source_.next_cofacet_within(du, dv, s.u, s.v, s.d, s.scan);
       meter.charge((s.scan - k) / 256);
       if (k >= 0) {
         s.scan = k - 1;
@@ -524,29 +678,29 @@ class Coboundaries {
     }
     constexpr float kEnd = std::numeric_limits<float>::infinity();
     const bool starting = s.pu < 0;
-    const std::vector<uint16_t>& row_u = starting ? rows_.row(s.u, meter) : rows_.sorted_row(s.u);
-    const std::vector<uint16_t>& row_v = starting ? rows_.row(s.v, meter) : rows_.sorted_row(s.v);
+    const std::vector<Entry>& row_u = starting ? rows_.row(s.u, meter) : rows_.sorted_row(s.u);
+    const std::vector<Entry>& row_v = starting ? rows_.row(s.v, meter) : rows_.sorted_row(s.v);
     const auto end_u = static_cast<int32_t>(row_u.size()), end_v = static_cast<int32_t>(row_v.size());
     if (starting) {  // the merge starts past the distances <= d
-      const auto past = [&](const std::vector<uint16_t>& row, const float* d_row) {
+      const auto past = [&](const std::vector<Entry>& row, const typename Source::View& d_row) {
         return static_cast<int32_t>(
-            std::partition_point(row.begin(), row.end(), [&](uint16_t k) { return d_row[k] <= s.d; }) - row.begin());
+            std::partition_point(row.begin(), row.end(), [&](Entry e) { return d_row.at(e) <= s.d; }) - row.begin());
       };
       s.pu = past(row_u, du);
       s.pv = past(row_v, dv);
-      s.ku = s.pu < end_u ? row_u[s.pu] : -1;
-      s.kv = s.pv < end_v ? row_v[s.pv] : -1;
-      s.a = s.ku >= 0 ? du[s.ku] : kEnd;
-      s.b = s.kv >= 0 ? dv[s.kv] : kEnd;
+      s.ku = s.pu < end_u ? Source::vertex(row_u[s.pu]) : -1;
+      s.kv = s.pv < end_v ? Source::vertex(row_v[s.pv]) : -1;
+      s.a = s.ku >= 0 ? du.at(row_u[s.pu]) : kEnd;
+      s.b = s.kv >= 0 ? dv.at(row_v[s.pv]) : kEnd;
     }
     while (s.ku >= 0 || s.kv >= 0) {
       if (s.a < s.b || (s.a == s.b && s.ku > s.kv)) {  // u's row is first in the merged order
         const int32_t k = s.ku;
         const float a = s.a;
         ++s.pu;
-        s.ku = s.pu < end_u ? row_u[s.pu] : -1;
-        s.a = s.ku >= 0 ? du[s.ku] : kEnd;
-        if (dv[k] <= a) {  // k's later occurrence: emitted at distance D[u][k]
+        s.ku = s.pu < end_u ? Source::vertex(row_u[s.pu]) : -1;
+        s.a = s.ku >= 0 ? du.at(row_u[s.pu]) : kEnd;
+        if (dv.to(k) <= a) {  // k's later occurrence: emitted at distance D[u][k]
           key = Traits::make(diameter_bits(a), cofacet_index(s.u, s.v, k));
           return true;
         }
@@ -554,9 +708,9 @@ class Coboundaries {
         const int32_t k = s.kv;
         const float b = s.b;
         ++s.pv;
-        s.kv = s.pv < end_v ? row_v[s.pv] : -1;
-        s.b = s.kv >= 0 ? dv[s.kv] : kEnd;
-        if (du[k] < b) {
+        s.kv = s.pv < end_v ? Source::vertex(row_v[s.pv]) : -1;
+        s.b = s.kv >= 0 ? dv.at(row_v[s.pv]) : kEnd;
+        if (du.to(k) < b) {
           key = Traits::make(diameter_bits(b), cofacet_index(s.u, s.v, k));
           return true;
         }
@@ -566,9 +720,8 @@ class Coboundaries {
   }
 
  private:
-  const float* dist_;
-  int32_t n_;
-  NeighbourRows& rows_;
+  const Source& source_;
+  NeighbourRows<Source>& rows_;
 };
 
 // An item of no stream: a single entry (a column's carry, or an entry handed back from a helper's output).
@@ -578,10 +731,10 @@ constexpr uint32_t kLoose = 0xffffffffu;
 // heads, and beside it a small binary heap for heads below the radix heap's floor (the columns added after this side
 // read past the column's pivot; rebuilt into the radix heap when it grows). peek_odd finds the least entry of odd
 // multiplicity, passing the cancelling ones; its copies are held out of the heaps until pop_group moves them on.
-template <typename Key>
+template <typename Key, class Source>
 class Side {
  public:
-  Side(const Coboundaries& coboundaries, ReductionGuard& guard)
+  Side(const Coboundaries<Source>& coboundaries, ReductionGuard& guard)
       : coboundaries_(coboundaries), guard_(guard), main_(guard) {}
 
   size_t size() const { return main_.size() + fresh_.size() + group_.size(); }
@@ -741,7 +894,7 @@ class Side {
     if (fresh_.size() >= 64 && fresh_.size() * 8 >= main_.size()) rebuild();
   }
 
-  const Coboundaries& coboundaries_;
+  const Coboundaries<Source>& coboundaries_;
   ReductionGuard& guard_;
   RadixHeap<Key> main_;
   std::vector<Item<Key>> fresh_;  // binary heap, least on top
@@ -795,7 +948,7 @@ struct HelperPool {
 
 // A column under reduction: the Z/2 sum of coboundary streams and of its carry (the pivot it reached, which the column
 // added next cancels), read through a Side; on several threads, a long column splits its streams with a helper.
-template <typename Key>
+template <typename Key, class Source>
 class WorkingColumn {
  public:
   using Traits = KeyTraits<Key>;
@@ -811,8 +964,8 @@ class WorkingColumn {
   static constexpr double kTrialSeconds = 0.02;
   static constexpr double kMostWaiting = 0.3;
 
-  WorkingColumn(const float* dist, int32_t n, NeighbourRows& rows, ReductionGuard& guard)
-      : coboundaries_(dist, n, rows), guard_(guard), side_(coboundaries_, guard), added_(coboundaries_, guard) {}
+  WorkingColumn(const Source& source, NeighbourRows<Source>& rows, ReductionGuard& guard)
+      : coboundaries_(source, rows), guard_(guard), side_(coboundaries_, guard), added_(coboundaries_, guard) {}
   // The meter of the thread that works on the column from now on.
   void bind(Meter& meter) { meter_ = &meter; }
   // Where the column may find a helper while it is reduced (nullptr: nowhere).
@@ -829,7 +982,7 @@ class WorkingColumn {
   }
   // Adds the coboundary of one column whose pivot is the column's current pivot.
   void add(int32_t u, int32_t v, int32_t cofacet_vertex) {
-    Side<Key>& to = receiving();
+    Side<Key, Source>& to = receiving();
     Item<Key> head;
     if (to.open(u, v, cofacet_vertex, head, *meter_)) to.push(head);
     hand_over();
@@ -839,7 +992,7 @@ class WorkingColumn {
   // their own.
   void add_sum(Packed own, const std::vector<Packed>& absorbed, const Simplex& pivot) {
     const Key bound = Traits::make(diameter_bits(pivot.diameter), pivot.index);
-    Side<Key>& to = receiving();
+    Side<Key, Source>& to = receiving();
     local_.clear();
     for (size_t i = 0; i <= absorbed.size(); ++i) {
       int32_t u, v, k;
@@ -1106,7 +1259,7 @@ class WorkingColumn {
     }
   }
   // Where the columns added go: while a helper works, a side of their own, handed over in batches.
-  Side<Key>& receiving() {
+  Side<Key, Source>& receiving() {
     if (!helper_) return side_;
     ++added_since_;
     return added_;
@@ -1212,10 +1365,10 @@ class WorkingColumn {
     if (desk_.failed.load(std::memory_order_acquire)) std::rethrow_exception(desk_.failure);
   }
 
-  Coboundaries coboundaries_;
+  Coboundaries<Source> coboundaries_;
   ReductionGuard& guard_;
   Meter* meter_ = nullptr;
-  Side<Key> side_, added_;  // added_: the columns added since the last hand-over, while a helper works
+  Side<Key, Source> side_, added_;  // added_: the columns added since the last hand-over, while a helper works
   size_t added_since_ = 0;
   bool carry_ = false;
   Key carry_key_ = 0;
@@ -1267,28 +1420,28 @@ struct Outcome {
 // the pivot a column reaches differs from the standard reduction's only where a column of its own block claimed it,
 // and settling continues from there. Any reduction that adds only earlier columns to later ones gives the same
 // pivots, so the pairs, essential bars and critical edges are those of one thread.
-template <typename Key>
+template <typename Key, class Source>
 class ColumnReduction {
  public:
-  ColumnReduction(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns, int64_t column_count,
+  ColumnReduction(const Source& source, float threshold, const kernels::H1Column* columns, int64_t column_count,
                   ReductionGuard& guard)
-      : dist_(dist),
-        n_(n),
+      : source_(source),
+        n_(source.points()),
         columns_(columns),
         guard_(guard),
         claimants_(count_unapparent(columns, column_count)),
-        rows_(dist, n, threshold),
+        rows_(source, threshold),
         pivots_(claimants_, guard),
         v_lists_(new std::vector<Packed>[claimants_ + 1]) {}
 
-  std::unique_ptr<WorkingColumn<Key>> new_working_column() {
-    return std::make_unique<WorkingColumn<Key>>(dist_, n_, rows_, guard_);
+  std::unique_ptr<WorkingColumn<Key, Source>> new_working_column() {
+    return std::make_unique<WorkingColumn<Key, Source>>(source_, rows_, guard_);
   }
 
   // Reduces column c with `working` (bound to this thread's meter) against the pivots claimed so far, and says in
   // `out` what it gave: nothing for an apparent pair; for an emergent pair whose triangle is unclaimed, that triangle;
   // otherwise the first unclaimed pivot the reduction reached (the working column keeps its state), or zero.
-  void reduce_column(int32_t c, WorkingColumn<Key>& working, Outcome& out) const {
+  void reduce_column(int32_t c, WorkingColumn<Key, Source>& working, Outcome& out) const {
     const kernels::H1Column& column = columns_[c];
     out.added.clear();
     if (column.apparent) {
@@ -1314,7 +1467,7 @@ class ColumnReduction {
   // Settles column c after every column before it, from its reduce_column outcome: it claims its pivot (continuing
   // the reduction while a column settled since claimed it) and adds to `diagram` an essential bar when it reduced to
   // zero, its pair when the pivot triangle is longer than the edge. One thread at a time settles.
-  void settle(int32_t c, WorkingColumn<Key>& working, Outcome& out, Diagram& diagram) {
+  void settle(int32_t c, WorkingColumn<Key, Source>& working, Outcome& out, Diagram& diagram) {
     const kernels::H1Column& column = columns_[c];
     if (out.kind == Outcome::kApparent) return;
     if (out.kind == Outcome::kEmergent) {
@@ -1357,11 +1510,11 @@ class ColumnReduction {
   bool apparent_owner(int64_t index, float d, Owner& owner) const {
     int32_t a, b, c;
     triangle_vertices(index, a, b, c);
-    const kernels::Edge e = kernels::max_facet(dist_, n_, a, b, c);
+    const kernels::Edge e = source_.max_facet(a, b, c);
     const int32_t third = a + b + c - e.u - e.v;
-    const float* row_u = dist_ + static_cast<int64_t>(e.u) * n_;
-    const float* row_v = dist_ + static_cast<int64_t>(e.v) * n_;
-    if (n_ - 1 > third && next_cofacet_within(row_u, row_v, e.u, e.v, d, n_ - 1) > third) return false;
+    if (n_ - 1 > third &&
+        source_.next_cofacet_within(source_.view(e.u), source_.view(e.v), e.u, e.v, d, n_ - 1) > third)
+      return false;
     owner.apparent = true;
     owner.u = e.u;
     owner.v = e.v;
@@ -1381,7 +1534,7 @@ class ColumnReduction {
 
   // From the working column's pivot (when has_pivot), adds the reduced column that owns it until the pivot is
   // unowned (true, `pivot` set) or the column is zero (false); out.added lists the columns added, with repeats.
-  bool reduce_while_owned(WorkingColumn<Key>& working, Outcome& out, Simplex& pivot, bool has_pivot) const {
+  bool reduce_while_owned(WorkingColumn<Key, Source>& working, Outcome& out, Simplex& pivot, bool has_pivot) const {
     while (has_pivot) {
       const Owner owner = owner_of(pivot);
       if (owner.claim.column >= 0) {
@@ -1410,15 +1563,15 @@ class ColumnReduction {
   PersistencePair pair_of(const kernels::H1Column& column, const Simplex& pivot) const {
     int32_t a, b, k;
     triangle_vertices(pivot.index, a, b, k);
-    return PersistencePair{column.diameter, pivot.diameter, column.edge, kernels::max_facet(dist_, n_, a, b, k)};
+    return PersistencePair{column.diameter, pivot.diameter, column.edge, source_.max_facet(a, b, k)};
   }
 
-  const float* dist_;
+  const Source& source_;
   int32_t n_;
   const kernels::H1Column* columns_;
   ReductionGuard& guard_;
   size_t claimants_;
-  mutable NeighbourRows rows_;
+  mutable NeighbourRows<Source> rows_;
   PivotTable pivots_;
   // V: the columns a column absorbed (itself implied), by claim.v_slot; each written once, before its claim.
   std::unique_ptr<std::vector<Packed>[]> v_lists_;
@@ -1433,11 +1586,11 @@ constexpr int64_t kWindowColumns = 64;
 // reduces it against the claims settled so far; whichever thread is free settles the reduced columns in order. So
 // the threads never wait for each other but for room in the window, and a column's reduction misses only the
 // claims of the few columns reduced at the same time (settling then continues it).
-template <typename Key>
-void reduce_columns(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns,
-                    int64_t column_count, ReductionGuard& guard, int threads, Diagram& diagram) {
+template <typename Key, class Source>
+void reduce_columns(const Source& source, float threshold, const kernels::H1Column* columns, int64_t column_count,
+                    ReductionGuard& guard, int threads, Diagram& diagram) {
   guard.checkpoint();  // the stages before may have used up the time
-  ColumnReduction<Key> reduction(dist, n, threshold, columns, column_count, guard);
+  ColumnReduction<Key, Source> reduction(source, threshold, columns, column_count, guard);
   std::vector<int32_t> order;  // the columns to reduce: those that are not apparent pairs
   order.reserve(static_cast<size_t>(column_count));
   for (int32_t c = 0; c < static_cast<int32_t>(column_count); ++c)
@@ -1445,7 +1598,7 @@ void reduce_columns(const float* dist, int32_t n, float threshold, const kernels
   const auto count = static_cast<int64_t>(order.size());
   if (threads < 2) {
     Meter meter(guard);
-    const std::unique_ptr<WorkingColumn<Key>> working = reduction.new_working_column();
+    const std::unique_ptr<WorkingColumn<Key, Source>> working = reduction.new_working_column();
     working->bind(meter);
     Outcome outcome;
     for (int32_t c : order) {
@@ -1457,7 +1610,7 @@ void reduce_columns(const float* dist, int32_t n, float threshold, const kernels
     return;
   }
   // Slot i % kWindowColumns holds column order[i] from its reduction to its settling; ready[slot] == i once reduced.
-  std::vector<std::unique_ptr<WorkingColumn<Key>>> working(kWindowColumns);
+  std::vector<std::unique_ptr<WorkingColumn<Key, Source>>> working(kWindowColumns);
   for (auto& w : working) w = reduction.new_working_column();
   std::vector<Outcome> outcomes(kWindowColumns);
   std::unique_ptr<std::atomic<int64_t>[]> ready(new std::atomic<int64_t>[kWindowColumns]);
@@ -1478,7 +1631,7 @@ void reduce_columns(const float* dist, int32_t n, float threshold, const kernels
 #pragma omp parallel num_threads(threads)
   {
     Meter meter(guard);
-    const std::unique_ptr<WorkingColumn<Key>> spare = reduction.new_working_column();  // to serve as a helper
+    const std::unique_ptr<WorkingColumn<Key, Source>> spare = reduction.new_working_column();  // to serve as a helper
     // Settles the reduced columns at the head, unless another thread is settling; checks again after letting go,
     // so that no column reduced meanwhile waits for a settler.
     const auto settle_ready = [&] {
@@ -1489,7 +1642,7 @@ void reduce_columns(const float* dist, int32_t n, float threshold, const kernels
         while (!failed.load(std::memory_order_relaxed) && head_ready(i)) {
           try {
             const int32_t c = order[static_cast<size_t>(i)];
-            WorkingColumn<Key>& w = *working[static_cast<size_t>(i % kWindowColumns)];
+            WorkingColumn<Key, Source>& w = *working[static_cast<size_t>(i % kWindowColumns)];
             w.bind(meter);
             w.offer_help(&helpers);
             guard.at_column(c);
@@ -1532,7 +1685,7 @@ void reduce_columns(const float* dist, int32_t n, float threshold, const kernels
       }
       if (!next.compare_exchange_weak(i, i + 1, std::memory_order_relaxed)) continue;
       const size_t slot = static_cast<size_t>(i % kWindowColumns);
-      WorkingColumn<Key>& w = *working[slot];
+      WorkingColumn<Key, Source>& w = *working[slot];
       try {
         w.bind(meter);
         w.offer_help(&helpers);
@@ -1564,13 +1717,15 @@ bool latest_facet(int32_t u, int32_t v, int32_t k, float d, float du_k, float dv
 // matrix stays in cache while its edges are scanned), the few kept then sorted. Chunks of rows are shared among the
 // OpenMP threads (when not already inside a parallel region), each keeping its own list; the lists are joined in row
 // order. False when the time limit passed first (read before each chunk).
-bool list_columns(const float* dist, int32_t n, float threshold, const kernels::WeightedEdge* forest,
-                  int32_t forest_count, const RunLimits& limits, std::vector<kernels::H1Column>& columns) {
-  const int64_t edges = static_cast<int64_t>(n) * (n - 1) / 2;
-  std::vector<uint64_t> in_forest(static_cast<size_t>((edges + 63) / 64), 0);
+template <class Source>
+bool list_columns(const Source& source, float threshold, const kernels::WeightedEdge* forest, int32_t forest_count,
+                  const RunLimits& limits, std::vector<kernels::H1Column>& columns) {
+  const int32_t n = source.points();
+  std::vector<uint64_t> in_forest(static_cast<size_t>((source.slots() + 63) / 64), 0);
   for (int32_t i = 0; i < forest_count; ++i) {
-    const int64_t index = kernels::edge_index(forest[i].edge.u, forest[i].edge.v);
-    in_forest[static_cast<size_t>(index >> 6)] |= uint64_t(1) << (index & 63);
+    if (!(forest[i].length <= threshold)) continue;  // not a column anyway (and not in a graph cut at the threshold)
+    const int64_t slot = source.slot(forest[i].edge);
+    in_forest[static_cast<size_t>(slot >> 6)] |= uint64_t(1) << (slot & 63);
   }
   struct Kept {
     uint64_t key;  // kernels::column_sort_key
@@ -1589,17 +1744,14 @@ bool list_columns(const float* dist, int32_t n, float threshold, const kernels::
     }
     std::vector<Kept>& out = kept[static_cast<size_t>(chunk)];
     for (int32_t u = chunk * kChunkRows; u < std::min(n, (chunk + 1) * kChunkRows); ++u) {
-      const float* row_u = dist + static_cast<int64_t>(u) * n;
-      const int64_t first = static_cast<int64_t>(u) * (u - 1) / 2;
-      for (int32_t v = 0; v < u; ++v) {
-        const float d = row_u[v];
-        const int64_t index = first + v;
-        if (!(d <= threshold) || (in_forest[static_cast<size_t>(index >> 6)] >> (index & 63) & 1)) continue;
-        const float* row_v = dist + static_cast<int64_t>(v) * n;
-        const int32_t k = next_cofacet_within(row_u, row_v, u, v, d, n - 1);
-        if (k >= 0 && latest_facet(u, v, k, d, row_u[k], row_v[k])) continue;
-        out.push_back(Kept{kernels::column_sort_key(diameter_bits(d), index, 32), k});
-      }
+      const typename Source::View row_u = source.view(u);
+      source.for_each_lower_edge(u, [&](int32_t v, float d, int64_t slot) {
+        if (!(d <= threshold) || (in_forest[static_cast<size_t>(slot >> 6)] >> (slot & 63) & 1)) return;
+        const typename Source::View row_v = source.view(v);
+        const int32_t k = source.next_cofacet_within(row_u, row_v, u, v, d, n - 1);
+        if (k >= 0 && latest_facet(u, v, k, d, row_u.to(k), row_v.to(k))) return;
+        out.push_back(Kept{kernels::column_sort_key(diameter_bits(d), kernels::edge_index(u, v), 32), k});
+      });
     }
   }
   if (late.load()) return false;
@@ -1613,11 +1765,60 @@ bool list_columns(const float* dist, int32_t n, float threshold, const kernels::
   for (size_t c = 0; c < all.size(); ++c) {
     kernels::H1Column& column = columns[c];
     column.edge = kernels::edge_vertices(kernels::column_key_index(all[c].key, 32));
-    column.diameter = dist[static_cast<int64_t>(column.edge.u) * n + column.edge.v];
+    column.diameter = source.view(column.edge.u).to(column.edge.v);
     column.cofacet_vertex = all[c].cofacet_vertex;
     column.apparent = 0;
   }
   return true;
+}
+
+// H1 of `source` up to `threshold` from its listed columns (h1_cohomology).
+template <class Source>
+H1Outcome reduce_listed_columns(const Source& source, float threshold, const kernels::H1Column* columns,
+                                int64_t column_count, RunLimits& limits) {
+  H1Outcome outcome;
+  outcome.diagram.dim = 1;
+  const int32_t n = source.points();
+  if (n < 3) return outcome;
+  ReductionGuard guard(limits, n, column_count);
+  try {
+    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (n <= kNarrowKeyPoints) {
+      reduce_columns<uint64_t>(source, threshold, columns, column_count, guard, threads, outcome.diagram);
+    } else {
+      reduce_columns<WideKey>(source, threshold, columns, column_count, guard, threads, outcome.diagram);
+    }
+  } catch (const LimitError&) {
+    if (guard.reason().empty() || limits.on_limit() == OnLimit::Error) throw;
+    outcome.truncated = true;
+    outcome.truncation_reason = guard.reason();
+  }
+  // Reported in the filtration order of the birth edges: the reverse of the order columns were reduced in.
+  std::reverse(outcome.diagram.pairs.begin(), outcome.diagram.pairs.end());
+  std::reverse(outcome.diagram.essential.begin(), outcome.diagram.essential.end());
+  return outcome;
+}
+
+// H1 of `source` up to `threshold` from its spanning forest: its columns listed, then reduced.
+template <class Source>
+H1Outcome reduce_from_forest(const Source& source, float threshold, const kernels::WeightedEdge* forest,
+                             int32_t forest_count, RunLimits& limits) {
+  const int32_t n = source.points();
+  if (n < 3) return reduce_listed_columns(source, threshold, nullptr, 0, limits);
+  std::vector<kernels::H1Column> columns;
+  if (!list_columns(source, threshold, forest, forest_count, limits, columns)) {
+    const std::string message = tl::detail::concat(
+        "H1 reduction of ", n, " points passed its time limit of ", limits.seconds(), " s (", limits.elapsed(),
+        " s since the call began) while listing its columns: raise time_limit_seconds, lower the threshold, use fewer "
+        "points, or choose OnLimit::Truncate");
+    TL_CHECK_AS(LimitError, limits.on_limit() == OnLimit::Truncate, message);
+    H1Outcome outcome;
+    outcome.diagram.dim = 1;
+    outcome.truncated = true;
+    outcome.truncation_reason = message;
+    return outcome;
+  }
+  return reduce_listed_columns(source, threshold, columns.data(), static_cast<int64_t>(columns.size()), limits);
 }
 
 }  // namespace
@@ -1637,49 +1838,17 @@ std::string readable_bytes(int64_t bytes) {
 
 H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const kernels::H1Column* columns,
                         int64_t column_count, RunLimits& limits) {
-  H1Outcome outcome;
-  outcome.diagram.dim = 1;
-  if (n < 3) return outcome;
-  ReductionGuard guard(limits, n, column_count);
-  try {
-    const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (n <= kNarrowKeyPoints) {
-      reduce_columns<uint64_t>(dist, n, threshold, columns, column_count, guard, threads, outcome.diagram);
-    } else {
-      reduce_columns<WideKey>(dist, n, threshold, columns, column_count, guard, threads, outcome.diagram);
-    }
-  } catch (const LimitError&) {
-    if (guard.reason().empty() || limits.on_limit() == OnLimit::Error) throw;
-    outcome.truncated = true;
-    outcome.truncation_reason = guard.reason();
-  }
-  // Reported in the filtration order of the birth edges: the reverse of the order columns were reduced in.
-  std::reverse(outcome.diagram.pairs.begin(), outcome.diagram.pairs.end());
-  std::reverse(outcome.diagram.essential.begin(), outcome.diagram.essential.end());
-  return outcome;
+  return reduce_listed_columns(DenseDistances(dist, n), threshold, columns, column_count, limits);
 }
-
-}  // namespace tl::topology::detail
-
-namespace tl::topology::detail {
 
 H1Outcome h1_cohomology_from_forest(const float* dist, int32_t n, float threshold, const kernels::WeightedEdge* forest,
                                     int32_t forest_count, RunLimits& limits) {
-  if (n < 3) return h1_cohomology(dist, n, threshold, nullptr, 0, limits);
-  std::vector<kernels::H1Column> columns;
-  if (!list_columns(dist, n, threshold, forest, forest_count, limits, columns)) {
-    const std::string message = tl::detail::concat(
-        "H1 reduction of ", n, " points passed its time limit of ", limits.seconds(), " s (", limits.elapsed(),
-        " s since the call began) while listing its columns: raise time_limit_seconds, lower the threshold, use fewer "
-        "points, or choose OnLimit::Truncate");
-    TL_CHECK_AS(LimitError, limits.on_limit() == OnLimit::Truncate, message);
-    H1Outcome outcome;
-    outcome.diagram.dim = 1;
-    outcome.truncated = true;
-    outcome.truncation_reason = message;
-    return outcome;
-  }
-  return h1_cohomology(dist, n, threshold, columns.data(), static_cast<int64_t>(columns.size()), limits);
+  return reduce_from_forest(DenseDistances(dist, n), threshold, forest, forest_count, limits);
+}
+
+H1Outcome h1_cohomology_sparse(const NeighborGraph& graph, float threshold, const kernels::WeightedEdge* forest,
+                               int32_t forest_count, RunLimits& limits) {
+  return reduce_from_forest(SparseDistances(graph), threshold, forest, forest_count, limits);
 }
 
 }  // namespace tl::topology::detail

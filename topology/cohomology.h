@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "topology/neighbor_graph.h"
 #include "topology/persistence.h"
 
 namespace tl::topology::detail {
@@ -66,5 +67,13 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
 // too.
 H1Outcome h1_cohomology_from_forest(const float* dist, int32_t n, float threshold, const kernels::WeightedEdge* forest,
                                     int32_t forest_count, RunLimits& limits);
+
+// The same for a neighbour graph (the sparse path) up to `threshold` (at most the graph's), from its spanning forest
+// within that threshold: the same reduction, its distances read from the graph's rows (a pair's length by binary
+// search in a row, a cofacet of an edge by walking its ends' rows), so the diagrams and critical edges are those of
+// the dense path for the same cloud. A graph of at most 65,536 points (the columns' sort keys hold an edge index in 32
+// bits).
+H1Outcome h1_cohomology_sparse(const NeighborGraph& graph, float threshold, const kernels::WeightedEdge* forest,
+                               int32_t forest_count, RunLimits& limits);
 
 }  // namespace tl::topology::detail

@@ -8,11 +8,15 @@
 // an upper bound on the CPU). On CUDA the host sees the inputs (one copy, for the checks), the forests with their
 // counts and radii (one copy), and only for H1 the distance matrices (none more for matrix input), the column counts
 // and the listed columns (one copy, or one per cloud when they fill less than half of their slots).
+// The sparse path (PersistenceOptions::sparse, sparse_batch_persistence) skips the matrices: per cloud on the host,
+// the enclosing radius from blocks of the distance matrix, the H0 forest from the Euclidean spanning tree or Kruskal
+// over a neighbour graph, and H1 from the same reduction reading that graph.
 #include "topology/persistence.h"
 
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <utility>
@@ -25,6 +29,9 @@
 #include "kernels/distance_impl.h"
 #include "kernels/topology_backend.h"
 #include "topology/cohomology.h"
+#include "topology/euclidean_mst.h"
+#include "topology/neighbor_graph.h"
+#include "topology/spatial_index.h"
 
 namespace tl::topology {
 namespace {
@@ -344,37 +351,50 @@ struct H1ColumnLists {
   bool stopped = false;
 };
 
-// The rest of the H1 reduction on the host, one cloud per OpenMP thread: appends each cloud's H1 diagram to its
-// result and flags the results a limit truncated.
-void reduce_h1_columns(const float* dist, const BatchLayout& layout, const H1ColumnLists& lists,
-                       detail::RunLimits& limits, std::vector<PersistenceResult>& results) {
-  const size_t count = layout.count();
+// Runs body(c) for every cloud c < count, one cloud per OpenMP thread, or a single cloud outside any parallel region
+// (its own regions then use the threads: nested ones would not reuse them, and idle threads of other teams would
+// compete for the cores); an exception is rethrown, the first cloud's first, once every cloud has run (exceptions
+// must not leave an OpenMP region).
+template <class Body>
+void for_each_cloud(size_t count, Body body) {
+  if (count == 1) {
+    body(0);
+    return;
+  }
   std::vector<std::exception_ptr> failures(count);
-#pragma omp parallel for schedule(dynamic) if (count > 1)
+#pragma omp parallel for schedule(dynamic)
   for (size_t c = 0; c < count; ++c) {
     try {
-      PersistenceResult& result = results[c];
-      detail::H1Outcome h1 = detail::h1_cohomology(dist + layout.matrix_offsets[c], static_cast<int32_t>(result.points),
-                                                   result.h1_threshold, lists.columns + layout.edge_offsets[c],
-                                                   lists.column_counts[c], limits);
-      result.diagrams.push_back(std::move(h1.diagram));
-      result.truncated = h1.truncated;
-      result.truncation_reason = std::move(h1.truncation_reason);
+      body(c);
     } catch (...) {
-      failures[c] = std::current_exception();  // exceptions must not leave an OpenMP region
+      failures[c] = std::current_exception();
     }
   }
   for (const std::exception_ptr& failure : failures)
     if (failure) std::rethrow_exception(failure);
 }
 
+// The rest of the H1 reduction on the host, one cloud per OpenMP thread: appends each cloud's H1 diagram to its
+// result and flags the results a limit truncated.
+void reduce_h1_columns(const float* dist, const BatchLayout& layout, const H1ColumnLists& lists,
+                       detail::RunLimits& limits, std::vector<PersistenceResult>& results) {
+  for_each_cloud(layout.count(), [&](size_t c) {
+    PersistenceResult& result = results[c];
+    detail::H1Outcome h1 =
+        detail::h1_cohomology(dist + layout.matrix_offsets[c], static_cast<int32_t>(result.points), result.h1_threshold,
+                              lists.columns + layout.edge_offsets[c], lists.column_counts[c], limits);
+    result.diagrams.push_back(std::move(h1.diagram));
+    result.truncated = h1.truncated;
+    result.truncation_reason = std::move(h1.truncation_reason);
+  });
+}
+
 // H1 of clouds whose matrices are on the host, from their spanning forests: each cloud lists its own reduction
 // columns (only those the reduction reads) and reduces them, one cloud per OpenMP thread, or a single cloud on all
-// of them while it lists its columns.
+// of them.
 void reduce_h1_from_forests(const float* dist, const BatchLayout& layout, const SpanningForests& forests,
                             detail::RunLimits& limits, std::vector<PersistenceResult>& results) {
-  const size_t count = layout.count();
-  const auto reduce = [&](size_t c) {
+  for_each_cloud(layout.count(), [&](size_t c) {
     PersistenceResult& result = results[c];
     detail::H1Outcome h1 = detail::h1_cohomology_from_forest(
         dist + layout.matrix_offsets[c], static_cast<int32_t>(result.points), result.h1_threshold,
@@ -382,22 +402,7 @@ void reduce_h1_from_forests(const float* dist, const BatchLayout& layout, const 
     result.diagrams.push_back(std::move(h1.diagram));
     result.truncated = h1.truncated;
     result.truncation_reason = std::move(h1.truncation_reason);
-  };
-  if (count == 1) {  // not inside a parallel region: the cloud's own regions use the threads (nested ones would not
-    reduce(0);       // reuse them, and idle threads of other teams would compete for the cores)
-    return;
-  }
-  std::vector<std::exception_ptr> failures(count);
-#pragma omp parallel for schedule(dynamic)
-  for (size_t c = 0; c < count; ++c) {
-    try {
-      reduce(c);
-    } catch (...) {
-      failures[c] = std::current_exception();  // exceptions must not leave an OpenMP region
-    }
-  }
-  for (const std::exception_ptr& failure : failures)
-    if (failure) std::rethrow_exception(failure);
+  });
 }
 
 // A limit that tripped outside the H1 reduction (a non-empty message): LimitError unless OnLimit::Truncate.
@@ -516,6 +521,207 @@ std::vector<PersistenceResult> checked_batch_persistence(const std::vector<Tenso
   return batch_persistence(distances, host_matrices, layout, batch, options, limits, h1_refusal);
 }
 
+// The sparse path (PersistenceOptions::sparse): one cloud's persistence from a neighbour graph of the edges within
+// a threshold and, where the k-d tree applies, the exact Euclidean minimum spanning tree, on the host.
+
+// Up to this dimension the neighbour graph comes from a k-d tree (topology/spatial_index.h), above it from blocks of
+// the distance matrix: a tree beats an O(n^2) scan by orders of magnitude in 2-4 dimensions and stops paying past
+// about 10.
+constexpr int32_t kKdTreeMaxDim = 8;
+// The Euclidean minimum spanning tree (topology/euclidean_mst.h) reproduces the dense path's direct distances only.
+constexpr int32_t kEmstMaxDim = static_cast<int32_t>(kernels::kDirectDistanceMaxDim);
+// The largest cloud of sparse H1 (its columns' edge indices fit 32 bits); H0 takes any int32 count.
+constexpr int64_t kMaxSparseH1Points = 65536;
+
+// Bytes counted against the run's memory limit while this lives.
+class HeldBytes {
+ public:
+  explicit HeldBytes(detail::RunLimits& limits) : limits_(limits) {}
+  ~HeldBytes() { limits_.hold(-bytes_); }
+  HeldBytes(const HeldBytes&) = delete;
+  HeldBytes& operator=(const HeldBytes&) = delete;
+  void add(int64_t bytes) {
+    limits_.hold(bytes);
+    bytes_ += bytes;
+  }
+
+ private:
+  detail::RunLimits& limits_;
+  int64_t bytes_ = 0;
+};
+
+// The minimum spanning forest of a neighbour graph's edges (all within its threshold) by Kruskal in the filtration
+// order: the dense path's forest for the same threshold (the forest is unique under that order).
+std::vector<kernels::WeightedEdge> graph_spanning_forest(const NeighborGraph& graph) {
+  std::vector<kernels::WeightedEdge> edges;
+  edges.reserve(static_cast<size_t>(graph.edge_count()));
+  for (int32_t u = 0; u < graph.n; ++u)
+    for (int64_t p = graph.offsets[static_cast<size_t>(u)]; p < graph.offsets[static_cast<size_t>(u) + 1]; ++p)
+      if (graph.neighbors[static_cast<size_t>(p)] < u)
+        edges.push_back(kernels::WeightedEdge{Edge{u, graph.neighbors[static_cast<size_t>(p)]},
+                                              graph.lengths[static_cast<size_t>(p)]});
+  std::sort(edges.begin(), edges.end(), [](const kernels::WeightedEdge& a, const kernels::WeightedEdge& b) {
+    return kernels::filtration_before(a.length, kernels::edge_index(a.edge.u, a.edge.v), b.length,
+                                      kernels::edge_index(b.edge.u, b.edge.v));
+  });
+  std::vector<int32_t> parent(static_cast<size_t>(graph.n));
+  std::iota(parent.begin(), parent.end(), 0);
+  const auto root = [&](int32_t x) {
+    while (parent[static_cast<size_t>(x)] != x)
+      x = parent[static_cast<size_t>(x)] = parent[static_cast<size_t>(parent[static_cast<size_t>(x)])];
+    return x;
+  };
+  std::vector<kernels::WeightedEdge> forest;
+  for (const kernels::WeightedEdge& e : edges) {
+    const int32_t a = root(e.edge.u), b = root(e.edge.v);
+    if (a == b) continue;
+    parent[static_cast<size_t>(a)] = b;
+    forest.push_back(e);
+  }
+  return forest;
+}
+
+// The graph of one cloud up to `threshold` from the builder for its dimension, counted against the memory limit:
+// the blocked builder counts the edges before it allocates and refuses beyond the limit, the k-d tree's graph is
+// counted once built. `why` says what the graph is for. A limit that trips throws LimitError, or under
+// OnLimit::Truncate (when `may_truncate`) leaves the graph empty and the message in `refusal`; so does a deadline
+// that passes while the blocked builder runs (when `with_deadline`).
+NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float threshold, detail::RunLimits& limits,
+                            HeldBytes& held, bool may_truncate, bool with_deadline, std::string& refusal) {
+  const auto refuse = [&](const std::string& message) {
+    TL_CHECK_AS(LimitError, may_truncate && limits.on_limit() == OnLimit::Truncate, message);
+    refusal = message;
+  };
+  const auto over_limit = [&](int64_t edges) {
+    return tl::detail::concat("sparse persistence of ", n, " points: the neighbour graph up to ", threshold, " holds ",
+                              edges, " edges, ", detail::readable_bytes(NeighborGraph::bytes_for(n, edges)),
+                              " at 16 bytes an edge; with the ", detail::readable_bytes(limits.hold(0)),
+                              " held already that passes the memory limit of ",
+                              detail::readable_bytes(limits.memory_limit()),
+                              ": lower the threshold, use fewer points, or raise memory_limit_bytes");
+  };
+  if (dim <= kKdTreeMaxDim) {
+    NeighborGraph graph = neighbor_graph_kd_tree(points, n, dim, threshold);
+    const int64_t bytes = NeighborGraph::bytes_for(n, graph.edge_count());
+    if (limits.memory_limited() && limits.hold(0) + bytes > limits.memory_limit()) {
+      refuse(over_limit(graph.edge_count()));
+      return NeighborGraph{};
+    }
+    held.add(bytes);
+    return graph;
+  }
+  GraphLimits graph_limits;
+  if (with_deadline) graph_limits.deadline_seconds = limits.steady_deadline();
+  if (limits.memory_limited())
+    graph_limits.max_edges = std::max<int64_t>(1, (limits.memory_limit() - limits.hold(0) - 8 * (n + 1)) / 16);
+  GraphBuild build = build_neighbor_graph_blocked(points, n, dim, threshold, graph_limits);
+  if (build.stop == GraphBuild::kTooManyEdges) {
+    refuse(over_limit(build.edges));
+    return NeighborGraph{};
+  }
+  if (build.stop == GraphBuild::kTimePassed) {
+    refuse(tl::detail::concat("sparse persistence of ", n, " points passed its time limit of ", limits.seconds(),
+                              " s (", limits.elapsed(),
+                              " s) while building its neighbour graph: raise time_limit_seconds, lower the threshold, "
+                              "use fewer points, or choose OnLimit::Truncate"));
+    return NeighborGraph{};
+  }
+  held.add(NeighborGraph::bytes_for(n, build.edges));
+  return std::move(build.graph);
+}
+
+// Persistence of one checked cloud on the host by the sparse path (PersistenceOptions::sparse).
+PersistenceResult sparse_cloud_persistence(const float* points, int32_t n, int32_t dim,
+                                           const PersistenceOptions& options, detail::RunLimits& limits) {
+  PersistenceResult result;
+  result.points = n;
+  result.enclosing_radius = std::numeric_limits<float>::quiet_NaN();
+  const float threshold = options.threshold;
+  const bool h1 = options.max_dim >= 1;
+  std::string h1_refusal;
+  if (h1) {
+    result.enclosing_radius = enclosing_radius_blocked(points, n, dim, limits.steady_deadline());
+    result.h1_threshold = std::min(threshold, result.enclosing_radius);
+    if (std::isnan(result.enclosing_radius))
+      h1_refusal = tl::detail::concat("sparse persistence of ", n, " points passed its time limit of ",
+                                      limits.seconds(), " s (", limits.elapsed(),
+                                      " s) while finding its enclosing radius, before the H1 reduction began: raise "
+                                      "time_limit_seconds, use fewer points, or choose OnLimit::Truncate");
+  }
+  // H0 reads the graph when the tree does not apply, or when the graph H1 needs reaches the threshold anyway.
+  const bool h0_from_graph = dim > kEmstMaxDim || (h1 && dim > kKdTreeMaxDim && result.h1_threshold >= threshold);
+  TL_CHECK_AS(ValueError, !h0_from_graph || std::isfinite(threshold), "sparse persistence of a cloud of ", dim,
+              " dimensions needs a finite threshold: its spanning tree comes from the graph of the edges within it "
+              "(the Euclidean spanning tree takes at most ",
+              kEmstMaxDim, " dimensions); give a threshold or use the dense path");
+  HeldBytes held(limits);
+  NeighborGraph graph;
+  std::vector<kernels::WeightedEdge> forest;
+  if (h0_from_graph) {  // H0 is always complete: the graph is built to its end, or refused
+    graph = limited_graph(points, n, dim, threshold, limits, held, false, false, h1_refusal);
+    forest = graph_spanning_forest(graph);
+  } else {
+    forest = euclidean_mst(points, n, dim, threshold);
+  }
+  held.add(static_cast<int64_t>(forest.capacity() * sizeof(kernels::WeightedEdge)));
+  result.diagrams.push_back(h0_diagram(forest, n));
+  if (!h1) return result;
+  if (h1_refusal.empty() && limits.time_passed())
+    h1_refusal = tl::detail::concat("sparse persistence of ", n, " points passed its time limit of ", limits.seconds(),
+                                    " s (", limits.elapsed(),
+                                    " s) in the spanning tree, before the H1 reduction began: raise "
+                                    "time_limit_seconds, lower the threshold, use fewer points, or choose "
+                                    "OnLimit::Truncate");
+  if (h1_refusal.empty() && !h0_from_graph)
+    graph = limited_graph(points, n, dim, result.h1_threshold, limits, held, true, true, h1_refusal);
+  if (h1_refusal.empty()) {
+    detail::H1Outcome outcome = detail::h1_cohomology_sparse(graph, result.h1_threshold, forest.data(),
+                                                             static_cast<int32_t>(forest.size()), limits);
+    result.diagrams.push_back(std::move(outcome.diagram));
+    result.truncated = outcome.truncated;
+    result.truncation_reason = std::move(outcome.truncation_reason);
+  } else {
+    throw_unless_truncating(limits, h1_refusal);
+    result.diagrams.push_back(Diagram{1, {}, {}});
+    result.truncated = true;
+    result.truncation_reason = h1_refusal;
+  }
+  return result;
+}
+
+void check_sparse_points_shape(const Tensor& points, size_t cloud, int max_dim) {
+  TL_CHECK_AS(ShapeError, points.defined() && points.rank() == 2 && points.dtype() == DType::Float32,
+              "persistence: cloud ", cloud, " must be a float32 [points, dim] tensor, got ",
+              points.defined() ? points.describe() : std::string("an undefined tensor"));
+  TL_CHECK_AS(ShapeError, points.dim(0) > 0 && points.dim(1) > 0, "persistence: cloud ", cloud,
+              " is empty: ", points.describe());
+  const int64_t most = max_dim >= 1 ? kMaxSparseH1Points : std::numeric_limits<int32_t>::max();
+  TL_CHECK_AS(ShapeError, points.dim(0) <= most, "persistence: cloud ", cloud, " has ", points.dim(0),
+              " points; sparse persistence allows at most ", most, max_dim >= 1 ? " with H1 (max_dim = 1)" : "");
+}
+
+// The sparse path of persistence_batch: the clouds' checks, then each cloud on the host (a device's clouds through
+// one host copy), one cloud per OpenMP thread, or a single cloud on all of them.
+std::vector<PersistenceResult> sparse_batch_persistence(const std::vector<Tensor>& clouds,
+                                                        const PersistenceOptions& options) {
+  detail::RunLimits limits(options);
+  NoGradGuard no_grad;
+  for (size_t c = 0; c < clouds.size(); ++c) {
+    TL_CHECK_AS(DeviceError, clouds[c].defined() && clouds[c].device() == clouds[0].device(), "persistence: cloud ", c,
+                " is on ", clouds[c].defined() ? device_name(clouds[c].device()) : "no device", " but cloud 0 on ",
+                device_name(clouds[0].device()), " (a batch lives on one device)");
+    check_sparse_points_shape(clouds[c], c, options.max_dim);
+  }
+  const HostInputs host(clouds);
+  for (size_t c = 0; c < clouds.size(); ++c) check_points_values(clouds[c], host.values[c], c);
+  std::vector<PersistenceResult> results(clouds.size());
+  for_each_cloud(clouds.size(), [&](size_t c) {
+    results[c] = sparse_cloud_persistence(host.values[c], static_cast<int32_t>(clouds[c].dim(0)),
+                                          static_cast<int32_t>(clouds[c].dim(1)), options, limits);
+  });
+  return results;
+}
+
 }  // namespace
 
 Tensor pairwise_distances(const Tensor& points) {
@@ -535,6 +741,10 @@ PersistenceResult persistence_from_distances(const Tensor& distances, const Pers
 }
 
 std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clouds, const PersistenceOptions& options) {
+  if (options.sparse) {
+    check_options(options);
+    return clouds.empty() ? std::vector<PersistenceResult>{} : sparse_batch_persistence(clouds, options);
+  }
   return checked_batch_persistence(clouds, kPointChecks, options, [&clouds](const BatchLayout& layout) {
     const bool one_dimension = std::all_of(clouds.begin(), clouds.end(),
                                            [&](const Tensor& cloud) { return cloud.dim(1) == clouds[0].dim(1); });
@@ -545,6 +755,9 @@ std::vector<PersistenceResult> persistence_batch(const std::vector<Tensor>& clou
 
 std::vector<PersistenceResult> persistence_batch_from_distances(const std::vector<Tensor>& matrices,
                                                                 const PersistenceOptions& options) {
+  TL_CHECK_AS(ValueError, !options.sparse,
+              "persistence: sparse mode takes point clouds (its graph comes from the points); give the points, or "
+              "leave sparse off for distance matrices");
   return checked_batch_persistence(matrices, kDistanceChecks, options, [&matrices](const BatchLayout& layout) {
     return std::pair<Tensor, kernels::CloudBatch>{stacked_matrices(matrices), layout.view(0)};
   });

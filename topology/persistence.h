@@ -1,11 +1,11 @@
 // Vietoris-Rips persistent homology of point clouds, degrees 0 and 1, with the critical edges of every pair.
 //
-// H0 is the minimum spanning tree (dense Prim); H1 is a cohomology reduction over Z/2 in the style of ripser:
-// threshold at the enclosing radius (exact: beyond it the complex is a cone), clearing by the H0 pairs, emergent
-// pairs found without building their columns, triangles implicit in the combinatorial number system, and only
-// the columns that needed reduction stored. Every tie follows the filtration order of
-// kernels/persistence_impl.h (diameter, then larger combinatorial index first), so pairs and critical edges are
-// unique, and birth = D[birth_edge], death = D[death_edge] hold exactly for the float32 distance matrix D.
+// H0 is the minimum spanning tree (dense Prim, or the sparse path's: PersistenceOptions::sparse); H1 is a cohomology
+// reduction over Z/2 in the style of ripser: threshold at the enclosing radius (exact: beyond it the complex is a
+// cone), clearing by the H0 pairs, emergent pairs found without building their columns, triangles implicit in the
+// combinatorial number system, and only the columns that needed reduction stored. Every tie follows the filtration
+// order of kernels/persistence_impl.h (diameter, then larger combinatorial index first), so pairs and critical edges
+// are unique, and birth = D[birth_edge], death = D[death_edge] hold exactly for the float32 distance matrix D.
 //
 // Distances (kernels/distance_impl.h) depend on the points' differences only, up to float rounding: above 32
 // dimensions the Gram form runs on the centred cloud and recomputes the entries where it cancels, so translating
@@ -70,12 +70,32 @@ struct PersistenceOptions {
   // quarter of the limit).
   size_t memory_limit_bytes = 0;
   OnLimit on_limit = OnLimit::Error;
+  // The sparse path, for clouds too large for n x n matrices: persistence(), persistence_batch() only (points; a
+  // distance matrix is refused), on the host (a CUDA cloud is copied there: the sparse path has no device kernels).
+  // Memory grows with the edges within the threshold, not with n^2; the diagrams, essential bars and critical edges
+  // are the dense path's, bit for bit. How:
+  // - H0: the exact Euclidean minimum spanning tree over a k-d tree (topology/euclidean_mst.h) up to 32 dimensions,
+  //   any number of points (10^6 in 3-D in seconds); else Kruskal, in the filtration order, over the graph's edges.
+  // - H1 (at most 65,536 points): the dense path's reduction reading a neighbour graph (topology/neighbor_graph.h) of
+  //   the edges within h1_threshold = min(threshold, enclosing radius), from a k-d tree up to 8 dimensions and from
+  //   blocks of the distance matrix above (there, when the threshold is below the enclosing radius, one graph up
+  //   to the threshold serves H0 too). The enclosing radius is found from blocks of the distance matrix (O(n) memory;
+  //   rows stop early once they cannot lower it, O(n^2 d) time at worst).
+  // - Without a finite threshold, H1 runs up to the enclosing radius, as the dense path does; its graph then holds a
+  //   good part of all pairs (use a threshold for large clouds). Above 32 dimensions H0 then has no tree to come
+  //   from, and a cloud without a finite threshold is refused (ValueError).
+  // - Guards: memory_limit_bytes counts the graph (16 bytes an edge, counted before it is allocated when built from
+  //   blocks, once built from the tree: a limit it passes throws LimitError naming the edge count, or under
+  //   OnLimit::Truncate skips H1), the spanning tree and the reduction; time_limit_seconds is read while the
+  //   enclosing radius is found, the blocked graph built and H1 reduced (the tree builders run to their end).
+  // - enclosing_radius is NaN when only H0 is asked for (it is not computed).
+  bool sparse = false;
 };
 
 struct PersistenceResult {
   std::vector<Diagram> diagrams;  // diagrams[k] is H_k, k = 0..max_dim
   int64_t points = 0;
-  float enclosing_radius = 0.0f;  // min_i max_j D_ij
+  float enclosing_radius = 0.0f;  // min_i max_j D_ij (NaN for the sparse path's H0 only)
   float h1_threshold = 0.0f;      // the threshold the H1 reduction used
   bool truncated = false;         // a guard stopped the H1 reduction early (OnLimit::Truncate)
   std::string truncation_reason;  // the guard's message

@@ -219,6 +219,14 @@ ValidationConfig parse_validation(ConfigSection s) {
   return validation;
 }
 
+// "distributed": how a run under mpirun computes its topology terms.
+DistributedConfig parse_distributed(ConfigSection s) {
+  DistributedConfig distributed;
+  distributed.per_rank_topology = s.choice("topology", "global", {"global", "per_rank"}) == 1;
+  s.finish();
+  return distributed;
+}
+
 // "loss": the reconstruction loss, its reduction and the KL weight.
 void parse_loss(ConfigSection s, TrainConfig& c) {
   c.reconstruction = static_cast<ReconstructionLoss>(s.choice("reconstruction", "bce", {"bce", "mse"}));
@@ -380,6 +388,7 @@ TrainConfig parse_config(const json& document) {
   c.optimizer = parse_optimizer(top.child("optimizer"));
   c.schedule = parse_schedule(top.child("schedule"));
   c.evaluation = parse_evaluation(top.child("evaluation"));
+  c.distributed = parse_distributed(top.child("distributed"));
   parse_run(top, c);
   top.finish();
   if (!init_seed) c.init_seed = c.seed;

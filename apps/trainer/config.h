@@ -115,6 +115,15 @@ struct DiffusionConfig {
   float clip_low = 0.0f, clip_high = 1.0f;
 };
 
+// "distributed": data-parallel training (mpirun -np K tl_train; apps/trainer/process_group.h). batch_size is the
+// whole batch, split into K equal shards. The topology terms see, by default ("global"), the whole batch: each
+// process gathers every shard's rows and computes the same diagrams, so K processes train as one process with the
+// same batch; "per_rank" computes each term on the process's own shard (K smaller persistence problems, faster,
+// and the terms' mean over the shards is optimised instead).
+struct DistributedConfig {
+  bool per_rank_topology = false;
+};
+
 struct TrainConfig {
   nlohmann::json source;  // the validated file with overrides applied (stored in checkpoints and reports)
   Family family = Family::Autoencoder;
@@ -143,6 +152,7 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;  // steps; 0: at the end of each epoch only
   bool progress = true;
   EvaluationConfig evaluation;
+  DistributedConfig distributed;
 };
 
 // The features of a sample the configured model takes (the data's width).

@@ -22,6 +22,7 @@
 #include "apps/trainer/loss_term.h"
 #include "core/base/random.h"
 #include "nn/module.h"
+#include "nn/row_shard.h"
 
 namespace tl::train {
 
@@ -33,17 +34,21 @@ struct NamedLoss {
 
 // The configured topology terms: `apply` gives each on a batch, weighted (and ramped in) for the current step, a
 // term of weight 0 left out; `needs_reconstruction` says whether some term reads LossTermBatch::reconstruction.
+// In a data-parallel run `apply` gathers the batch's rows from every process first (DistributedConfig); a (gathered)
+// batch of fewer than 3 rows gets no term. A family calls it once per step on every process, however few its rows.
 struct TopologyTerms {
   std::function<std::vector<NamedLoss>(const LossTermBatch&)> apply;
   bool needs_reconstruction = false;
 };
 
-// What one phase of a step reads: the batch, the step's noise stream (every draw of the step, in phase order) and
-// the topology terms.
+// What one phase of a step reads: the batch, the step's noise stream (every draw of the step, in phase order), the
+// topology terms, and which rows of the whole batch `batch` is: a family draws its per-row noise through `shard`,
+// so that a data-parallel run draws what one process would.
 struct PhaseInputs {
   const Tensor& batch;
   Generator& noise;
   const TopologyTerms& topology;
+  nn::RowShard shard = {};  // the whole batch unless split
 };
 
 class ModelFamily {

@@ -1,10 +1,13 @@
 // The training loop of tl_train, its JSONL log and its checkpoints.
 #include "apps/trainer/trainer.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -12,9 +15,11 @@
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "apps/trainer/checkpoint.h"
+#include "apps/trainer/data_parallel.h"
 #include "apps/trainer/evaluation.h"
 #include "apps/trainer/progress.h"
 #include "core/autograd.h"
@@ -191,6 +196,20 @@ Splits load_datasets(const TrainConfig& config) {
   return splits;
 }
 
+// The log stream of a process that writes no files (a data-parallel run's ranks above 0): accepts and drops.
+class DiscardingStream : public std::ostream {
+ public:
+  DiscardingStream() : std::ostream(&buffer_) {}
+
+ private:
+  struct Buffer : std::streambuf {
+    int overflow(int c) override { return traits_type::not_eof(c); }
+  } buffer_;
+};
+
+// The topology terms need three points at least (a gathered batch in a data-parallel run).
+constexpr int64_t kMinTopologyRows = 3;
+
 // The running mean of each loss term over the current epoch (over the steps of it this run took).
 class EpochMeans {
  public:
@@ -220,7 +239,27 @@ bool all_finite(const Tensor& tensor) {
 }
 
 Trainer::Trainer(TrainConfig config, EarlierRun earlier)
-    : config_(std::move(config)), earlier_(earlier), best_validation_loss_(std::numeric_limits<double>::infinity()) {
+    : config_(std::move(config)),
+      earlier_(earlier),
+      group_(process_group()),
+      best_validation_loss_(std::numeric_limits<double>::infinity()) {
+  TL_CHECK_AS(ValueError, config_.batch_size % group_.size() == 0, "batch_size ", config_.batch_size,
+              " does not split into the ", group_.size(), " processes of this run (mpirun -np ", group_.size(),
+              "): use a multiple of ", group_.size());
+  if (group_.size() > 1 && config_.device == Device::CUDA) group_.select_cuda_device();
+  // The processes on one machine share its cores: OpenMP teams of all the cores each would oversubscribe them. A
+  // process the launcher bound to some cores (Open MPI binds to a core for 2 processes) already sees only those.
+  const bool sees_every_core = omp_get_num_procs() >= static_cast<int>(std::thread::hardware_concurrency());
+  if (group_.local_size() > 1 && sees_every_core && std::getenv("OMP_NUM_THREADS") == nullptr)
+    omp_set_num_threads(std::max(1, omp_get_num_procs() / group_.local_size()));
+  // A diffusion step's topology rows vary (those below topology_max_t); its terms skip a step with fewer than 3.
+  const int64_t topology_rows =
+      config_.distributed.per_rank_topology ? config_.batch_size / group_.size() : config_.batch_size;
+  TL_CHECK_AS(ValueError,
+              config_.topology.empty() || config_.family == Family::Diffusion || topology_rows >= kMinTopologyRows,
+              "the topology terms see ", topology_rows, " rows (batch_size ", config_.batch_size,
+              config_.distributed.per_rank_topology ? " over " + std::to_string(group_.size()) + " processes" : "",
+              "), fewer than the ", kMinTopologyRows, " they need");
   Splits splits = load_datasets(config_);
   train_set_ = std::move(splits.train);
   validation_set_ = std::move(splits.validation);
@@ -318,8 +357,11 @@ void Trainer::save_checkpoint(std::ostream& log, int64_t epoch) {
   checkpoint.meta = {
       {"step", step_}, {"optimizer_steps", optimizers_.front()->step_count()}, {"config", config_.source}};
   if (validating()) checkpoint.meta["validation"] = validation_meta();
-  for (auto& [name, tensor] : state_tensors()) checkpoint.tensors.emplace_back(name, *tensor);
-  write_checkpoint_atomically(checkpoint_path(), checkpoint);
+  if (group_.size() > 1) checkpoint.meta["processes"] = group_.size();
+  if (writes_files()) {
+    for (auto& [name, tensor] : state_tensors()) checkpoint.tensors.emplace_back(name, *tensor);
+    write_checkpoint_atomically(checkpoint_path(), checkpoint);
+  }
   last_checkpoint_path_ = checkpoint_path();
   last_checkpoint_step_ = step_;
 }
@@ -328,6 +370,7 @@ void Trainer::load_checkpoint(const std::string& path) {
   const Checkpoint checkpoint = read_checkpoint(path);
   const auto [step, optimizer_steps] = stored_counters(checkpoint.meta, path);
   check_schedule_horizon(checkpoint.meta, path);
+  check_process_count(checkpoint.meta, path);
   if (validating()) restore_validation_meta(checkpoint.meta, path, step);
   restore_tensors(checkpoint.tensors, path);
   step_ = step;
@@ -361,6 +404,16 @@ void Trainer::restore_tensors(const std::vector<std::pair<std::string, Tensor>>&
     *tensor = stored.at(name)->to(config_.device);
     if (trained) tensor->set_requires_grad(true);
   }
+}
+
+// A data-parallel run splits its batches and noise draws by its process count, so it resumes with the same count.
+void Trainer::check_process_count(const json& meta, const std::string& path) const {
+  const json stored = meta.contains("processes") ? meta.at("processes") : json(1);
+  TL_CHECK_AS(ValueError, stored.is_number_integer() && stored.get<int64_t>() == group_.size(), "checkpoint '", path,
+              "' was trained by ", stored.dump(), " process(es); this run has ", group_.size(),
+              ": resume it with mpirun -np ", stored.dump(),
+              " (a run's batches and noise draws are split by its "
+              "process count)");
 }
 
 // Under a cosine schedule every step's learning rate depends on the run's length, so a resumed run must keep the
@@ -397,26 +450,44 @@ void Trainer::check_steps_left(int64_t until) const {
 
 // The losses of one phase of the family's step; the topology terms are weighted (and ramped in) at this step, a term
 // of weight 0 skipped, and timed into topology_ms.
-std::vector<NamedLoss> Trainer::phase_losses(size_t phase, const Tensor& batch, Generator& noise, bool ramped,
-                                             double* topology_ms) {
+std::vector<NamedLoss> Trainer::phase_losses(size_t phase, const Tensor& batch, Generator& noise,
+                                             const nn::RowShard& shard, bool ramped, double* topology_ms) {
   TopologyTerms topology;
   topology.needs_reconstruction = terms_need_reconstruction_;
-  topology.apply = [&](const LossTermBatch& inputs) {
-    std::vector<NamedLoss> terms;
+  topology.apply = [&](const LossTermBatch& local) {
+    // The terms of non-zero weight at this step (the same on every process of a data-parallel run).
+    std::vector<std::pair<size_t, float>> active;
     for (size_t t = 0; t < loss_terms_.size(); ++t) {
       const TopologyTermConfig& term = config_.topology[t];
       const float weight =
           ramped && term.ramp_steps > 0 ? topology::ramp_weight(step_, term.weight, term.ramp_steps) : term.weight;
-      if (weight == 0.0f) continue;
+      if (weight != 0.0f) active.emplace_back(t, weight);
+    }
+    std::vector<NamedLoss> terms;
+    if (active.empty()) return terms;
+    const bool gathered = shard.split() && !config_.distributed.per_rank_topology;
+    const Tensor whole_batch = gathered ? gather_rows(local.batch, group_) : local.batch;
+    const Tensor whole_latent = gathered ? gather_rows(local.latent, group_) : local.latent;
+    const Tensor whole_reconstruction =
+        gathered && terms_need_reconstruction_ ? gather_rows(local.reconstruction, group_) : local.reconstruction;
+    const LossTermBatch inputs{whole_batch, whole_latent, whole_reconstruction};
+    if (whole_batch.dim(0) < kMinTopologyRows) {
+      // Too few rows for a diagram. A process of a per-rank run keeps every term, at zero, so that all processes
+      // log and average the same list.
+      if (shard.split() && !gathered)
+        for (const auto& [t, weight] : active) terms.push_back({config_.topology[t].name, sum(local.latent) * 0.0f});
+      return terms;
+    }
+    for (const auto& [t, weight] : active) {
       synchronize(config_.device);
       const auto start = Clock::now();
-      terms.push_back({term.name, loss_terms_[t]->loss(inputs) * weight});
+      terms.push_back({config_.topology[t].name, loss_terms_[t]->loss(inputs) * weight});
       synchronize(config_.device);
       if (topology_ms != nullptr) *topology_ms += elapsed_ms(start);
     }
     return terms;
   };
-  return family_->phase_losses(phase, {batch, noise, topology});
+  return family_->phase_losses(phase, {batch, noise, topology, shard});
 }
 
 // The validation loss: the training objective of the current state in eval mode (no VAE draw, batch norm on its
@@ -437,7 +508,7 @@ double Trainer::validation_loss() {
     const Tensor batch = data::gather_rows(validation_set_, rows, config_.device);
     Generator noise(config_.seed ^ kNoiseSeedKey, ~0ull << 32);
     double total = 0.0;
-    for (const NamedLoss& term : phase_losses(0, batch, noise, false, nullptr)) total += term.value.item();
+    for (const NamedLoss& term : phase_losses(0, batch, noise, {}, false, nullptr)) total += term.value.item();
     weighted += total * static_cast<double>(last - first);
   }
   family_->module().train();
@@ -484,7 +555,10 @@ void Trainer::restore_validation_meta(const json& meta, const std::string& path,
 }
 
 void Trainer::validate_epoch(std::ostream& log, int64_t epoch) {
-  const double loss = validation_loss();
+  // Every process decides early stopping and the best state from the same number (their batch-norm statistics,
+  // which each process tracks on its own rows, may differ).
+  const double own_loss = validation_loss();
+  const double loss = group_.size() > 1 ? average_values({own_loss}, group_).front() : own_loss;
   if (!std::isfinite(loss)) {
     std::ostringstream what;
     what << "the validation loss is " << loss;
@@ -502,8 +576,11 @@ void Trainer::validate_epoch(std::ostream& log, int64_t epoch) {
                  {"optimizer_steps", optimizers_.front()->step_count()},
                  {"config", config_.source},
                  {"validation", validation_meta()}};
-    for (auto& [name, tensor] : state_tensors()) best.tensors.emplace_back(name, *tensor);
-    write_checkpoint_atomically(best_checkpoint_path(), best);
+    if (group_.size() > 1) best.meta["processes"] = group_.size();
+    if (writes_files()) {
+      for (auto& [name, tensor] : state_tensors()) best.tensors.emplace_back(name, *tensor);
+      write_checkpoint_atomically(best_checkpoint_path(), best);
+    }
   } else {
     ++epochs_since_best_;
   }
@@ -545,15 +622,18 @@ std::unique_ptr<ModelFamily> Trainer::best_model() const {
 // Each term's value; stops training on the first that is not finite.
 std::vector<std::pair<std::string, double>> Trainer::checked_values(const std::vector<NamedLoss>& terms,
                                                                     std::ostream& log, int64_t epoch) const {
+  std::vector<double> raw;
+  for (const NamedLoss& term : terms) raw.push_back(term.value.item());
+  // A data-parallel run logs the mean over its processes, and every process sees the same non-finite value.
+  if (group_.size() > 1) raw = average_values(raw, group_);
   std::vector<std::pair<std::string, double>> values;
-  for (const NamedLoss& term : terms) {
-    const double value = term.value.item();
-    if (!std::isfinite(value)) {
+  for (size_t t = 0; t < terms.size(); ++t) {
+    if (!std::isfinite(raw[t])) {
       std::ostringstream what;
-      what << "loss term '" << term.name << "' is " << value;
+      what << "loss term '" << terms[t].name << "' is " << raw[t];
       stop_diverged(log, step_ + 1, epoch, what.str());
     }
-    values.emplace_back(term.name, value);
+    values.emplace_back(terms[t].name, raw[t]);
   }
   return values;
 }
@@ -570,6 +650,7 @@ double Trainer::backward_and_update(size_t phase, const std::vector<NamedLoss>& 
   nn::Optimizer& optimizer = *optimizers_[phase];
   optimizer.zero_grad();
   total_loss.backward();
+  if (group_.size() > 1) average_gradients(parameters, group_);
   const double grad_norm = config_.clip_grad_norm > 0.0 ? nn::clip_grad_norm(parameters, config_.clip_grad_norm)
                                                         : nn::gradient_norm(parameters);
   if (!std::isfinite(grad_norm)) {
@@ -590,18 +671,24 @@ double Trainer::backward_and_update(size_t phase, const std::vector<NamedLoss>& 
 // One optimiser step on the next batch of `order` (the epoch's shuffle).
 Trainer::StepResult Trainer::run_step(const std::vector<int64_t>& order, int64_t epoch, std::ostream& log) {
   const auto start = Clock::now();
-  const int64_t first = step_ % steps_per_epoch() * config_.batch_size;
-  const std::vector<int64_t> rows(order.begin() + first, order.begin() + first + config_.batch_size);
+  const double communication_before = group_.communication_seconds();
+  // This process's shard of the batch: rows [rank * B / K, (rank + 1) * B / K) of it.
+  const int64_t shard_rows = config_.batch_size / group_.size();
+  const nn::RowShard shard =
+      group_.size() > 1 ? nn::RowShard{group_.rank() * shard_rows, config_.batch_size} : nn::RowShard{};
+  const int64_t first = step_ % steps_per_epoch() * config_.batch_size + shard.first;
+  const std::vector<int64_t> rows(order.begin() + first, order.begin() + first + shard_rows);
   const Tensor batch = data::gather_rows(train_set_, rows, config_.device);
   StepResult result;
   Generator noise(config_.seed ^ kNoiseSeedKey, static_cast<uint64_t>(step_) << 32);
   for (size_t phase = 0; phase < optimizers_.size(); ++phase) {
-    const std::vector<NamedLoss> terms = phase_losses(phase, batch, noise, true, &result.topology_ms);
+    const std::vector<NamedLoss> terms = phase_losses(phase, batch, noise, shard, true, &result.topology_ms);
     for (auto& value : checked_values(terms, log, epoch)) result.values.push_back(std::move(value));
     result.grad_norms.push_back(backward_and_update(phase, terms, log, epoch));
   }
   synchronize(config_.device);
   result.step_ms = elapsed_ms(start);
+  result.communication_ms = (group_.communication_seconds() - communication_before) * 1e3;
   return result;
 }
 
@@ -622,6 +709,7 @@ void Trainer::write_log_record(std::ostream& log, int64_t epoch, const StepResul
     record["grad_norm_" + phases[phase]] = result.grad_norms[phase];
   record["model_ms"] = result.step_ms - result.topology_ms;
   record["topology_ms"] = result.topology_ms;
+  if (group_.size() > 1) record["communication_ms"] = result.communication_ms;
   log << record.dump() << "\n";
   TL_CHECK(log.good(), "writing the log '", log_path(config_), "' failed at step ", step_, " (", std::strerror(errno),
            "); training stopped. ", last_checkpoint_text());
@@ -673,7 +761,8 @@ void Trainer::start_log() const {
 }
 
 // The log, appended to; the first call of a trainer claims the output directory and starts the log.
-std::ofstream Trainer::open_log() {
+std::unique_ptr<std::ostream> Trainer::open_log() {
+  if (!writes_files()) return std::make_unique<DiscardingStream>();
   if (!lock_) {
     std::unique_ptr<RunLock> lock =
         claim_output_directory(config_.output, earlier_, continues_in_place(), checkpoint_path());
@@ -681,16 +770,17 @@ std::ofstream Trainer::open_log() {
     copy_best_checkpoint();
     lock_ = std::move(lock);
   }
-  std::ofstream log(log_path(config_), std::ios::app);
-  TL_CHECK(log.good(), "cannot open the log '", log_path(config_), "': ", std::strerror(errno));
+  auto log = std::make_unique<std::ofstream>(log_path(config_), std::ios::app);
+  TL_CHECK(log->good(), "cannot open the log '", log_path(config_), "': ", std::strerror(errno));
   return log;
 }
 
 void Trainer::train_until(int64_t until) {
   check_steps_left(until);
   const int64_t per_epoch = steps_per_epoch();
-  std::ofstream log = open_log();
-  ProgressBar progress(config_.progress, until);
+  const std::unique_ptr<std::ostream> log_stream = open_log();
+  std::ostream& log = *log_stream;
+  ProgressBar progress(config_.progress && writes_files(), until);
   const auto run_start = Clock::now();
   EpochMeans means;
   std::vector<int64_t> order;
@@ -717,7 +807,7 @@ void Trainer::train_until(int64_t until) {
     if (epoch_end || periodic || step_ == until) save_checkpoint(log, epoch);
     if (epoch_end && patience_ran_out()) {
       stopped_early_ = true;
-      if (config_.progress)
+      if (config_.progress && writes_files())
         std::fprintf(stderr,
                      "\nstopping early after epoch %lld: the validation loss has not improved on epoch %lld's "
                      "for %lld epochs\n",

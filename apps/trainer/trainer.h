@@ -6,6 +6,9 @@
 // it. With a validation split (config "validation") it logs the validation loss after each epoch, keeps the best
 // state as best.tlc beside checkpoint.tlc, stops early when the loss stops improving, and evaluates the best state.
 // evaluate() and write_report() hand the trained model to evaluation.h and report.h.
+// Under mpirun each of K processes trains on its shard of every batch and the gradients are averaged
+// (apps/trainer/data_parallel.h); rank 0 writes the log, the checkpoints and the report, and a checkpoint resumes
+// with the same K only.
 #pragma once
 
 #include <fstream>
@@ -18,6 +21,7 @@
 #include "apps/trainer/config.h"
 #include "apps/trainer/loss_term.h"
 #include "apps/trainer/model_family.h"
+#include "apps/trainer/process_group.h"
 #include "apps/trainer/report.h"
 #include "apps/trainer/run_directory.h"
 #include "nn/data/dataset.h"
@@ -94,17 +98,22 @@ class Trainer {
     std::vector<std::pair<std::string, double>> values;
     std::vector<double> grad_norms;
     double step_ms = 0.0, topology_ms = 0.0;
+    double communication_ms = 0.0;  // in the collectives of a data-parallel step (waiting for the others included)
   };
 
   void build_loss_terms();
   void restore_tensors(const std::vector<std::pair<std::string, Tensor>>& tensors, const std::string& path);
   void check_schedule_horizon(const nlohmann::json& meta, const std::string& path) const;
+  void check_process_count(const nlohmann::json& meta, const std::string& path) const;
   void check_steps_left(int64_t until) const;
   StepResult run_step(const std::vector<int64_t>& order, int64_t epoch, std::ostream& log);
   // The losses of `phase` of the family's step on `batch`; the topology terms ramped at step_ when `ramped`, at full
   // weight otherwise. topology_ms (when given): the topology terms' time is added to it.
-  std::vector<NamedLoss> phase_losses(size_t phase, const Tensor& batch, Generator& noise, bool ramped,
-                                      double* topology_ms);
+  // `shard`: which rows of the whole batch `batch` holds (split in a data-parallel run's steps).
+  std::vector<NamedLoss> phase_losses(size_t phase, const Tensor& batch, Generator& noise, const nn::RowShard& shard,
+                                      bool ramped, double* topology_ms);
+  // Rank 0 writes the run's files (log, checkpoints, report); the other processes of a data-parallel run write none.
+  bool writes_files() const { return group_.rank() == 0; }
   bool validating() const { return config_.validation.fraction > 0.0; }
   bool patience_ran_out() const;
   // After each epoch: the validation loss, logged; a new best is written to best.tlc.
@@ -126,11 +135,12 @@ class Trainer {
   [[noreturn]] void stop_diverged(std::ostream& log, int64_t step, int64_t epoch, const std::string& what) const;
   bool continues_in_place() const;
   void start_log() const;
-  std::ofstream open_log();
+  std::unique_ptr<std::ostream> open_log();
   RunSummary run_summary() const;
 
   TrainConfig config_;
   EarlierRun earlier_;
+  ProcessGroup& group_;            // this process and the others of a data-parallel run (a group of one without mpirun)
   std::unique_ptr<RunLock> lock_;  // taken when training starts, released with the trainer (after its report)
   data::Dataset train_set_, validation_set_, test_set_;
   std::unique_ptr<ModelFamily> family_;

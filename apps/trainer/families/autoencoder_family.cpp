@@ -17,11 +17,17 @@ class AutoencoderFamily final : public ModelFamily {
   nn::Autoencoder* autoencoder() override { return &model_; }
 
   std::vector<NamedLoss> phase_losses(size_t, const PhaseInputs& in) override {
-    const nn::AutoencoderOutput out = model_.run(in.batch, in.noise);
-    std::vector<NamedLoss> losses{{"reconstruction", reconstruction_loss(config_.reconstruction, out.reconstruction,
-                                                                         in.batch, config_.reduction)}};
+    const nn::AutoencoderOutput out = model_.run(in.batch, in.noise, in.shard);
+    // A sum over a shard's rows, scaled to estimate the sum over the whole batch: the trainer averages the processes'
+    // losses and gradients, which then give the whole batch's sum (means need no scaling).
+    const float whole_batch = config_.reduction == Reduction::Sum && in.shard.split()
+                                  ? static_cast<float>(in.shard.total) / static_cast<float>(in.batch.dim(0))
+                                  : 1.0f;
+    std::vector<NamedLoss> losses{
+        {"reconstruction",
+         reconstruction_loss(config_.reconstruction, out.reconstruction, in.batch, config_.reduction) * whole_batch}};
     if (config_.model.variational && config_.beta > 0.0f)
-      losses.push_back({"kl", gaussian_kl(out.mu, out.logvar, config_.reduction) * config_.beta});
+      losses.push_back({"kl", gaussian_kl(out.mu, out.logvar, config_.reduction) * (config_.beta * whole_batch)});
     const Tensor reconstruction = in.topology.needs_reconstruction
                                       ? reconstruction_values(config_.reconstruction, out.reconstruction)
                                       : out.reconstruction;

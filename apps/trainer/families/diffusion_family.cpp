@@ -32,15 +32,14 @@ class DiffusionFamily final : public ModelFamily {
   }
 
   std::vector<NamedLoss> phase_losses(size_t, const PhaseInputs& in) override {
-    const std::vector<int64_t> t = nn::random_timesteps(schedule_, in.batch.dim(0), in.noise);
-    const Tensor eps = Tensor::normal(in.batch.shape(), in.noise, 0.0f, 1.0f, in.batch.device());
+    const std::vector<int64_t> t = nn::random_timesteps(schedule_, in.batch.dim(0), in.noise, in.shard);
+    const Tensor eps = in.shard.normal(in.batch.shape(), in.noise, in.batch.device());
     const Tensor x_t = nn::q_sample(schedule_, in.batch, t, eps);
     const Tensor predicted = model_.predict(x_t, t);
     std::vector<NamedLoss> losses{{"denoising", mse_loss(predicted, eps, Reduction::Mean)}};
     std::vector<int64_t> rows;
     for (size_t r = 0; r < t.size(); ++r)
       if (t[r] < topology_max_t_) rows.push_back(static_cast<int64_t>(r));
-    if (rows.size() < 3) return losses;
     Tensor x0 = nn::predict_x0(schedule_, x_t, t, predicted), real = in.batch;
     if (rows.size() < t.size()) {
       const Tensor index = Tensor::from_vector(rows, {static_cast<int64_t>(rows.size())}, in.batch.device());

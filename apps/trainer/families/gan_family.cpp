@@ -27,7 +27,7 @@ class GanFamily final : public ModelFamily {
   std::vector<NamedLoss> phase_losses(size_t phase, const PhaseInputs& in) override {
     if (phase == 0) {
       const int64_t b = in.batch.dim(0);
-      const Tensor z = Tensor::normal({b, model_.spec().noise_dim}, in.noise, 0.0f, 1.0f, in.batch.device());
+      const Tensor z = in.shard.normal({b, model_.spec().noise_dim}, in.noise, in.batch.device());
       fake_ = model_.generate(z);
       const Tensor ones = Tensor::ones({b, 1}, in.batch.device()), zeros = Tensor::zeros({b, 1}, in.batch.device());
       const Tensor real_loss = bce_with_logits(model_.discriminate(in.batch), ones, Reduction::Mean);
