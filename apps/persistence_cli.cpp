@@ -106,14 +106,16 @@ void print_text(const tl::topology::PersistenceResult& result, bool edges) {
 }
 
 void print_json(const tl::topology::PersistenceResult& result, bool edges) {
-  std::printf("{\"points\": %lld, \"enclosing_radius\": ", static_cast<long long>(result.points));
-  if (std::isnan(result.enclosing_radius)) {
-    std::printf("null");  // not computed (the sparse path's H0 only)
-  } else {
-    std::printf("%.9g", result.enclosing_radius);
-  }
-  std::printf(", \"h1_threshold\": %.9g, \"truncated\": %s,\n", result.h1_threshold,
-              result.truncated ? "true" : "false");
+  // A value that is not finite is null: an enclosing radius the sparse path did not compute (H0 only, or a time
+  // limit that passed first), and the H1 threshold taken from it.
+  const auto number = [](float value) {
+    char text[32] = "null";
+    if (std::isfinite(value)) std::snprintf(text, sizeof text, "%.9g", value);
+    return std::string(text);
+  };
+  std::printf("{\"points\": %lld, \"enclosing_radius\": %s, \"h1_threshold\": %s, \"truncated\": %s,\n",
+              static_cast<long long>(result.points), number(result.enclosing_radius).c_str(),
+              number(result.h1_threshold).c_str(), result.truncated ? "true" : "false");
   if (result.truncated)
     std::printf(" \"truncation_reason\": %s,\n", nlohmann::json(result.truncation_reason).dump().c_str());
   std::printf(" \"diagrams\": [\n");

@@ -201,6 +201,19 @@ TEST_CASE("a threshold at an integer grid's step keeps exactly the lengths equal
   CHECK(std::count(graph.lengths.begin(), graph.lengths.end(), 0.0f) > 0);  // duplicates are neighbours at 0
 }
 
+TEST_CASE("a k-d tree graph over its edge budget comes back counted and unfilled") {
+  const Cloud cloud = grid_cloud(500, 2, 30, 11);
+  const NeighborGraph whole = topology::neighbor_graph_kd_tree(cloud.points.data(), cloud.n, cloud.dim, 1.0f);
+  const int64_t edges = whole.edge_count();
+  REQUIRE(edges > 0);
+  const NeighborGraph fits = topology::neighbor_graph_kd_tree(cloud.points.data(), cloud.n, cloud.dim, 1.0f, edges);
+  check_same_graph(fits, whole);
+  const NeighborGraph over = topology::neighbor_graph_kd_tree(cloud.points.data(), cloud.n, cloud.dim, 1.0f, edges - 1);
+  CHECK(over.offsets == whole.offsets);
+  CHECK(over.neighbors.empty());
+  CHECK(over.lengths.empty());
+}
+
 TEST_CASE("the Euclidean MST gives the dense path's H0 diagram and death edges bit for bit") {
   const Cloud clouds[] = {
       uniform_cloud(2000, 2, 21),   uniform_cloud(3000, 3, 22),         uniform_cloud(800, 1, 23),

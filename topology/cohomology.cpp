@@ -365,7 +365,10 @@ class SparseDistances {
   int64_t slots() const { return static_cast<int64_t>(graph_.neighbors.size()); }
   int64_t slot(kernels::Edge e) const {
     const View row = view(e.u);
-    return graph_.offsets[static_cast<size_t>(e.u)] + (std::lower_bound(row.begin, row.end, e.v) - row.begin);
+    const int32_t* found = std::lower_bound(row.begin, row.end, e.v);
+    TL_CHECK(found != row.end && *found == e.v, "sparse persistence: the spanning-forest edge {", e.u, ", ", e.v,
+             "} is not in the neighbour graph (its builders disagree on a length)");
+    return graph_.offsets[static_cast<size_t>(e.u)] + (found - row.begin);
   }
   template <class Visit>
   void for_each_lower_edge(int32_t u, Visit visit) const {

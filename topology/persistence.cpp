@@ -600,20 +600,24 @@ NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float t
                               detail::readable_bytes(limits.memory_limit()),
                               ": lower the threshold, use fewer points, or raise memory_limit_bytes");
   };
+  // The most edges that fit beside what the call holds (the offsets take 8 bytes a point, an edge 16).
+  const int64_t max_edges =
+      limits.memory_limited()
+          ? std::max<int64_t>(0, (limits.memory_limit() - limits.hold(0) - 8 * (int64_t{n} + 1)) / 16)
+          : -1;
   if (dim <= kKdTreeMaxDim) {
-    NeighborGraph graph = neighbor_graph_kd_tree(points, n, dim, threshold);
-    const int64_t bytes = NeighborGraph::bytes_for(n, graph.edge_count());
-    if (limits.memory_limited() && limits.hold(0) + bytes > limits.memory_limit()) {
-      refuse(over_limit(graph.edge_count()));
+    NeighborGraph graph = neighbor_graph_kd_tree(points, n, dim, threshold, max_edges);
+    const int64_t edges = graph.offsets.back() / 2;
+    if (max_edges >= 0 && edges > max_edges) {
+      refuse(over_limit(edges));
       return NeighborGraph{};
     }
-    held.add(bytes);
+    held.add(NeighborGraph::bytes_for(n, edges));
     return graph;
   }
   GraphLimits graph_limits;
   if (with_deadline) graph_limits.deadline_seconds = limits.steady_deadline();
-  if (limits.memory_limited())
-    graph_limits.max_edges = std::max<int64_t>(1, (limits.memory_limit() - limits.hold(0) - 8 * (n + 1)) / 16);
+  if (max_edges >= 0) graph_limits.max_edges = max_edges;
   GraphBuild build = build_neighbor_graph_blocked(points, n, dim, threshold, graph_limits);
   if (build.stop == GraphBuild::kTooManyEdges) {
     refuse(over_limit(build.edges));
@@ -641,28 +645,33 @@ PersistenceResult sparse_cloud_persistence(const float* points, int32_t n, int32
   std::string h1_refusal;
   if (h1) {
     result.enclosing_radius = enclosing_radius_blocked(points, n, dim, limits.steady_deadline());
-    result.h1_threshold = std::min(threshold, result.enclosing_radius);
+    result.h1_threshold =
+        std::isnan(result.enclosing_radius) ? result.enclosing_radius : std::min(threshold, result.enclosing_radius);
     if (std::isnan(result.enclosing_radius))
       h1_refusal = tl::detail::concat("sparse persistence of ", n, " points passed its time limit of ",
                                       limits.seconds(), " s (", limits.elapsed(),
                                       " s) while finding its enclosing radius, before the H1 reduction began: raise "
                                       "time_limit_seconds, use fewer points, or choose OnLimit::Truncate");
   }
-  // H0 reads the graph when the tree does not apply, or when the graph H1 needs reaches the threshold anyway.
-  const bool h0_from_graph = dim > kEmstMaxDim || (h1 && dim > kKdTreeMaxDim && result.h1_threshold >= threshold);
-  TL_CHECK_AS(ValueError, !h0_from_graph || std::isfinite(threshold), "sparse persistence of a cloud of ", dim,
+  // H0 reads the graph when the tree does not apply, or (sharing it) when the blocked graph H1 needs reaches the
+  // threshold anyway; a shared graph that a guard refuses leaves H0 to the tree and H1 skipped.
+  const bool h0_needs_graph = dim > kEmstMaxDim;
+  const bool share_graph =
+      !h0_needs_graph && h1 && h1_refusal.empty() && dim > kKdTreeMaxDim && result.h1_threshold >= threshold;
+  TL_CHECK_AS(ValueError, !h0_needs_graph || std::isfinite(threshold), "sparse persistence of a cloud of ", dim,
               " dimensions needs a finite threshold: its spanning tree comes from the graph of the edges within it "
               "(the Euclidean spanning tree takes at most ",
               kEmstMaxDim, " dimensions); give a threshold or use the dense path");
   HeldBytes held(limits);
   NeighborGraph graph;
   std::vector<kernels::WeightedEdge> forest;
-  if (h0_from_graph) {  // H0 is always complete: the graph is built to its end, or refused
+  if (h0_needs_graph) {  // H0 is always complete: the graph is built to its end, or refused
     graph = limited_graph(points, n, dim, threshold, limits, held, false, false, h1_refusal);
-    forest = graph_spanning_forest(graph);
-  } else {
-    forest = euclidean_mst(points, n, dim, threshold);
+  } else if (share_graph) {
+    graph = limited_graph(points, n, dim, threshold, limits, held, true, true, h1_refusal);
   }
+  const bool h0_from_graph = h0_needs_graph || (share_graph && h1_refusal.empty());
+  forest = h0_from_graph ? graph_spanning_forest(graph) : euclidean_mst(points, n, dim, threshold);
   held.add(static_cast<int64_t>(forest.capacity() * sizeof(kernels::WeightedEdge)));
   result.diagrams.push_back(h0_diagram(forest, n));
   if (!h1) return result;

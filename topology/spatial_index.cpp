@@ -152,7 +152,7 @@ void visit_within(const KdTree& tree, int32_t query, float threshold, std::vecto
 
 }  // namespace
 
-NeighborGraph neighbor_graph_kd_tree(const float* points, int32_t n, int32_t dim, float threshold) {
+NeighborGraph neighbor_graph_kd_tree(const float* points, int32_t n, int32_t dim, float threshold, int64_t max_edges) {
   TL_CHECK_AS(ValueError, !std::isnan(threshold), "neighbor_graph_kd_tree needs a threshold, got NaN");
   const KdTree tree(points, n, dim);
   NeighborGraph graph;
@@ -176,6 +176,7 @@ NeighborGraph neighbor_graph_kd_tree(const float* points, int32_t n, int32_t dim
     }
   }
   std::partial_sum(graph.offsets.begin(), graph.offsets.end(), graph.offsets.begin());
+  if (max_edges >= 0 && graph.offsets.back() / 2 > max_edges) return graph;
   graph.neighbors.resize(static_cast<size_t>(graph.offsets.back()));
   graph.lengths.resize(static_cast<size_t>(graph.offsets.back()));
 #pragma omp parallel

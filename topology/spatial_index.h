@@ -33,7 +33,7 @@ inline float point_length(const float* a, const float* b, int32_t dim) {
   float sum = 0.0f;
   for (int32_t k = 0; k < dim; ++k) {
     const float diff = a[k] - b[k];
-#ifdef __FMA__
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
     sum = std::fma(diff, diff, sum);
 #else
     sum += diff * diff;  // without FMA instructions no compiler fuses this, here or in the dense loop
@@ -107,7 +107,10 @@ class KdTree {
 // graph as neighbor_graph_blocked, in O(n log n + edges) time for small dimensions and O(n + edges) memory beyond
 // the tree. Rows are built in parallel over the points (OpenMP: each row counted, the offsets summed, then each row
 // filled and sorted), so the graph is the same for any number of threads. Coordinates must be finite and
-// 1 <= dim <= 32 (ValueError otherwise); threshold must not be NaN.
-NeighborGraph neighbor_graph_kd_tree(const float* points, int32_t n, int32_t dim, float threshold);
+// 1 <= dim <= 32 (ValueError otherwise); threshold must not be NaN. With max_edges >= 0, a graph of more edges is
+// counted but not filled: it comes back with its offsets and no neighbours (the count, offsets.back() / 2, for the
+// caller's message), before its arrays are allocated.
+NeighborGraph neighbor_graph_kd_tree(const float* points, int32_t n, int32_t dim, float threshold,
+                                     int64_t max_edges = -1);
 
 }  // namespace tl::topology
