@@ -302,9 +302,16 @@ bool exists(const std::string& path) {
 // The environment of the children: this process's, where `runs` run side by side and the user did not set
 // OMP_NUM_THREADS, with OMP_NUM_THREADS = max(1, cores / runs). OpenMP teams larger than their share of the cores
 // spin in barriers against each other and slow every run several-fold (issue 15's busy-machine measurements).
+// An MPI launcher's variables are left out: each child is a run of its own, not a rank of this process's group
+// (apps/trainer/process_group.h reads them).
 std::vector<std::string> child_environment(size_t runs) {
   std::vector<std::string> environment;
-  for (char** e = environ; *e != nullptr; ++e) environment.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string variable = *e;
+    const bool launcher =
+        variable.rfind("OMPI_", 0) == 0 || variable.rfind("PMI_", 0) == 0 || variable.rfind("PMIX_", 0) == 0;
+    if (!launcher) environment.push_back(variable);
+  }
   if (runs >= 2 && std::getenv("OMP_NUM_THREADS") == nullptr) {
     const size_t cores = std::max(1u, std::thread::hardware_concurrency());
     environment.push_back("OMP_NUM_THREADS=" + std::to_string(std::max<size_t>(1, cores / runs)));
