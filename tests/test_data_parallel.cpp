@@ -163,9 +163,16 @@ TEST_CASE("two processes train a point GAN and a point diffusion model with topo
     "topology": [{"term": "talsr", "weight": 0.5, "dims": [0, 1]}],
     "optimizer": {"type": "adam", "lr": 0.001}, "max_steps": 3, "batch_size": 64, "seed": 2
   })");
-  for (const auto& [name, config, keys] :
-       {std::tuple{std::string("gan"), gan, std::vector<std::string>{"discriminator", "generator", "talsr"}},
-        std::tuple{std::string("diffusion"), diffusion, std::vector<std::string>{"denoising", "talsr"}}}) {
+  struct Family {
+    std::string name;
+    json config;
+    std::vector<std::string> keys;  // the logged losses compared
+  };
+  for (const Family& family : {Family{"gan", gan, {"discriminator", "generator", "talsr"}},
+                               Family{"diffusion", diffusion, {"denoising", "talsr"}}}) {
+    const std::string& name = family.name;
+    const json& config = family.config;
+    const std::vector<std::string>& keys = family.keys;
     INFO(name);
     const ToolRun one = train(dir, config, 1, name + "_one");
     INFO(one.output);
