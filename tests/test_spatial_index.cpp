@@ -103,7 +103,8 @@ NeighborGraph brute_force_graph(const std::vector<float>& dist, int32_t n, float
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  // An empty vector's data() may be null, which memcmp must not be given.
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 void check_same_graph(const NeighborGraph& actual, const NeighborGraph& expected) {
