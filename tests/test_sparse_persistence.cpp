@@ -262,6 +262,13 @@ TEST_CASE("the memory limit refuses a neighbour graph that does not fit, naming 
   CHECK(error_message([&] {
           topology::persistence(forty, options);
         }).find("holds " + std::to_string(wide.edge_count()) + " edges") != std::string::npos);
+  // Kruskal sorts a copy of the graph's edges (12 bytes each): a limit the graph alone fits under refuses them too,
+  // before either is allocated.
+  const int64_t graph_bytes = NeighborGraph::bytes_for(300, wide.edge_count());
+  options.memory_limit_bytes = static_cast<size_t>(graph_bytes + 6 * wide.edge_count());
+  const std::string kruskal = error_message([&] { topology::persistence(forty, options); });
+  CHECK(kruskal.find("holds " + std::to_string(wide.edge_count()) + " edges") != std::string::npos);
+  CHECK(kruskal.find("at 28 bytes an edge") != std::string::npos);
   options.memory_limit_bytes = 1 << 30;  // enough: the dense path's diagrams
   check_same_results(topology::persistence(forty, options), run(forty, 2.4f, false), "40-D under a generous limit");
 }

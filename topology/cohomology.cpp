@@ -1802,10 +1802,14 @@ H1Outcome reduce_listed_columns(const Source& source, float threshold, const ker
   return outcome;
 }
 
+// Who counts the columns reduce_from_forest lists against the memory limit: the dense path counted 36 bytes an edge
+// for them before it began (hold_fixed_buffers in persistence.cpp); the sparse path has them counted as listed.
+enum class ListedColumns { kCountedByCaller, kCountedHere };
+
 // H1 of `source` up to `threshold` from its spanning forest: its columns listed, then reduced.
 template <class Source>
 H1Outcome reduce_from_forest(const Source& source, float threshold, const kernels::WeightedEdge* forest,
-                             int32_t forest_count, RunLimits& limits) {
+                             int32_t forest_count, RunLimits& limits, ListedColumns counting) {
   const int32_t n = source.points();
   if (n < 3) return reduce_listed_columns(source, threshold, nullptr, 0, limits);
   std::vector<kernels::H1Column> columns;
@@ -1821,6 +1825,9 @@ H1Outcome reduce_from_forest(const Source& source, float threshold, const kernel
     outcome.truncation_reason = message;
     return outcome;
   }
+  HeldBytes listed(limits);  // a reduction that does not fit beside them trips at its first allocation
+  if (counting == ListedColumns::kCountedHere)
+    listed.add(static_cast<int64_t>(columns.capacity() * sizeof(kernels::H1Column)));
   return reduce_listed_columns(source, threshold, columns.data(), static_cast<int64_t>(columns.size()), limits);
 }
 
@@ -1846,12 +1853,14 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
 
 H1Outcome h1_cohomology_from_forest(const float* dist, int32_t n, float threshold, const kernels::WeightedEdge* forest,
                                     int32_t forest_count, RunLimits& limits) {
-  return reduce_from_forest(DenseDistances(dist, n), threshold, forest, forest_count, limits);
+  return reduce_from_forest(DenseDistances(dist, n), threshold, forest, forest_count, limits,
+                            ListedColumns::kCountedByCaller);
 }
 
 H1Outcome h1_cohomology_sparse(const NeighborGraph& graph, float threshold, const kernels::WeightedEdge* forest,
                                int32_t forest_count, RunLimits& limits) {
-  return reduce_from_forest(SparseDistances(graph), threshold, forest, forest_count, limits);
+  return reduce_from_forest(SparseDistances(graph), threshold, forest, forest_count, limits,
+                            ListedColumns::kCountedHere);
 }
 
 }  // namespace tl::topology::detail

@@ -45,6 +45,23 @@ class RunLimits {
   std::atomic<int64_t> held_{0};
 };
 
+// Bytes counted as held against a RunLimits while this lives.
+class HeldBytes {
+ public:
+  explicit HeldBytes(RunLimits& limits) : limits_(limits) {}
+  ~HeldBytes() { limits_.hold(-bytes_); }
+  HeldBytes(const HeldBytes&) = delete;
+  HeldBytes& operator=(const HeldBytes&) = delete;
+  void add(int64_t bytes) {
+    limits_.hold(bytes);
+    bytes_ += bytes;
+  }
+
+ private:
+  RunLimits& limits_;
+  int64_t bytes_ = 0;
+};
+
 // "1.5 GiB", "320.0 MiB", "100 bytes": a byte count for a message.
 std::string readable_bytes(int64_t bytes);
 

@@ -533,23 +533,6 @@ constexpr int32_t kEmstMaxDim = static_cast<int32_t>(kernels::kDirectDistanceMax
 // The largest cloud of sparse H1 (its columns' edge indices fit 32 bits); H0 takes any int32 count.
 constexpr int64_t kMaxSparseH1Points = 65536;
 
-// Bytes counted against the run's memory limit while this lives.
-class HeldBytes {
- public:
-  explicit HeldBytes(detail::RunLimits& limits) : limits_(limits) {}
-  ~HeldBytes() { limits_.hold(-bytes_); }
-  HeldBytes(const HeldBytes&) = delete;
-  HeldBytes& operator=(const HeldBytes&) = delete;
-  void add(int64_t bytes) {
-    limits_.hold(bytes);
-    bytes_ += bytes;
-  }
-
- private:
-  detail::RunLimits& limits_;
-  int64_t bytes_ = 0;
-};
-
 // The minimum spanning forest of a neighbour graph's edges (all within its threshold) by Kruskal in the filtration
 // order: the dense path's forest for the same threshold (the forest is unique under that order).
 std::vector<kernels::WeightedEdge> graph_spanning_forest(const NeighborGraph& graph) {
@@ -581,29 +564,38 @@ std::vector<kernels::WeightedEdge> graph_spanning_forest(const NeighborGraph& gr
   return forest;
 }
 
+// What a cloud's neighbour graph is built for: H0's spanning tree (by Kruskal, above the Euclidean tree's 32
+// dimensions), that tree and H1 (one graph shared), or H1 alone.
+enum class GraphFor { kSpanningTree, kTreeAndH1, kH1 };
+
 // The graph of one cloud up to `threshold` from the builder for its dimension, counted against the memory limit:
 // the blocked builder counts the edges before it allocates and refuses beyond the limit, the k-d tree's graph is
-// counted once built. `why` says what the graph is for. A limit that trips throws LimitError, or under
-// OnLimit::Truncate (when `may_truncate`) leaves the graph empty and the message in `refusal`; so does a deadline
-// that passes while the blocked builder runs (when `with_deadline`).
-NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float threshold, detail::RunLimits& limits,
-                            HeldBytes& held, bool may_truncate, bool with_deadline, std::string& refusal) {
+// counted once built. When H0's spanning tree is drawn from the graph, each edge also counts the sorted copy
+// graph_spanning_forest makes of it (the caller holds that copy's bytes while Kruskal runs). A limit that trips
+// throws LimitError, or, where the graph serves H1 (which may be cut short), under OnLimit::Truncate leaves the graph
+// empty and the message in `refusal`; so does a deadline that passes while the blocked builder runs (a graph for H0
+// alone is built to its end).
+NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float threshold, GraphFor use,
+                            detail::RunLimits& limits, detail::HeldBytes& held, std::string& refusal) {
+  const bool for_kruskal = use != GraphFor::kH1, serves_h1 = use != GraphFor::kSpanningTree;
   const auto refuse = [&](const std::string& message) {
-    TL_CHECK_AS(LimitError, may_truncate && limits.on_limit() == OnLimit::Truncate, message);
+    TL_CHECK_AS(LimitError, serves_h1 && limits.on_limit() == OnLimit::Truncate, message);
     refusal = message;
   };
+  const int64_t copy_bytes = for_kruskal ? static_cast<int64_t>(sizeof(kernels::WeightedEdge)) : 0;
   const auto over_limit = [&](int64_t edges) {
-    return tl::detail::concat("sparse persistence of ", n, " points: the neighbour graph up to ", threshold, " holds ",
-                              edges, " edges, ", detail::readable_bytes(NeighborGraph::bytes_for(n, edges)),
-                              " at 16 bytes an edge; with the ", detail::readable_bytes(limits.hold(0)),
-                              " held already that passes the memory limit of ",
-                              detail::readable_bytes(limits.memory_limit()),
-                              ": lower the threshold, use fewer points, or raise memory_limit_bytes");
+    return tl::detail::concat(
+        "sparse persistence of ", n, " points: the neighbour graph up to ", threshold, " holds ", edges, " edges, ",
+        detail::readable_bytes(NeighborGraph::bytes_for(n, edges) + copy_bytes * edges), " at ", 16 + copy_bytes,
+        " bytes an edge", for_kruskal ? " (the graph, and the sorted copy its spanning tree is drawn from)" : "",
+        "; with the ", detail::readable_bytes(limits.hold(0)), " held already that passes the memory limit of ",
+        detail::readable_bytes(limits.memory_limit()),
+        ": lower the threshold, use fewer points, or raise memory_limit_bytes");
   };
-  // The most edges that fit beside what the call holds (the offsets take 8 bytes a point, an edge 16).
+  // The most edges that fit beside what the call holds (the offsets take 8 bytes a point, an edge 16 and its copy).
   const int64_t max_edges =
       limits.memory_limited()
-          ? std::max<int64_t>(0, (limits.memory_limit() - limits.hold(0) - 8 * (int64_t{n} + 1)) / 16)
+          ? std::max<int64_t>(0, (limits.memory_limit() - limits.hold(0) - 8 * (int64_t{n} + 1)) / (16 + copy_bytes))
           : -1;
   if (dim <= kKdTreeMaxDim) {
     NeighborGraph graph = neighbor_graph_kd_tree(points, n, dim, threshold, max_edges);
@@ -616,7 +608,7 @@ NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float t
     return graph;
   }
   GraphLimits graph_limits;
-  if (with_deadline) graph_limits.deadline_seconds = limits.steady_deadline();
+  if (serves_h1) graph_limits.deadline_seconds = limits.steady_deadline();
   if (max_edges >= 0) graph_limits.max_edges = max_edges;
   GraphBuild build = build_neighbor_graph_blocked(points, n, dim, threshold, graph_limits);
   if (build.stop == GraphBuild::kTooManyEdges) {
@@ -662,16 +654,22 @@ PersistenceResult sparse_cloud_persistence(const float* points, int32_t n, int32
               " dimensions needs a finite threshold: its spanning tree comes from the graph of the edges within it "
               "(the Euclidean spanning tree takes at most ",
               kEmstMaxDim, " dimensions); give a threshold or use the dense path");
-  HeldBytes held(limits);
+  detail::HeldBytes held(limits);
   NeighborGraph graph;
   std::vector<kernels::WeightedEdge> forest;
   if (h0_needs_graph) {  // H0 is always complete: the graph is built to its end, or refused
-    graph = limited_graph(points, n, dim, threshold, limits, held, false, false, h1_refusal);
+    graph = limited_graph(points, n, dim, threshold, GraphFor::kSpanningTree, limits, held, h1_refusal);
   } else if (share_graph) {
-    graph = limited_graph(points, n, dim, threshold, limits, held, true, true, h1_refusal);
+    graph = limited_graph(points, n, dim, threshold, GraphFor::kTreeAndH1, limits, held, h1_refusal);
   }
   const bool h0_from_graph = h0_needs_graph || (share_graph && h1_refusal.empty());
-  forest = h0_from_graph ? graph_spanning_forest(graph) : euclidean_mst(points, n, dim, threshold);
+  if (h0_from_graph) {
+    detail::HeldBytes sorted_copy(limits);
+    sorted_copy.add(graph.edge_count() * static_cast<int64_t>(sizeof(kernels::WeightedEdge)));
+    forest = graph_spanning_forest(graph);
+  } else {
+    forest = euclidean_mst(points, n, dim, threshold);
+  }
   held.add(static_cast<int64_t>(forest.capacity() * sizeof(kernels::WeightedEdge)));
   result.diagrams.push_back(h0_diagram(forest, n));
   if (!h1) return result;
@@ -682,7 +680,7 @@ PersistenceResult sparse_cloud_persistence(const float* points, int32_t n, int32
                                     "time_limit_seconds, lower the threshold, use fewer points, or choose "
                                     "OnLimit::Truncate");
   if (h1_refusal.empty() && !h0_from_graph)
-    graph = limited_graph(points, n, dim, result.h1_threshold, limits, held, true, true, h1_refusal);
+    graph = limited_graph(points, n, dim, result.h1_threshold, GraphFor::kH1, limits, held, h1_refusal);
   if (h1_refusal.empty()) {
     detail::H1Outcome outcome = detail::h1_cohomology_sparse(graph, result.h1_threshold, forest.data(),
                                                              static_cast<int32_t>(forest.size()), limits);

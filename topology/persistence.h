@@ -84,10 +84,11 @@ struct PersistenceOptions {
   // - Without a finite threshold, H1 runs up to the enclosing radius, as the dense path does; its graph then holds a
   //   good part of all pairs (use a threshold for large clouds). Above 32 dimensions H0 then has no tree to come
   //   from, and a cloud without a finite threshold is refused (ValueError).
-  // - Guards: memory_limit_bytes counts the graph (16 bytes an edge, counted before it is allocated when built from
-  //   blocks, once built from the tree: a limit it passes throws LimitError naming the edge count, or under
-  //   OnLimit::Truncate skips H1), the spanning tree and the reduction; time_limit_seconds is read while the
-  //   enclosing radius is found, the blocked graph built and H1 reduced (the tree builders run to their end).
+  // - Guards: memory_limit_bytes counts the graph (16 bytes an edge, 28 where Kruskal sorts a copy of its edges;
+  //   counted before it is allocated when built from blocks, once built from the tree: a limit it passes throws
+  //   LimitError naming the edge count, or under OnLimit::Truncate skips H1), the spanning tree, the listed H1
+  //   columns (20 bytes each) and the reduction; time_limit_seconds is read while the enclosing radius is found, the
+  //   blocked graph built and H1 reduced (the tree builders run to their end).
   // - enclosing_radius is NaN when only H0 is asked for (it is not computed).
   bool sparse = false;
 };
