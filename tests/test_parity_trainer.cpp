@@ -3,7 +3,6 @@
 // T1, a DCGAN and a U-Net DDPM with TALSR terms); the trainer's topological terms give the CPU's
 // losses and gradients; one TALSR step makes no more host round trips than stated; the data-parallel collectives
 // (NCCL under mpirun) give the CPU's gathered rows and averaged gradients. Needs a GPU (skipped otherwise).
-#include <filesystem>
 
 #include "apps/trainer/data_parallel.h"
 #include "apps/trainer/trainer.h"
@@ -24,7 +23,7 @@ struct DeviceRuns {
   std::vector<uint64_t> cuda_hashes;
 };
 DeviceRuns train_on_devices(nlohmann::json config, const std::string& name) {
-  const std::string base = (std::filesystem::temp_directory_path() / ("topolatent_parity_" + name)).string();
+  const std::string base = scratch_directory("parity_" + name);
   DeviceRuns runs;
   for (const char* device : {"cpu", "cuda", "cuda"}) {
     config["device"] = device;

@@ -211,7 +211,7 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float low, float high) {
 }
 
 std::string scratch_directory(const std::string& name) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("topolatent_" + name);
+  const std::filesystem::path dir = std::filesystem::path(TL_TEST_SCRATCH_DIR) / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

@@ -73,7 +73,8 @@ void check_gradient(const std::function<Tensor(const std::vector<Tensor>&)>& los
 // the checkout by default); nothing (and a test MESSAGE saying so) where that directory is absent.
 std::optional<data::Dataset> shared_mnist_test_split();
 
-// An empty directory "topolatent_<name>" under the system's temporary path (emptied first when it exists).
+// An empty directory `name` under the build tree's tests/scratch (emptied first when it exists). Each test case uses
+// names of its own, and another build's suite running at the same time has its own folder.
 std::string scratch_directory(const std::string& name);
 
 // A tensor of `shape` uniform in [low, high) on the CPU, fixed by `seed`.

@@ -149,7 +149,7 @@ TEST_CASE("config validation rejects unknown keys and bad values by their full n
 
 TEST_CASE("config files and overrides the fuzzer found crashing are refused with ValueError") {
   // A number beyond double (nlohmann's out_of_range, not a parse_error), in the file and in an override value.
-  const std::filesystem::path file = std::filesystem::temp_directory_path() / "tl_config_huge_number.json";
+  const std::filesystem::path file = std::filesystem::path(scratch_directory("config_huge_number")) / "config.json";
   std::ofstream(file) << "{\"epochs\": 1e999}";
   CHECK(error_message([&] { train::read_config_file(file.string()); }).find("is not valid JSON") != std::string::npos);
   std::filesystem::remove(file);
