@@ -1,9 +1,9 @@
 // Data-parallel training as a user launches it: `mpirun -np 2 tl_train` against one process on the same global
 // batch (losses and parameters within a float tolerance: the sums run in another order), run to run bit for bit,
-// resume with the same process count, and an error on one process ending both. Skipped with a message in builds
-// without MPI, and in sanitizer builds (Open MPI's own allocations would be reported as leaks).
-#include <unistd.h>
-
+// resume with the same process count, the cores shared while training, and an error on one process ending both.
+// Skipped with a message in builds without MPI, and in sanitizer builds (Open MPI's own allocations would be reported
+// as leaks).
+#include <omp.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apps/trainer/checkpoint.h"
@@ -31,14 +32,6 @@ std::string mpirun(int processes) {
   (void)processes;
   return "";
 #endif
-}
-
-// A fresh directory for one test case (of this process: several builds' suites may run at once).
-std::string scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("tl_data_parallel_" + std::to_string(getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
 }
 
 // tl_train on `config` in `dir` with `processes` processes (1: no mpirun); the run's output is `output`.
@@ -110,7 +103,7 @@ bool mpi_available() {
 
 TEST_CASE("two processes train a TALSR VAE as one process does on the same global batch, and repeat bit for bit") {
   if (!mpi_available()) return;
-  const std::string dir = scratch("talsr");
+  const std::string dir = scratch_directory("data_parallel_talsr");
   REQUIRE(train(dir, talsr_vae(), 1, "one").status == 0);
   const ToolRun two = train(dir, talsr_vae(), 2, "two");
   INFO(two.output);
@@ -137,7 +130,7 @@ TEST_CASE("two processes train the reference VAE on MNIST with a sum reduction a
     "optimizer": {"type": "adam", "lr": 0.001}, "max_steps": 3, "batch_size": 128, "seed": 0
   })");
   config["data"]["path"] = mnist.string();
-  const std::string dir = scratch("reference_vae");
+  const std::string dir = scratch_directory("data_parallel_reference_vae");
   REQUIRE(train(dir, config, 1, "one").status == 0);
   const ToolRun two = train(dir, config, 2, "two");
   INFO(two.output);
@@ -148,7 +141,7 @@ TEST_CASE("two processes train the reference VAE on MNIST with a sum reduction a
 
 TEST_CASE("two processes train a point GAN and a point diffusion model with topology terms as one process does") {
   if (!mpi_available()) return;
-  const std::string dir = scratch("generative");
+  const std::string dir = scratch_directory("data_parallel_generative");
   json gan = json::parse(R"({
     "family": "gan", "model": {"preset": "point_gan", "input": 2, "noise_dim": 4, "hidden": [32, 32]},
     "data": {"source": "synthetic", "name": "circle", "count": 512, "noise": 0.05},
@@ -188,7 +181,7 @@ TEST_CASE("two processes train a point GAN and a point diffusion model with topo
 
 TEST_CASE("per-rank topology terms are each process's own term, averaged over the processes") {
   if (!mpi_available()) return;
-  const std::string dir = scratch("per_rank");
+  const std::string dir = scratch_directory("data_parallel_per_rank");
   // A learning rate far below float resolution keeps the weights fixed, so that one process with half the batch
   // sees rank 0's rows at step 1 and rank 1's at step 2 under the same weights (TALSR reads the codes' means, which
   // no noise draw touches).
@@ -212,7 +205,7 @@ TEST_CASE("per-rank topology terms are each process's own term, averaged over th
 
 TEST_CASE("a two-process run resumes bit-identically with two processes and refuses one") {
   if (!mpi_available()) return;
-  const std::string dir = scratch("resume");
+  const std::string dir = scratch_directory("data_parallel_resume");
   json config = talsr_vae();
   config["max_steps"] = 6;
   REQUIRE(train(dir, config, 2, "whole").status == 0);
@@ -229,9 +222,27 @@ TEST_CASE("a two-process run resumes bit-identically with two processes and refu
   CHECK(checkpoint_tensors(dir + "/part/checkpoint.tlc") == checkpoint_tensors(dir + "/whole/checkpoint.tlc"));
 }
 
+TEST_CASE("processes on one machine share its cores while they train, and rank 0 evaluates with all of them") {
+  if (!mpi_available()) return;
+  const std::string dir = scratch_directory("data_parallel_cores");
+  std::ofstream(dir + "/talsr.json") << talsr_vae().dump(2);
+  // Unbound processes without OMP_NUM_THREADS (mpirun() sets it to 1): each trains with half the cores.
+  const ToolRun run = run_in(dir, mpirun(2) + "--bind-to none env -u OMP_NUM_THREADS '" + tool("tl_train") +
+                                      "' talsr.json output=run progress=false");
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  const json report = json::parse(std::ifstream(dir + "/run/report.json"));
+  // A machine whose cpuset hides some cores is treated as a binding: the process keeps the cores it sees.
+  const int cores = omp_get_num_procs();
+  const bool sees_every_core = cores >= static_cast<int>(std::thread::hardware_concurrency());
+  CHECK(report.at("train").at("processes") == 2);
+  CHECK(report.at("train").at("threads_per_process") == (sees_every_core ? std::max(1, cores / 2) : cores));
+  CHECK(report.at("evaluation_threads") == cores);
+}
+
 TEST_CASE("data-parallel refusals: a batch that does not split, and an error on one process ends both") {
   if (!mpi_available()) return;
-  const std::string dir = scratch("refusals");
+  const std::string dir = scratch_directory("data_parallel_refusals");
   json config = talsr_vae();
   config["batch_size"] = 63;
   const ToolRun odd = train(dir, config, 2, "odd");

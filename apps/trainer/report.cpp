@@ -16,11 +16,14 @@ json report_json(const TrainConfig& config, const RunSummary& run, const json& e
                 {"epochs_completed", static_cast<double>(run.steps) / static_cast<double>(run.steps_per_epoch)},
                 {"median_step_ms", median(run.step_ms)},
                 {"median_topology_ms", median(run.topology_ms)},
-                {"wall_seconds_this_run", run.wall_seconds}};
+                {"wall_seconds_this_run", run.wall_seconds},
+                {"processes", run.processes},
+                {"threads_per_process", run.threads_per_process}};
   for (const auto& [name, value] : run.last_epoch_means) train["last_epoch_mean"][name] = value;
   json report = {{"config", config.source},
                  {"device", device_name(config.device)},
                  {"model_parameters", run.model_parameters},
+                 {"evaluation_threads", run.evaluation_threads},
                  {"train", train},
                  {"test", evaluation}};
   if (run.validation) {
@@ -50,7 +53,8 @@ void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummar
       md << "no epoch was validated yet: the test metrics are of the final state.\n\n";
   }
   md << "## Training\n\n| quantity | value |\n| --- | --- |\n";
-  md << "| steps | " << run.steps << " |\n| median step (ms) | " << median(run.step_ms) << " |\n"
+  md << "| steps | " << run.steps << " |\n| processes x OpenMP threads | " << run.processes << " x "
+     << run.threads_per_process << " |\n| median step (ms) | " << median(run.step_ms) << " |\n"
      << "| median topology forward (ms) | " << median(run.topology_ms) << " |\n";
   for (const auto& [name, value] : run.last_epoch_means) md << "| last-epoch mean " << name << " | " << value << " |\n";
   md << "\n## Test set\n\n| metric | value |\n| --- | --- |\n";

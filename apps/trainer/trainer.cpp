@@ -210,6 +210,25 @@ class DiscardingStream : public std::ostream {
 // The topology terms need three points at least (a gathered batch in a data-parallel run).
 constexpr int64_t kMinTopologyRows = 3;
 
+// While it lives, the processes of a data-parallel run on one machine share its cores: OpenMP teams of all the cores
+// each would oversubscribe them. Afterwards the team size is restored, so that rank 0's evaluation, which the others
+// do not join, has every core again. A process the launcher bound to some cores (Open MPI binds to a core for 2
+// processes) already sees only those, and OMP_NUM_THREADS, when set, is the user's choice: both are left alone.
+class CoresShared {
+ public:
+  explicit CoresShared(int local_processes) : threads_before_(omp_get_max_threads()) {
+    const bool sees_every_core = omp_get_num_procs() >= static_cast<int>(std::thread::hardware_concurrency());
+    if (local_processes > 1 && sees_every_core && std::getenv("OMP_NUM_THREADS") == nullptr)
+      omp_set_num_threads(std::max(1, omp_get_num_procs() / local_processes));
+  }
+  ~CoresShared() { omp_set_num_threads(threads_before_); }
+  CoresShared(const CoresShared&) = delete;
+  CoresShared& operator=(const CoresShared&) = delete;
+
+ private:
+  int threads_before_;
+};
+
 // The running mean of each loss term over the current epoch (over the steps of it this run took).
 class EpochMeans {
  public:
@@ -247,11 +266,6 @@ Trainer::Trainer(TrainConfig config, EarlierRun earlier)
               " does not split into the ", group_.size(), " processes of this run (mpirun -np ", group_.size(),
               "): use a multiple of ", group_.size());
   if (group_.size() > 1 && config_.device == Device::CUDA) group_.select_cuda_device();
-  // The processes on one machine share its cores: OpenMP teams of all the cores each would oversubscribe them. A
-  // process the launcher bound to some cores (Open MPI binds to a core for 2 processes) already sees only those.
-  const bool sees_every_core = omp_get_num_procs() >= static_cast<int>(std::thread::hardware_concurrency());
-  if (group_.local_size() > 1 && sees_every_core && std::getenv("OMP_NUM_THREADS") == nullptr)
-    omp_set_num_threads(std::max(1, omp_get_num_procs() / group_.local_size()));
   // A diffusion step's topology rows vary (those below topology_max_t); its terms skip a step with fewer than 3.
   const int64_t topology_rows =
       config_.distributed.per_rank_topology ? config_.batch_size / group_.size() : config_.batch_size;
@@ -786,6 +800,8 @@ void Trainer::train_until(int64_t until) {
   std::vector<int64_t> order;
   int64_t order_epoch = -1;
   family_->module().train();
+  const CoresShared cores(group_.local_size());
+  threads_per_process_ = omp_get_max_threads();
   while (step_ < until) {
     const int64_t epoch = step_ / per_epoch;
     if (epoch != order_epoch) {
@@ -843,6 +859,9 @@ RunSummary Trainer::run_summary() const {
   run.step_ms = step_ms_;
   run.topology_ms = topology_ms_;
   run.wall_seconds = wall_seconds_;
+  run.processes = group_.size();
+  run.threads_per_process = threads_per_process_;
+  run.evaluation_threads = omp_get_max_threads();
   run.last_epoch_means = epoch_means_;
   return run;
 }
