@@ -14,7 +14,6 @@
 #include "nn/data/synthetic.h"
 #include "tests/persistence_reference.h"
 #include "tests/test_support.h"
-#include "topology/cohomology.h"
 #include "topology/matching.h"
 #include "topology/persistence.h"
 
@@ -579,46 +578,47 @@ TEST_CASE("the memory limit stops a run cleanly, saying what it needed and what 
   Generator generator(9);
   const Tensor points = data::torus(800, 2.0f, 0.7f, 0.02f, generator);
   PersistenceOptions options;
-  SUBCASE("estimated before anything is allocated") {
+  const PersistenceResult unlimited = topology::persistence(points, options);
+  SUBCASE("the matrices estimated before anything is allocated, the columns counted as they are listed") {
     options.memory_limit_bytes = size_t(1) << 20;
     CHECK(error_message([&] { topology::persistence(points, options); })
               .find("persistence of 800 points needs about 2.4 MiB for its distance matrices (4 n^2 bytes per cloud of "
                     "n points), more than its memory limit of 1.0 MiB: use fewer points") != std::string::npos);
-    options.memory_limit_bytes = size_t(8) << 20;  // the matrix fits, the 319,600 H1 columns (36 bytes each) do not
+    // H1 lists 230 of the 319,600 edges as columns (the rest are apparent pairs or in the spanning tree) and its
+    // reduction holds under 2 MiB, so 8 MiB is enough; an up-front estimate of 36 bytes for every edge (13.4 MiB in
+    // all) used to refuse it.
+    options.memory_limit_bytes = size_t(8) << 20;
+    const PersistenceResult fits = topology::persistence(points, options);
+    CHECK(!fits.truncated);
+    CHECK(fits.diagrams[1].pairs.size() == unlimited.diagrams[1].pairs.size());
+    CHECK(fits.diagrams[1].pairs.size() > 0);
+    // 1 KiB beside the matrix: the listed columns (16 bytes each while they are sorted) do not fit.
+    options.memory_limit_bytes = size_t(800 * 800 * 4 + 1024);
     const std::string message = error_message([&] { topology::persistence(points, options); });
-    CHECK(message.find("persistence of 800 points needs more than 13.4 MiB for H1 (distance matrices 2.4 MiB, H1 "
-                       "columns and their sort keys 11.0 MiB at 36 bytes per edge") != std::string::npos);
-    CHECK(message.find("use fewer points, compute H0 only (max_dim = 0)") != std::string::npos);
+    CHECK(message.find("H1 reduction of 800 points passed its memory limit of 2.4 MiB while listing its columns") !=
+          std::string::npos);
+    CHECK(message.find("lower the threshold, use fewer points, or raise memory_limit_bytes") != std::string::npos);
     options.on_limit = topology::OnLimit::Truncate;
     const PersistenceResult r = topology::persistence(points, options);
     CHECK(r.truncated);
-    CHECK(r.truncation_reason == message.substr(message.find("persistence of")));
+    CHECK(r.truncation_reason == message.substr(message.find("H1 reduction of")));
     CHECK(r.diagrams[0].pairs.size() == 799);
     CHECK(r.diagrams[1].pairs.empty());
     options.max_dim = 0;
     CHECK(!topology::persistence(points, options).truncated);
   }
   SUBCASE("counted as the reduction grows") {
-    // The reduction holds about 3 MiB for these points, far less than the estimate of the fixed buffers (36 bytes
-    // an edge), so through persistence() no limit trips inside it: the reduction is run directly, under 1 MiB.
-    const int64_t n = 800;
-    const std::vector<float> dist = topology::pairwise_distances(points).to_vector<float>();
-    const int64_t offsets[2] = {0, n}, matrix_offsets[2] = {0, n * n}, edge_offsets[2] = {0, n * (n - 1) / 2};
-    const kernels::CloudBatch batch{1, 0, offsets, matrix_offsets, edge_offsets};
-    std::vector<kernels::WeightedEdge> forest(n);
-    int32_t forest_count = 0;
-    float radius = 0.0f;
-    kernels::cpu_topology_backend().minimum_spanning_forest(dist.data(), batch, INFINITY, forest.data(), &forest_count);
-    kernels::cpu_topology_backend().enclosing_radii(dist.data(), batch, &radius);
-    options.memory_limit_bytes = size_t(1) << 20;
-    topology::detail::RunLimits limits(options);
-    const std::string message = error_message([&] {
-      topology::detail::h1_cohomology_from_forest(dist.data(), n, radius, forest.data(), forest_count, limits);
-    });
-    CHECK(message.find("H1 reduction of 800 points passed its memory limit of 1.0 MiB") != std::string::npos);
-    CHECK(message.find("the run needs more than 1.0 MiB") != std::string::npos);
+    options.memory_limit_bytes = size_t(4) << 20;  // the matrix and the columns fit; the reduction does not
+    const std::string message = error_message([&] { topology::persistence(points, options); });
+    CHECK(message.find("H1 reduction of 800 points passed its memory limit of 4.0 MiB in column ") !=
+          std::string::npos);
+    CHECK(message.find("the run needs more than ") != std::string::npos);
     CHECK(message.find("coboundary lists") != std::string::npos);
     CHECK(message.find("lower the threshold, use fewer points, or raise memory_limit_bytes") != std::string::npos);
+    options.on_limit = topology::OnLimit::Truncate;
+    const PersistenceResult r = topology::persistence(points, options);
+    CHECK(r.truncated);
+    CHECK(r.diagrams[1].pairs.size() < unlimited.diagrams[1].pairs.size());  // the pairs found before it tripped
   }
 }
 

@@ -271,6 +271,16 @@ TEST_CASE("the memory limit refuses a neighbour graph that does not fit, naming 
   CHECK(kruskal.find("at 28 bytes an edge") != std::string::npos);
   options.memory_limit_bytes = 1 << 30;  // enough: the dense path's diagrams
   check_same_results(topology::persistence(forty, options), run(forty, 2.4f, false), "40-D under a generous limit");
+  // 1 KiB beside the graph and the spanning tree: H1's listed columns (about 1,500 here) count too.
+  options.threshold = 0.15f;
+  options.on_limit = topology::OnLimit::Error;
+  const Tensor big_cube = random_tensor({3000, 3}, 73, 0.0f, 1.0f);
+  const NeighborGraph cube_graph = topology::neighbor_graph_blocked(big_cube.data<float>(), 3000, 3, 0.15f);
+  options.memory_limit_bytes = static_cast<size_t>(NeighborGraph::bytes_for(3000, cube_graph.edge_count()) +
+                                                   2999 * static_cast<int64_t>(sizeof(kernels::WeightedEdge)) + 1024);
+  const std::string listing = error_message([&] { topology::persistence(big_cube, options); });
+  CHECK(listing.find("H1 reduction of 3000 points passed its memory limit of") != std::string::npos);
+  CHECK(listing.find("while listing its columns") != std::string::npos);
 }
 
 }  // namespace

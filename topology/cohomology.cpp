@@ -1715,14 +1715,20 @@ bool latest_facet(int32_t u, int32_t v, int32_t k, float d, float du_k, float dv
   return (du_k < d || index < kernels::edge_index(u, k)) && (dv_k < d || index < kernels::edge_index(v, k));
 }
 
+// Why list_columns stopped before listing every column.
+enum class ListingStop { kNone, kTime, kMemory };
+
 // The columns of one cloud's reduction that are not apparent pairs, latest first: the edges within the threshold
 // outside the spanning forest, each scanned for its emergent cofacet in the order of their indices (so row u of the
 // matrix stays in cache while its edges are scanned), the few kept then sorted. Chunks of rows are shared among the
 // OpenMP threads (when not already inside a parallel region), each keeping its own list; the lists are joined in row
-// order. False when the time limit passed first (read before each chunk).
+// order. The time limit is read before each chunk; the lists count against the memory limit as each chunk ends, and
+// before they are joined so do the joined copy and the columns (36 bytes a column at the peak). The columns' bytes
+// stay counted in `held` (the caller's) while it lives.
 template <class Source>
-bool list_columns(const Source& source, float threshold, const kernels::WeightedEdge* forest, int32_t forest_count,
-                  const RunLimits& limits, std::vector<kernels::H1Column>& columns) {
+ListingStop list_columns(const Source& source, float threshold, const kernels::WeightedEdge* forest,
+                         int32_t forest_count, RunLimits& limits, HeldBytes& held,
+                         std::vector<kernels::H1Column>& columns) {
   const int32_t n = source.points();
   std::vector<uint64_t> in_forest(static_cast<size_t>((source.slots() + 63) / 64), 0);
   for (int32_t i = 0; i < forest_count; ++i) {
@@ -1734,15 +1740,17 @@ bool list_columns(const Source& source, float threshold, const kernels::Weighted
     uint64_t key;  // kernels::column_sort_key
     int32_t cofacet_vertex;
   };
+  const auto over_limit = [&](int64_t total) { return limits.memory_limited() && total > limits.memory_limit(); };
   constexpr int32_t kChunkRows = 16;
   const int32_t chunks = (n + kChunkRows - 1) / kChunkRows;
   std::vector<std::vector<Kept>> kept(static_cast<size_t>(chunks));
-  std::atomic<bool> late{false};
+  HeldBytes lists(limits);
+  std::atomic<int> stop{static_cast<int>(ListingStop::kNone)};
 #pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel() && n >= 512)
   for (int32_t chunk = 0; chunk < chunks; ++chunk) {
-    if (late.load(std::memory_order_relaxed)) continue;
+    if (stop.load(std::memory_order_relaxed) != static_cast<int>(ListingStop::kNone)) continue;
     if (limits.time_passed()) {
-      late.store(true, std::memory_order_relaxed);
+      stop.store(static_cast<int>(ListingStop::kTime), std::memory_order_relaxed);
       continue;
     }
     std::vector<Kept>& out = kept[static_cast<size_t>(chunk)];
@@ -1756,13 +1764,23 @@ bool list_columns(const Source& source, float threshold, const kernels::Weighted
         out.push_back(Kept{kernels::column_sort_key(diameter_bits(d), kernels::edge_index(u, v), 32), k});
       });
     }
+    if (over_limit(lists.add(static_cast<int64_t>(out.capacity() * sizeof(Kept)))))
+      stop.store(static_cast<int>(ListingStop::kMemory), std::memory_order_relaxed);
   }
-  if (late.load()) return false;
+  const ListingStop stopped = static_cast<ListingStop>(stop.load());
+  if (stopped != ListingStop::kNone) return stopped;
+  size_t count = 0;
+  for (const std::vector<Kept>& part : kept) count += part.size();
+  const int64_t part_bytes = lists.bytes(), joined_bytes = static_cast<int64_t>(count * sizeof(Kept));
+  if (over_limit(lists.add(joined_bytes))) return ListingStop::kMemory;
   std::vector<Kept> all;
+  all.reserve(count);
   for (std::vector<Kept>& part : kept) {
     all.insert(all.end(), part.begin(), part.end());
     std::vector<Kept>().swap(part);
   }
+  lists.add(-part_bytes);
+  if (over_limit(held.add(static_cast<int64_t>(count * sizeof(kernels::H1Column))))) return ListingStop::kMemory;
   std::sort(all.begin(), all.end(), [](const Kept& a, const Kept& b) { return a.key < b.key; });
   columns.resize(all.size());
   for (size_t c = 0; c < all.size(); ++c) {
@@ -1772,7 +1790,7 @@ bool list_columns(const Source& source, float threshold, const kernels::Weighted
     column.cofacet_vertex = all[c].cofacet_vertex;
     column.apparent = 0;
   }
-  return true;
+  return ListingStop::kNone;
 }
 
 // H1 of `source` up to `threshold` from its listed columns (h1_cohomology).
@@ -1802,33 +1820,34 @@ H1Outcome reduce_listed_columns(const Source& source, float threshold, const ker
   return outcome;
 }
 
-// Who counts the columns reduce_from_forest lists against the memory limit: the dense path counted 36 bytes an edge
-// for them before it began (hold_fixed_buffers in persistence.cpp); the sparse path has them counted as listed.
-enum class ListedColumns { kCountedByCaller, kCountedHere };
-
-// H1 of `source` up to `threshold` from its spanning forest: its columns listed, then reduced.
+// H1 of `source` up to `threshold` from its spanning forest: its columns listed (counted against the memory limit
+// while they live), then reduced.
 template <class Source>
 H1Outcome reduce_from_forest(const Source& source, float threshold, const kernels::WeightedEdge* forest,
-                             int32_t forest_count, RunLimits& limits, ListedColumns counting) {
+                             int32_t forest_count, RunLimits& limits) {
   const int32_t n = source.points();
   if (n < 3) return reduce_listed_columns(source, threshold, nullptr, 0, limits);
   std::vector<kernels::H1Column> columns;
-  if (!list_columns(source, threshold, forest, forest_count, limits, columns)) {
-    const std::string message = tl::detail::concat(
-        "H1 reduction of ", n, " points passed its time limit of ", limits.seconds(), " s (", limits.elapsed(),
-        " s since the call began) while listing its columns: raise time_limit_seconds, lower the threshold, use fewer "
-        "points, or choose OnLimit::Truncate");
-    TL_CHECK_AS(LimitError, limits.on_limit() == OnLimit::Truncate, message);
-    H1Outcome outcome;
-    outcome.diagram.dim = 1;
-    outcome.truncated = true;
-    outcome.truncation_reason = message;
-    return outcome;
-  }
-  HeldBytes listed(limits);  // a reduction that does not fit beside them trips at its first allocation
-  if (counting == ListedColumns::kCountedHere)
-    listed.add(static_cast<int64_t>(columns.capacity() * sizeof(kernels::H1Column)));
-  return reduce_listed_columns(source, threshold, columns.data(), static_cast<int64_t>(columns.size()), limits);
+  HeldBytes held(limits);
+  const ListingStop stopped = list_columns(source, threshold, forest, forest_count, limits, held, columns);
+  if (stopped == ListingStop::kNone)
+    return reduce_listed_columns(source, threshold, columns.data(), static_cast<int64_t>(columns.size()), limits);
+  const std::string message =
+      stopped == ListingStop::kTime
+          ? tl::detail::concat("H1 reduction of ", n, " points passed its time limit of ", limits.seconds(), " s (",
+                               limits.elapsed(),
+                               " s since the call began) while listing its columns: raise time_limit_seconds, lower "
+                               "the threshold, use fewer points, or choose OnLimit::Truncate")
+          : tl::detail::concat("H1 reduction of ", n, " points passed its memory limit of ",
+                               readable_bytes(limits.memory_limit()),
+                               " while listing its columns (the edges that are not apparent pairs, 36 bytes each while "
+                               "they are sorted): lower the threshold, use fewer points, or raise memory_limit_bytes");
+  TL_CHECK_AS(LimitError, limits.on_limit() == OnLimit::Truncate, message);
+  H1Outcome outcome;
+  outcome.diagram.dim = 1;
+  outcome.truncated = true;
+  outcome.truncation_reason = message;
+  return outcome;
 }
 
 }  // namespace
@@ -1853,14 +1872,12 @@ H1Outcome h1_cohomology(const float* dist, int32_t n, float threshold, const ker
 
 H1Outcome h1_cohomology_from_forest(const float* dist, int32_t n, float threshold, const kernels::WeightedEdge* forest,
                                     int32_t forest_count, RunLimits& limits) {
-  return reduce_from_forest(DenseDistances(dist, n), threshold, forest, forest_count, limits,
-                            ListedColumns::kCountedByCaller);
+  return reduce_from_forest(DenseDistances(dist, n), threshold, forest, forest_count, limits);
 }
 
 H1Outcome h1_cohomology_sparse(const NeighborGraph& graph, float threshold, const kernels::WeightedEdge* forest,
                                int32_t forest_count, RunLimits& limits) {
-  return reduce_from_forest(SparseDistances(graph), threshold, forest, forest_count, limits,
-                            ListedColumns::kCountedHere);
+  return reduce_from_forest(SparseDistances(graph), threshold, forest, forest_count, limits);
 }
 
 }  // namespace tl::topology::detail

@@ -49,17 +49,19 @@ class RunLimits {
 class HeldBytes {
  public:
   explicit HeldBytes(RunLimits& limits) : limits_(limits) {}
-  ~HeldBytes() { limits_.hold(-bytes_); }
+  ~HeldBytes() { limits_.hold(-bytes_.load()); }
   HeldBytes(const HeldBytes&) = delete;
   HeldBytes& operator=(const HeldBytes&) = delete;
-  void add(int64_t bytes) {
-    limits_.hold(bytes);
-    bytes_ += bytes;
+  // Counts `bytes` more (thread-safe); returns the run's new total.
+  int64_t add(int64_t bytes) {
+    bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    return limits_.hold(bytes);
   }
+  int64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
  private:
   RunLimits& limits_;
-  int64_t bytes_ = 0;
+  std::atomic<int64_t> bytes_{0};
 };
 
 // "1.5 GiB", "320.0 MiB", "100 bytes": a byte count for a message.

@@ -4,8 +4,8 @@
 // not apparent pairs (detail::h1_cohomology_from_forest: about 0.5 % of the edges, where the backend's h1_columns
 // lists all of them); on CUDA the backend lists the columns and the host reduces them. The call's time and memory
 // limits (detail::RunLimits) are checked before anything is allocated, between the stages, while the columns are
-// listed, and in the reduction (the fixed estimate still counts 36 bytes an edge for H1's columns and their sort keys:
-// an upper bound on the CPU). On CUDA the host sees the inputs (one copy, for the checks), the forests with their
+// listed, and in the reduction (on CUDA the fixed estimate counts 36 bytes an edge for H1's columns and their sort
+// keys, since the backend lists every edge; on the CPU the listed columns are counted as they are listed). On CUDA the host sees the inputs (one copy, for the checks), the forests with their
 // counts and radii (one copy), and only for H1 the distance matrices (none more for matrix input), the column counts
 // and the listed columns (one copy, or one per cloud when they fill less than half of their slots).
 // The sparse path (PersistenceOptions::sparse, sparse_batch_persistence) skips the matrices: per cloud on the host,
@@ -417,12 +417,14 @@ std::string run_size(const BatchLayout& layout) {
 }
 
 // Counts the call's fixed buffers against the memory limit before they are allocated: every cloud's distance
-// matrix (4 n^2 bytes; a device's matrices are copied to the host too), and for H1 one H1Column of 20 bytes per
-// edge (likewise copied) plus 16 bytes per edge of sort keys while the columns are listed. LimitError when even H0
-// does not fit; the message saying why when H1 does not (empty when it does).
+// matrix (4 n^2 bytes; a device's matrices are copied to the host too), and for H1 on a device, whose backend lists
+// every edge as a column, one H1Column of 20 bytes per edge (likewise copied) plus 16 bytes per edge of sort keys
+// while the columns are listed. (On the CPU each cloud lists only the columns that need reducing and counts them as
+// it goes.) LimitError when even H0 does not fit; the message saying why when H1 does not (empty when it does).
 std::string hold_fixed_buffers(detail::RunLimits& limits, const BatchLayout& layout, Device device, int max_dim) {
   if (!limits.memory_limited()) return {};
-  const int64_t copies = device == Device::CPU ? 1 : 2, edges = max_dim >= 1 ? layout.edge_offsets.back() : 0;
+  const bool lists_every_edge = max_dim >= 1 && device != Device::CPU;
+  const int64_t copies = device == Device::CPU ? 1 : 2, edges = lists_every_edge ? layout.edge_offsets.back() : 0;
   const int64_t distances = copies * layout.matrix_offsets.back() * static_cast<int64_t>(sizeof(float));
   const int64_t columns = copies * edges * static_cast<int64_t>(sizeof(kernels::H1Column)), sort_keys = 16 * edges;
   TL_CHECK_AS(LimitError, distances <= limits.memory_limit(), "persistence of ", run_size(layout), " needs about ",

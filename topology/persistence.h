@@ -64,10 +64,12 @@ struct PersistenceOptions {
   // limit they overrun trips right after them.
   double time_limit_seconds = 0.0;
   // memory_limit_bytes: the call's large buffers: the distance matrices (4 n^2 bytes per cloud, twice on CUDA for
-  // the host copy), the H1 columns (20 bytes per edge, twice on CUDA, and 16 more while they are sorted), and the
-  // reduction's pivot table, coboundary lists, working column and reduction matrix V. The fixed part is estimated
-  // before anything is allocated; the reduction's part is counted as it grows (its coboundary cache is kept to a
-  // quarter of the limit).
+  // the host copy), the H1 columns, and the reduction's pivot table, coboundary lists, working column and reduction
+  // matrix V. The matrices, and on CUDA the columns (every edge: 20 bytes each, twice, and 16 more while they are
+  // sorted), are estimated before anything is allocated. On the CPU, which lists only the columns that need reducing
+  // (about 0.5 % of the edges on typical clouds), the columns are counted as they are listed (36 bytes each while
+  // they are sorted, 20 after), and the reduction's part as it grows (its coboundary cache is kept to a quarter of
+  // the limit).
   size_t memory_limit_bytes = 0;
   OnLimit on_limit = OnLimit::Error;
   // The sparse path, for clouds too large for n x n matrices: persistence(), persistence_batch() only (points; a
