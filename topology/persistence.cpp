@@ -5,12 +5,13 @@
 // lists all of them); on CUDA the backend lists the columns and the host reduces them. The call's time and memory
 // limits (detail::RunLimits) are checked before anything is allocated, between the stages, while the columns are
 // listed, and in the reduction (on CUDA the fixed estimate counts 36 bytes an edge for H1's columns and their sort
-// keys, since the backend lists every edge; on the CPU the listed columns are counted as they are listed). On CUDA the host sees the inputs (one copy, for the checks), the forests with their
-// counts and radii (one copy), and only for H1 the distance matrices (none more for matrix input), the column counts
-// and the listed columns (one copy, or one per cloud when they fill less than half of their slots).
-// The sparse path (PersistenceOptions::sparse, sparse_batch_persistence) skips the matrices: per cloud on the host,
-// the enclosing radius from blocks of the distance matrix, the H0 forest from the Euclidean spanning tree or Kruskal
-// over a neighbour graph, and H1 from the same reduction reading that graph.
+// keys, since the backend lists every edge; on the CPU the listed columns are counted as they are listed). On CUDA the
+// host sees the inputs (one copy, for the checks), the forests with their counts and radii (one copy), and only for H1
+// the distance matrices (none more for matrix input), the column counts and the listed columns (one copy, or one per
+// cloud when they fill less than half of their slots). The sparse path (PersistenceOptions::sparse,
+// sparse_batch_persistence) skips the matrices: per cloud on the host, the enclosing radius from blocks of the distance
+// matrix, the H0 forest from the Euclidean spanning tree or Kruskal over a neighbour graph, and H1 from the same
+// reduction reading that graph.
 #include "topology/persistence.h"
 
 #include <algorithm>
@@ -594,6 +595,15 @@ NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float t
         detail::readable_bytes(limits.memory_limit()),
         ": lower the threshold, use fewer points, or raise memory_limit_bytes");
   };
+  // Holds a built graph's bytes, unless the clouds of a batch that run at the same time took what max_edges counted
+  // on: then refuses it as if it had not fitted to begin with.
+  const auto hold_graph = [&](int64_t edges) {
+    const int64_t bytes = NeighborGraph::bytes_for(n, edges);
+    if (!limits.memory_limited() || held.add(bytes) + copy_bytes * edges <= limits.memory_limit()) return true;
+    held.add(-bytes);
+    refuse(over_limit(edges));
+    return false;
+  };
   // The most edges that fit beside what the call holds (the offsets take 8 bytes a point, an edge 16 and its copy).
   const int64_t max_edges =
       limits.memory_limited()
@@ -606,8 +616,7 @@ NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float t
       refuse(over_limit(edges));
       return NeighborGraph{};
     }
-    held.add(NeighborGraph::bytes_for(n, edges));
-    return graph;
+    return hold_graph(edges) ? std::move(graph) : NeighborGraph{};
   }
   GraphLimits graph_limits;
   if (serves_h1) graph_limits.deadline_seconds = limits.steady_deadline();
@@ -624,8 +633,7 @@ NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float t
                               "use fewer points, or choose OnLimit::Truncate"));
     return NeighborGraph{};
   }
-  held.add(NeighborGraph::bytes_for(n, build.edges));
-  return std::move(build.graph);
+  return hold_graph(build.edges) ? std::move(build.graph) : NeighborGraph{};
 }
 
 // Persistence of one checked cloud on the host by the sparse path (PersistenceOptions::sparse).
