@@ -100,6 +100,22 @@ TEST_CASE("the time limit stops a run on CUDA tensors within a small margin") {
   CHECK(r.diagrams[0].pairs.size() == 799);
 }
 
+TEST_CASE("on CUDA the memory guard counts every edge's H1 column before anything is allocated") {
+  // The backend lists all 319,600 edges: 20 bytes each on the device and 20 in the host copy, 16 of sort keys.
+  Generator generator(9);
+  const Tensor points = data::torus(800, 2.0f, 0.7f, 0.02f, generator).to(Device::CUDA);
+  topology::PersistenceOptions options;
+  options.memory_limit_bytes = size_t(12) << 20;
+  const std::string message = error_message([&] { topology::persistence(points, options); });
+  CHECK(message.find("persistence of 800 points needs more than 22.0 MiB for H1 (distance matrices 4.9 MiB, H1 "
+                     "columns and their sort keys 17.1 MiB at 56 bytes per edge") != std::string::npos);
+  options.on_limit = topology::OnLimit::Truncate;
+  const topology::PersistenceResult r = topology::persistence(points, options);
+  CHECK(r.truncated);
+  CHECK(r.diagrams[0].pairs.size() == 799);
+  CHECK(r.diagrams[1].pairs.empty());
+}
+
 TEST_CASE("H1 columns agree between CPU and CUDA in order and in every field") {
   Generator generator(303);
   const std::vector<float> integers = tie_heavy_distances(200, 5, generator);

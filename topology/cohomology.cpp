@@ -1715,8 +1715,14 @@ bool latest_facet(int32_t u, int32_t v, int32_t k, float d, float du_k, float dv
   return (du_k < d || index < kernels::edge_index(u, k)) && (dv_k < d || index < kernels::edge_index(v, k));
 }
 
-// Why list_columns stopped before listing every column.
-enum class ListingStop { kNone, kTime, kMemory };
+// How list_columns ended: every column listed, or stopped by a limit, with the columns listed by then and, for the
+// memory limit, the run's bytes when it tripped.
+struct Listing {
+  enum Stop { kComplete, kTime, kMemory };
+  Stop stop = kComplete;
+  int64_t columns = 0;
+  int64_t held_bytes = 0;
+};
 
 // The columns of one cloud's reduction that are not apparent pairs, latest first: the edges within the threshold
 // outside the spanning forest, each scanned for its emergent cofacet in the order of their indices (so row u of the
@@ -1726,9 +1732,8 @@ enum class ListingStop { kNone, kTime, kMemory };
 // before they are joined so do the joined copy and the columns (36 bytes a column at the peak). The columns' bytes
 // stay counted in `held` (the caller's) while it lives.
 template <class Source>
-ListingStop list_columns(const Source& source, float threshold, const kernels::WeightedEdge* forest,
-                         int32_t forest_count, RunLimits& limits, HeldBytes& held,
-                         std::vector<kernels::H1Column>& columns) {
+Listing list_columns(const Source& source, float threshold, const kernels::WeightedEdge* forest, int32_t forest_count,
+                     RunLimits& limits, HeldBytes& held, std::vector<kernels::H1Column>& columns) {
   const int32_t n = source.points();
   std::vector<uint64_t> in_forest(static_cast<size_t>((source.slots() + 63) / 64), 0);
   for (int32_t i = 0; i < forest_count; ++i) {
@@ -1745,12 +1750,13 @@ ListingStop list_columns(const Source& source, float threshold, const kernels::W
   const int32_t chunks = (n + kChunkRows - 1) / kChunkRows;
   std::vector<std::vector<Kept>> kept(static_cast<size_t>(chunks));
   HeldBytes lists(limits);
-  std::atomic<int> stop{static_cast<int>(ListingStop::kNone)};
+  std::atomic<int> stop{Listing::kComplete};
+  std::atomic<int64_t> listed{0}, held_at_trip{0};
 #pragma omp parallel for schedule(dynamic, 1) if (!omp_in_parallel() && n >= 512)
   for (int32_t chunk = 0; chunk < chunks; ++chunk) {
-    if (stop.load(std::memory_order_relaxed) != static_cast<int>(ListingStop::kNone)) continue;
+    if (stop.load(std::memory_order_relaxed) != Listing::kComplete) continue;
     if (limits.time_passed()) {
-      stop.store(static_cast<int>(ListingStop::kTime), std::memory_order_relaxed);
+      stop.store(Listing::kTime, std::memory_order_relaxed);
       continue;
     }
     std::vector<Kept>& out = kept[static_cast<size_t>(chunk)];
@@ -1764,15 +1770,21 @@ ListingStop list_columns(const Source& source, float threshold, const kernels::W
         out.push_back(Kept{kernels::column_sort_key(diameter_bits(d), kernels::edge_index(u, v), 32), k});
       });
     }
-    if (over_limit(lists.add(static_cast<int64_t>(out.capacity() * sizeof(Kept)))))
-      stop.store(static_cast<int>(ListingStop::kMemory), std::memory_order_relaxed);
+    listed.fetch_add(static_cast<int64_t>(out.size()), std::memory_order_relaxed);
+    const int64_t total = lists.add(static_cast<int64_t>(out.capacity() * sizeof(Kept)));
+    if (over_limit(total)) {
+      held_at_trip.store(total, std::memory_order_relaxed);
+      stop.store(Listing::kMemory, std::memory_order_relaxed);
+    }
   }
-  const ListingStop stopped = static_cast<ListingStop>(stop.load());
-  if (stopped != ListingStop::kNone) return stopped;
+  if (stop.load() != Listing::kComplete)
+    return Listing{static_cast<Listing::Stop>(stop.load()), listed.load(), held_at_trip.load()};
   size_t count = 0;
   for (const std::vector<Kept>& part : kept) count += part.size();
+  const auto tripped = [&](int64_t total) { return Listing{Listing::kMemory, static_cast<int64_t>(count), total}; };
   const int64_t part_bytes = lists.bytes(), joined_bytes = static_cast<int64_t>(count * sizeof(Kept));
-  if (over_limit(lists.add(joined_bytes))) return ListingStop::kMemory;
+  const int64_t with_joined = lists.add(joined_bytes);
+  if (over_limit(with_joined)) return tripped(with_joined);
   std::vector<Kept> all;
   all.reserve(count);
   for (std::vector<Kept>& part : kept) {
@@ -1780,7 +1792,8 @@ ListingStop list_columns(const Source& source, float threshold, const kernels::W
     std::vector<Kept>().swap(part);
   }
   lists.add(-part_bytes);
-  if (over_limit(held.add(static_cast<int64_t>(count * sizeof(kernels::H1Column))))) return ListingStop::kMemory;
+  const int64_t with_columns = held.add(static_cast<int64_t>(count * sizeof(kernels::H1Column)));
+  if (over_limit(with_columns)) return tripped(with_columns);
   std::sort(all.begin(), all.end(), [](const Kept& a, const Kept& b) { return a.key < b.key; });
   columns.resize(all.size());
   for (size_t c = 0; c < all.size(); ++c) {
@@ -1790,7 +1803,7 @@ ListingStop list_columns(const Source& source, float threshold, const kernels::W
     column.cofacet_vertex = all[c].cofacet_vertex;
     column.apparent = 0;
   }
-  return ListingStop::kNone;
+  return Listing{Listing::kComplete, static_cast<int64_t>(count), 0};
 }
 
 // H1 of `source` up to `threshold` from its listed columns (h1_cohomology).
@@ -1829,19 +1842,23 @@ H1Outcome reduce_from_forest(const Source& source, float threshold, const kernel
   if (n < 3) return reduce_listed_columns(source, threshold, nullptr, 0, limits);
   std::vector<kernels::H1Column> columns;
   HeldBytes held(limits);
-  const ListingStop stopped = list_columns(source, threshold, forest, forest_count, limits, held, columns);
-  if (stopped == ListingStop::kNone)
+  const Listing listing = list_columns(source, threshold, forest, forest_count, limits, held, columns);
+  if (listing.stop == Listing::kComplete)
     return reduce_listed_columns(source, threshold, columns.data(), static_cast<int64_t>(columns.size()), limits);
   const std::string message =
-      stopped == ListingStop::kTime
+      listing.stop == Listing::kTime
           ? tl::detail::concat("H1 reduction of ", n, " points passed its time limit of ", limits.seconds(), " s (",
                                limits.elapsed(),
                                " s since the call began) while listing its columns: raise time_limit_seconds, lower "
                                "the threshold, use fewer points, or choose OnLimit::Truncate")
           : tl::detail::concat("H1 reduction of ", n, " points passed its memory limit of ",
                                readable_bytes(limits.memory_limit()),
-                               " while listing its columns (the edges that are not apparent pairs, 36 bytes each while "
-                               "they are sorted): lower the threshold, use fewer points, or raise memory_limit_bytes");
+                               " while listing its columns: the run needs more than ",
+                               readable_bytes(listing.held_bytes), " with ", listing.columns,
+                               " columns listed (the edges that are not apparent pairs, 36 bytes each while they are "
+                               "sorted) beside the distances or neighbour graph and other clouds: lower the threshold, "
+                               "use fewer points, or "
+                               "raise memory_limit_bytes");
   TL_CHECK_AS(LimitError, limits.on_limit() == OnLimit::Truncate, message);
   H1Outcome outcome;
   outcome.diagram.dim = 1;

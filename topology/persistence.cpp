@@ -427,7 +427,8 @@ std::string hold_fixed_buffers(detail::RunLimits& limits, const BatchLayout& lay
   const bool lists_every_edge = max_dim >= 1 && device != Device::CPU;
   const int64_t copies = device == Device::CPU ? 1 : 2, edges = lists_every_edge ? layout.edge_offsets.back() : 0;
   const int64_t distances = copies * layout.matrix_offsets.back() * static_cast<int64_t>(sizeof(float));
-  const int64_t columns = copies * edges * static_cast<int64_t>(sizeof(kernels::H1Column)), sort_keys = 16 * edges;
+  const int64_t column_bytes = copies * static_cast<int64_t>(sizeof(kernels::H1Column)), sort_key_bytes = 16;
+  const int64_t columns = column_bytes * edges, sort_keys = sort_key_bytes * edges;
   TL_CHECK_AS(LimitError, distances <= limits.memory_limit(), "persistence of ", run_size(layout), " needs about ",
               detail::readable_bytes(distances),
               " for its distance matrices (4 n^2 bytes per cloud of n points), more than its memory limit of ",
@@ -440,8 +441,8 @@ std::string hold_fixed_buffers(detail::RunLimits& limits, const BatchLayout& lay
   return tl::detail::concat("persistence of ", run_size(layout), " needs more than ",
                             detail::readable_bytes(distances + columns + sort_keys), " for H1 (distance matrices ",
                             detail::readable_bytes(distances), ", H1 columns and their sort keys ",
-                            detail::readable_bytes(columns + sort_keys),
-                            " at 36 bytes per edge, then the reduction's own needs), more than its memory limit of ",
+                            detail::readable_bytes(columns + sort_keys), " at ", column_bytes + sort_key_bytes,
+                            " bytes per edge, then the reduction's own needs), more than its memory limit of ",
                             detail::readable_bytes(limits.memory_limit()),
                             ": use fewer points, compute H0 only (max_dim = 0), or raise memory_limit_bytes");
 }
@@ -574,10 +575,10 @@ enum class GraphFor { kSpanningTree, kTreeAndH1, kH1 };
 // The graph of one cloud up to `threshold` from the builder for its dimension, counted against the memory limit:
 // the blocked builder counts the edges before it allocates and refuses beyond the limit, the k-d tree's graph is
 // counted once built. When H0's spanning tree is drawn from the graph, each edge also counts the sorted copy
-// graph_spanning_forest makes of it (the caller holds that copy's bytes while Kruskal runs). A limit that trips
-// throws LimitError, or, where the graph serves H1 (which may be cut short), under OnLimit::Truncate leaves the graph
-// empty and the message in `refusal`; so does a deadline that passes while the blocked builder runs (a graph for H0
-// alone is built to its end).
+// graph_spanning_forest makes of it (held in `held` with the graph: the caller lets it go after Kruskal). A limit
+// that trips throws LimitError, or, where the graph serves H1 (which may be cut short), under OnLimit::Truncate
+// leaves the graph empty and the message in `refusal`; so does a deadline that passes while the blocked builder runs
+// (a graph for H0 alone is built to its end).
 NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float threshold, GraphFor use,
                             detail::RunLimits& limits, detail::HeldBytes& held, std::string& refusal) {
   const bool for_kruskal = use != GraphFor::kH1, serves_h1 = use != GraphFor::kSpanningTree;
@@ -595,11 +596,12 @@ NeighborGraph limited_graph(const float* points, int32_t n, int32_t dim, float t
         detail::readable_bytes(limits.memory_limit()),
         ": lower the threshold, use fewer points, or raise memory_limit_bytes");
   };
-  // Holds a built graph's bytes, unless the clouds of a batch that run at the same time took what max_edges counted
-  // on: then refuses it as if it had not fitted to begin with.
+  // Holds a built graph's bytes (and its sorted copy's), unless the clouds of a batch that run at the same time took
+  // what max_edges counted on: then refuses it as if it had not fitted to begin with.
   const auto hold_graph = [&](int64_t edges) {
-    const int64_t bytes = NeighborGraph::bytes_for(n, edges);
-    if (!limits.memory_limited() || held.add(bytes) + copy_bytes * edges <= limits.memory_limit()) return true;
+    const int64_t bytes = NeighborGraph::bytes_for(n, edges) + copy_bytes * edges;
+    const int64_t total = held.add(bytes);
+    if (!limits.memory_limited() || total <= limits.memory_limit()) return true;
     held.add(-bytes);
     refuse(over_limit(edges));
     return false;
@@ -674,9 +676,8 @@ PersistenceResult sparse_cloud_persistence(const float* points, int32_t n, int32
   }
   const bool h0_from_graph = h0_needs_graph || (share_graph && h1_refusal.empty());
   if (h0_from_graph) {
-    detail::HeldBytes sorted_copy(limits);
-    sorted_copy.add(graph.edge_count() * static_cast<int64_t>(sizeof(kernels::WeightedEdge)));
     forest = graph_spanning_forest(graph);
+    held.add(-graph.edge_count() * static_cast<int64_t>(sizeof(kernels::WeightedEdge)));  // the sorted copy is gone
   } else {
     forest = euclidean_mst(points, n, dim, threshold);
   }

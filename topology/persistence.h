@@ -89,7 +89,7 @@ struct PersistenceOptions {
   // - Guards: memory_limit_bytes counts the graph (16 bytes an edge, 28 where Kruskal sorts a copy of its edges;
   //   counted before it is allocated when built from blocks, once built from the tree: a limit it passes throws
   //   LimitError naming the edge count, or under OnLimit::Truncate skips H1), the spanning tree, the listed H1
-  //   columns (20 bytes each) and the reduction; time_limit_seconds is read while the enclosing radius is found, the
+  //   columns (36 bytes each while they are sorted, 20 after) and the reduction; time_limit_seconds is read while the enclosing radius is found, the
   //   blocked graph built and H1 reduced (the tree builders run to their end).
   // - enclosing_radius is NaN when only H0 is asked for (it is not computed).
   bool sparse = false;

@@ -17,8 +17,8 @@ json report_json(const TrainConfig& config, const RunSummary& run, const json& e
                 {"median_step_ms", median(run.step_ms)},
                 {"median_topology_ms", median(run.topology_ms)},
                 {"wall_seconds_this_run", run.wall_seconds},
-                {"processes", run.processes},
-                {"threads_per_process", run.threads_per_process}};
+                {"processes", run.processes}};
+  if (run.threads_per_process > 0) train["threads_per_process"] = run.threads_per_process;
   for (const auto& [name, value] : run.last_epoch_means) train["last_epoch_mean"][name] = value;
   json report = {{"config", config.source},
                  {"device", device_name(config.device)},
@@ -53,8 +53,10 @@ void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummar
       md << "no epoch was validated yet: the test metrics are of the final state.\n\n";
   }
   md << "## Training\n\n| quantity | value |\n| --- | --- |\n";
-  md << "| steps | " << run.steps << " |\n| processes x OpenMP threads | " << run.processes << " x "
-     << run.threads_per_process << " |\n| median step (ms) | " << median(run.step_ms) << " |\n"
+  md << "| steps | " << run.steps << " |\n";
+  if (run.threads_per_process > 0)
+    md << "| processes x OpenMP threads | " << run.processes << " x " << run.threads_per_process << " |\n";
+  md << "| median step (ms) | " << median(run.step_ms) << " |\n"
      << "| median topology forward (ms) | " << median(run.topology_ms) << " |\n";
   for (const auto& [name, value] : run.last_epoch_means) md << "| last-epoch mean " << name << " | " << value << " |\n";
   md << "\n## Test set\n\n| metric | value |\n| --- | --- |\n";

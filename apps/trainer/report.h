@@ -29,9 +29,9 @@ struct RunSummary {
   int64_t steps_per_epoch = 1;
   std::vector<double> step_ms, topology_ms;  // each step of this run, and its topology terms' forward
   double wall_seconds = 0.0;                 // of this run's training
-  // The processes that trained (mpirun -np), each one's OpenMP threads while training, and the threads of the
-  // evaluation (rank 0 alone, with every core it sees).
-  int processes = 1, threads_per_process = 1, evaluation_threads = 1;
+  // The processes that trained (mpirun -np), each one's OpenMP threads while training (0: this run did not train;
+  // left out of the report), and the threads of the evaluation (rank 0 alone, with every core it sees).
+  int processes = 1, threads_per_process = 0, evaluation_threads = 1;
   std::vector<std::pair<std::string, double>> last_epoch_means;  // each loss term over the last (partial) epoch
 };
 

@@ -158,7 +158,7 @@ class Trainer {
   std::vector<double> step_ms_, topology_ms_;
   std::vector<std::pair<std::string, double>> epoch_means_;  // mean of each term over the last (partial) epoch
   double wall_seconds_ = 0.0;
-  int threads_per_process_ = 1;  // OpenMP threads this process trained with (beside the others on its machine)
+  int threads_per_process_ = 0;  // OpenMP threads this process trained with (0: it has not trained)
   double best_validation_loss_;  // infinity until the first validation
   int64_t best_epoch_ = 0, epochs_since_best_ = 0;
   bool stopped_early_ = false;
