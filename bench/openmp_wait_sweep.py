@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Times the reference-VAE training step (bench_train_step, plain and TALSR H0+H1) on one thread and on two threads
-under several OpenMP wait policies, on a quiet machine and beside a competing busy process, alternating the order
-between repeats: whether any wait policy keeps two threads from being slower than one when another process holds a
-core (issue 15; bench/results/threads_contention_2026-12-02.md).
+"""Times the reference-VAE training step (bench_train_step, plain and TALSR H0+H1) on one thread, on two threads
+under several OpenMP wait policies, and with the team left to the trainer's ThreadTuner, on a quiet machine and
+beside a competing busy process, alternating the order between repeats: whether two threads can be kept from being
+slower than one when another process holds a core (issue 15; bench/results/threads_contention_2026-12-0*.md).
 
     python3 bench/openmp_wait_sweep.py --build build [--repeat 3] [--steps 40] [--out FILE]
 """
@@ -21,6 +21,8 @@ POLICIES = [
     ("2 threads, spin 2000", {"OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "2000"}),
     ("2 threads, spin 200", {"OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "200"}),
     ("2 threads, passive", {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "passive"}),
+    # No OMP_NUM_THREADS: the trainer's ThreadTuner picks the team (every core, or one) from timed windows of steps.
+    ("every core, the trainer's tuner", {}),
 ]
 CLEARED = ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "OMP_NUM_THREADS")
 

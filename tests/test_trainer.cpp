@@ -9,6 +9,7 @@
 // training split), one IDX file set split by a seeded share (MNIST's t10k alone), synthetic sets embedded in a higher
 // dimension, the spheres as one cloud split 90/10, a validation split with early stopping that keeps, resumes
 // and evaluates the best state, and initial weights that depend on the model and init_seed only.
+#include <omp.h>
 #include <sys/resource.h>
 #include <zlib.h>
 
@@ -18,9 +19,11 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <set>
 
 #include "apps/trainer/checkpoint.h"
 #include "apps/trainer/evaluation.h"
+#include "apps/trainer/thread_tuner.h"
 #include "apps/trainer/trainer.h"
 #include "tests/test_support.h"
 
@@ -907,6 +910,79 @@ TEST_CASE("early stopping ends the run after patience epochs without improvement
   CHECK(error_message([&] {
           refusing.load_checkpoint(dir + "/crafted.tlc");
         }).find("\"validation.best_epoch\" must be an integer in [0, 5], got 9") != std::string::npos);
+}
+
+TEST_CASE("the thread tuner times every core and one thread, keeps the faster by 10 %, and measures again") {
+  // window 4, stretch 10: 4 untimed warm-up steps on both threads, 4 timed on both (the first not counted), 4 on one,
+  // then 10 on the faster, then the two windows again.
+  const auto schedule = [](double ms_two, double ms_one, int steps) {
+    train::ThreadTuner tuner(2, 4, 10);
+    std::vector<int> teams;
+    for (int step = 0; step < steps; ++step) {
+      const int team = tuner.threads();
+      teams.push_back(team);
+      const bool first_of_window = step == 4 || step == 8 || step == 22 || step == 26;
+      tuner.record(first_of_window ? 1000.0 : team == 2 ? ms_two : ms_one);  // a window's first step is not counted
+    }
+    return teams;
+  };
+  const std::vector<int> probe = {2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1};
+  const auto expected = [&](int chosen) {
+    std::vector<int> teams(probe);
+    teams.insert(teams.end(), 10, chosen);
+    teams.insert(teams.end(), probe.begin() + 4, probe.end());
+    teams.insert(teams.end(), 2, chosen);
+    return teams;
+  };
+  CHECK(schedule(6.0, 10.0, 32) == expected(2));   // a quiet machine: two threads
+  CHECK(schedule(15.0, 10.0, 32) == expected(1));  // the other core busy: one thread
+  CHECK(schedule(10.5, 10.0, 32) == expected(2));  // one thread faster, but by less than 10 %
+  train::ThreadTuner single(1, 4, 10);
+  for (int step = 0; step < 30; ++step, single.record(1.0)) CHECK(single.threads() == 1);
+  CHECK(error_message([] { train::ThreadTuner(2, 1, 10); }).find("window 1") != std::string::npos);
+}
+
+TEST_CASE("a run whose team the tuner changes equals a one-thread run bit for bit") {
+  // Without OMP_NUM_THREADS the trainer tunes the team: 8 steps on both threads untimed, 8 timed, 8 on one thread,
+  // then the faster. Every CPU kernel sums in an order fixed by the data, so the parameters cannot tell.
+  const std::string dir = scratch_directory("thread_tuner");
+  const char* set = std::getenv("OMP_NUM_THREADS");
+  const std::string saved = set != nullptr ? set : "";
+  const int threads_before = omp_get_max_threads();
+  const auto train_with = [&](int threads, bool tuned, const std::string& name) {
+    if (tuned) {
+      unsetenv("OMP_NUM_THREADS");
+    } else {
+      setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+    }
+    omp_set_num_threads(threads);
+    json config = small_config(dir + "/" + name);
+    config["epochs"] = 4;  // 32 steps
+    train::Trainer trainer(train::parse_config(config));
+    trainer.train();
+    return parameter_values(trainer);
+  };
+  const auto one = train_with(1, false, "one");
+  const auto tuned = train_with(2, true, "tuned");
+  if (set != nullptr) {
+    setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+  } else {
+    unsetenv("OMP_NUM_THREADS");
+  }
+  omp_set_num_threads(threads_before);
+  REQUIRE(one.size() == tuned.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    REQUIRE(one[i].size() == tuned[i].size());
+    CHECK(std::memcmp(one[i].data(), tuned[i].data(), one[i].size() * sizeof(float)) == 0);
+  }
+  std::set<int> teams;
+  std::ifstream log(dir + "/tuned/log.jsonl");
+  for (std::string line; std::getline(log, line);) {
+    const json record = json::parse(line);
+    if (record.contains("threads")) teams.insert(record.at("threads").get<int>());
+  }
+  CHECK(teams.count(1) == 1);  // the timed window on one thread
+  CHECK(teams.count(2) == 1);  // the warm-up and the window on both
 }
 
 }  // namespace tl::testing

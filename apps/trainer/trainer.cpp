@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "apps/trainer/data_parallel.h"
 #include "apps/trainer/evaluation.h"
 #include "apps/trainer/progress.h"
+#include "apps/trainer/thread_tuner.h"
 #include "core/autograd.h"
 #include "core/base/memory.h"
 #include "core/ops.h"
@@ -723,6 +725,7 @@ void Trainer::write_log_record(std::ostream& log, int64_t epoch, const StepResul
     record["grad_norm_" + phases[phase]] = result.grad_norms[phase];
   record["model_ms"] = result.step_ms - result.topology_ms;
   record["topology_ms"] = result.topology_ms;
+  record["threads"] = result.threads;
   if (group_.size() > 1) record["communication_ms"] = result.communication_ms;
   log << record.dump() << "\n";
   TL_CHECK(log.good(), "writing the log '", log_path(config_), "' failed at step ", step_, " (", std::strerror(errno),
@@ -802,6 +805,10 @@ void Trainer::train_until(int64_t until) {
   family_->module().train();
   const CoresShared cores(group_.local_size());
   threads_per_process_ = omp_get_max_threads();
+  // One process whose team is left to us (no OMP_NUM_THREADS): the team size follows the machine's load.
+  std::optional<ThreadTuner> tuner;
+  if (group_.size() == 1 && std::getenv("OMP_NUM_THREADS") == nullptr && threads_per_process_ > 1)
+    tuner.emplace(threads_per_process_);
   while (step_ < until) {
     const int64_t epoch = step_ / per_epoch;
     if (epoch != order_epoch) {
@@ -809,7 +816,10 @@ void Trainer::train_until(int64_t until) {
       order_epoch = epoch;
       if (step_ % per_epoch == 0) means.restart();
     }
-    const StepResult result = run_step(order, epoch, log);
+    if (tuner) omp_set_num_threads(tuner->threads());
+    StepResult result = run_step(order, epoch, log);
+    result.threads = omp_get_max_threads();
+    if (tuner) tuner->record(result.step_ms);
     ++step_;
     step_ms_.push_back(result.step_ms);
     topology_ms_.push_back(result.topology_ms);

@@ -99,6 +99,7 @@ class Trainer {
     std::vector<double> grad_norms;
     double step_ms = 0.0, topology_ms = 0.0;
     double communication_ms = 0.0;  // in the collectives of a data-parallel step (waiting for the others included)
+    int threads = 1;                // the OpenMP team the step ran with
   };
 
   void build_loss_terms();
