@@ -17,6 +17,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <set>
@@ -912,77 +913,112 @@ TEST_CASE("early stopping ends the run after patience epochs without improvement
         }).find("\"validation.best_epoch\" must be an integer in [0, 5], got 9") != std::string::npos);
 }
 
-TEST_CASE("the thread tuner times every core and one thread, keeps the faster by 10 %, and measures again") {
-  // window 4, stretch 10: 4 untimed warm-up steps on both threads, 4 timed on both (the first not counted), 4 on one,
-  // then 10 on the faster, then the two windows again.
-  const auto schedule = [](double ms_two, double ms_one, int steps) {
-    train::ThreadTuner tuner(2, 4, 10);
+TEST_CASE("the thread tuner warms up, times both teams, keeps the faster by 10 %, and follows a changing load") {
+  // The teams the tuner gives `steps` steps whose times `ms(step, team)` returns.
+  const auto schedule = [](train::ThreadTuner tuner, int steps, const std::function<double(int, int)>& ms) {
     std::vector<int> teams;
     for (int step = 0; step < steps; ++step) {
-      const int team = tuner.threads();
-      teams.push_back(team);
-      const bool first_of_window = step == 4 || step == 8 || step == 22 || step == 26;
-      tuner.record(first_of_window ? 1000.0 : team == 2 ? ms_two : ms_one);  // a window's first step is not counted
+      teams.push_back(tuner.threads());
+      tuner.record(ms(step, teams.back()));
     }
     return teams;
   };
-  const std::vector<int> probe = {2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1};
-  const auto expected = [&](int chosen) {
-    std::vector<int> teams(probe);
-    teams.insert(teams.end(), 10, chosen);
-    teams.insert(teams.end(), probe.begin() + 4, probe.end());
-    teams.insert(teams.end(), 2, chosen);
-    return teams;
+  // Window 2, stretch 4: steps 0-1 warm up on both threads; 2-3 are timed on both, 4-5 on one (the first step of a
+  // window is not counted: here it takes 1000 ms); then 4 steps on the faster, then both windows again, the stretch
+  // doubling each time the choice holds.
+  const std::set<int> first_of_window = {2, 4, 10, 12, 22, 24};
+  const auto steady = [&](double two, double one) {
+    return [=, &first_of_window](int step, int team) {
+      return first_of_window.count(step) ? 1000.0 : team == 2 ? two : one;
+    };
   };
-  CHECK(schedule(6.0, 10.0, 32) == expected(2));   // a quiet machine: two threads
-  CHECK(schedule(15.0, 10.0, 32) == expected(1));  // the other core busy: one thread
-  CHECK(schedule(10.5, 10.0, 32) == expected(2));  // one thread faster, but by less than 10 %
-  train::ThreadTuner single(1, 4, 10);
-  for (int step = 0; step < 30; ++step, single.record(1.0)) CHECK(single.threads() == 1);
+  const std::vector<int> quiet = {2, 2, 2, 2, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 2, 2,
+                                  2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 2, 2, 2, 2, 2, 2};
+  const std::vector<int> busy = {2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 1, 1,
+                                 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1};
+  CHECK(schedule(train::ThreadTuner(2, 2, 4), 32, steady(6.0, 10.0)) == quiet);
+  CHECK(schedule(train::ThreadTuner(2, 2, 4), 32, steady(15.0, 10.0)) == busy);
+  CHECK(schedule(train::ThreadTuner(2, 2, 4), 32, steady(10.5, 10.0)) == quiet);  // faster by less than 10 %
+  // Quiet until step 10, then the other core busy: the second measurement switches, and the stretch starts over.
+  const auto turning = [&](int step, int team) {
+    return step < 10 ? steady(6.0, 10.0)(step, team) : steady(15.0, 10.0)(step, team);
+  };
+  CHECK(schedule(train::ThreadTuner(2, 2, 4), 22, turning) ==
+        std::vector<int>{2, 2, 2, 2, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1});
+  // Window 4 on a machine where one thread is 8x slower: the one-thread window ends after two counted steps.
+  CHECK(schedule(train::ThreadTuner(2, 4, 4), 16, [](int, int team) { return team == 2 ? 1.0 : 8.0; }) ==
+        std::vector<int>{2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 2, 2, 2, 2});
+  CHECK(schedule(train::ThreadTuner(1, 4, 10), 30, steady(1.0, 1.0)) == std::vector<int>(30, 1));
   CHECK(error_message([] { train::ThreadTuner(2, 1, 10); }).find("window 1") != std::string::npos);
 }
 
-TEST_CASE("a run whose team the tuner changes equals a one-thread run bit for bit") {
-  // Without OMP_NUM_THREADS the trainer tunes the team: 8 steps on both threads untimed, 8 timed, 8 on one thread,
-  // then the faster. Every CPU kernel sums in an order fixed by the data, so the parameters cannot tell.
-  const std::string dir = scratch_directory("thread_tuner");
-  const char* set = std::getenv("OMP_NUM_THREADS");
-  const std::string saved = set != nullptr ? set : "";
-  const int threads_before = omp_get_max_threads();
-  const auto train_with = [&](int threads, bool tuned, const std::string& name) {
-    if (tuned) {
+// Sets OMP_NUM_THREADS (or unsets it, for an empty value) and the OpenMP team while it lives; restores both after.
+class OpenMpSettings {
+ public:
+  OpenMpSettings(const std::string& variable, int team) : had_(std::getenv("OMP_NUM_THREADS") != nullptr) {
+    if (had_) saved_ = std::getenv("OMP_NUM_THREADS");
+    if (variable.empty()) {
       unsetenv("OMP_NUM_THREADS");
     } else {
-      setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+      setenv("OMP_NUM_THREADS", variable.c_str(), 1);
     }
-    omp_set_num_threads(threads);
+    omp_set_num_threads(team);
+  }
+  ~OpenMpSettings() {
+    if (had_) {
+      setenv("OMP_NUM_THREADS", saved_.c_str(), 1);
+    } else {
+      unsetenv("OMP_NUM_THREADS");
+    }
+    omp_set_num_threads(team_before_);
+  }
+  OpenMpSettings(const OpenMpSettings&) = delete;
+  OpenMpSettings& operator=(const OpenMpSettings&) = delete;
+
+ private:
+  bool had_;
+  std::string saved_;
+  int team_before_ = omp_get_max_threads();
+};
+
+TEST_CASE("a run whose team the tuner changes equals a one-thread run bit for bit") {
+  // Large enough for the parallel kernels (GEMMs above 64^3 flops, elementwise ops above 2^15 elements). Without
+  // OMP_NUM_THREADS and with every core, the trainer tunes the team: 8 steps on every core untimed, 8 timed, then up
+  // to 8 on one thread, then the faster. Every CPU kernel sums in an order fixed by the data: the parameters cannot
+  // tell.
+  const std::string dir = scratch_directory("thread_tuner");
+  const auto train_with = [&](const std::string& variable, int team, const std::string& name) {
+    const OpenMpSettings settings(variable, team);
     json config = small_config(dir + "/" + name);
-    config["epochs"] = 4;  // 32 steps
+    config["model"]["hidden"] = {256};
+    config["data"]["count"] = 1024;
+    config["batch_size"] = 256;
+    config["epochs"] = 8;  // 32 steps
     train::Trainer trainer(train::parse_config(config));
     trainer.train();
     return parameter_values(trainer);
   };
-  const auto one = train_with(1, false, "one");
-  const auto tuned = train_with(2, true, "tuned");
-  if (set != nullptr) {
-    setenv("OMP_NUM_THREADS", saved.c_str(), 1);
-  } else {
-    unsetenv("OMP_NUM_THREADS");
-  }
-  omp_set_num_threads(threads_before);
+  const int cores = omp_get_num_procs();
+  const auto one = train_with("1", 1, "one");
+  const auto tuned = train_with("", cores, "tuned");
   REQUIRE(one.size() == tuned.size());
   for (size_t i = 0; i < one.size(); ++i) {
     REQUIRE(one[i].size() == tuned[i].size());
     CHECK(std::memcmp(one[i].data(), tuned[i].data(), one[i].size() * sizeof(float)) == 0);
   }
-  std::set<int> teams;
+  std::vector<int> teams;
   std::ifstream log(dir + "/tuned/log.jsonl");
   for (std::string line; std::getline(log, line);) {
     const json record = json::parse(line);
-    if (record.contains("threads")) teams.insert(record.at("threads").get<int>());
+    if (record.contains("threads")) teams.push_back(record.at("threads").get<int>());
   }
-  CHECK(teams.count(1) == 1);  // the timed window on one thread
-  CHECK(teams.count(2) == 1);  // the warm-up and the window on both
+  REQUIRE(teams.size() == 32);
+  if (cores == 1) {
+    MESSAGE("one core: nothing to tune");
+    return;
+  }
+  for (int step = 0; step < 16; ++step) CHECK(teams[static_cast<size_t>(step)] == cores);  // warm-up, timed window
+  for (int step = 16; step < 19; ++step) CHECK(teams[static_cast<size_t>(step)] == 1);     // one thread, timed
 }
 
 }  // namespace tl::testing

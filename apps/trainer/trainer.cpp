@@ -23,7 +23,6 @@
 #include "apps/trainer/data_parallel.h"
 #include "apps/trainer/evaluation.h"
 #include "apps/trainer/progress.h"
-#include "apps/trainer/thread_tuner.h"
 #include "core/autograd.h"
 #include "core/base/memory.h"
 #include "core/ops.h"
@@ -805,10 +804,12 @@ void Trainer::train_until(int64_t until) {
   family_->module().train();
   const CoresShared cores(group_.local_size());
   threads_per_process_ = omp_get_max_threads();
-  // One process whose team is left to us (no OMP_NUM_THREADS): the team size follows the machine's load.
-  std::optional<ThreadTuner> tuner;
-  if (group_.size() == 1 && std::getenv("OMP_NUM_THREADS") == nullptr && threads_per_process_ > 1)
-    tuner.emplace(threads_per_process_);
+  // One process whose team is left to us (no OMP_NUM_THREADS, nobody lowered it): the team size follows the
+  // machine's load, measured across this trainer's train_until calls.
+  const bool tunes = group_.size() == 1 && std::getenv("OMP_NUM_THREADS") == nullptr && threads_per_process_ > 1 &&
+                     threads_per_process_ == omp_get_num_procs();
+  if (tunes && !thread_tuner_) thread_tuner_.emplace(threads_per_process_);
+  ThreadTuner* const tuner = tunes ? &*thread_tuner_ : nullptr;
   while (step_ < until) {
     const int64_t epoch = step_ / per_epoch;
     if (epoch != order_epoch) {
@@ -819,7 +820,11 @@ void Trainer::train_until(int64_t until) {
     if (tuner) omp_set_num_threads(tuner->threads());
     StepResult result = run_step(order, epoch, log);
     result.threads = omp_get_max_threads();
-    if (tuner) tuner->record(result.step_ms);
+    if (result.threads == 1 && threads_per_process_ > 1) ++single_thread_steps_;
+    if (tuner) {
+      tuner->record(result.step_ms);
+      omp_set_num_threads(tuner->chosen());  // validation and checkpoints between steps
+    }
     ++step_;
     step_ms_.push_back(result.step_ms);
     topology_ms_.push_back(result.topology_ms);
@@ -871,6 +876,7 @@ RunSummary Trainer::run_summary() const {
   run.wall_seconds = wall_seconds_;
   run.processes = group_.size();
   run.threads_per_process = threads_per_process_;
+  run.single_thread_steps = single_thread_steps_;
   run.evaluation_threads = omp_get_max_threads();
   run.last_epoch_means = epoch_means_;
   return run;

@@ -13,6 +13,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "apps/trainer/process_group.h"
 #include "apps/trainer/report.h"
 #include "apps/trainer/run_directory.h"
+#include "apps/trainer/thread_tuner.h"
 #include "nn/data/dataset.h"
 
 namespace tl::train {
@@ -159,8 +161,10 @@ class Trainer {
   std::vector<double> step_ms_, topology_ms_;
   std::vector<std::pair<std::string, double>> epoch_means_;  // mean of each term over the last (partial) epoch
   double wall_seconds_ = 0.0;
-  int threads_per_process_ = 0;  // OpenMP threads this process trained with (0: it has not trained)
-  double best_validation_loss_;  // infinity until the first validation
+  int threads_per_process_ = 0;              // OpenMP threads this process trained with (0: it has not trained)
+  std::optional<ThreadTuner> thread_tuner_;  // the team of each step, when it is left to the trainer
+  int64_t single_thread_steps_ = 0;          // steps the tuner ran on one thread of threads_per_process_
+  double best_validation_loss_;              // infinity until the first validation
   int64_t best_epoch_ = 0, epochs_since_best_ = 0;
   bool stopped_early_ = false;
 };
