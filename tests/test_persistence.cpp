@@ -584,9 +584,9 @@ TEST_CASE("the memory limit stops a run cleanly, saying what it needed and what 
     CHECK(error_message([&] { topology::persistence(points, options); })
               .find("persistence of 800 points needs about 2.4 MiB for its distance matrices (4 n^2 bytes per cloud of "
                     "n points), more than its memory limit of 1.0 MiB: use fewer points") != std::string::npos);
-    // H1 lists 225 of the 319,600 edges as columns (the rest are apparent pairs or in the spanning tree), and its
-    // reduction holds 1.5-6 MiB, depending on the threads and their timing: 12 MiB is enough, where an up-front
-    // estimate of 36 bytes for every edge (13.4 MiB in all) used to refuse it.
+    // H1 lists 225 of the 319,600 edges as columns (the rest are apparent pairs or in the spanning tree). Its
+    // reduction needed more than 1.6 MiB on two threads, and up to 5.6 MiB on three or more, depending on their
+    // timing: 12 MiB is enough, where an up-front estimate of 36 bytes for every edge (13.4 MiB in all) refused it.
     options.memory_limit_bytes = size_t(12) << 20;
     const PersistenceResult fits = topology::persistence(points, options);
     CHECK(!fits.truncated);

@@ -20,7 +20,7 @@ json report_json(const TrainConfig& config, const RunSummary& run, const json& e
                 {"wall_seconds_this_run", run.wall_seconds},
                 {"processes", run.processes}};
   if (run.threads_per_process > 0) train["threads_per_process"] = run.threads_per_process;
-  if (run.threads_per_process > 1) train["single_thread_steps"] = run.single_thread_steps;
+  if (run.threads_per_process > 1) train["single_thread_steps_this_run"] = run.single_thread_steps;
   for (const auto& [name, value] : run.last_epoch_means) train["last_epoch_mean"][name] = value;
   json report = {{"config", config.source},
                  {"device", device_name(config.device)},
@@ -58,9 +58,9 @@ void write_markdown(std::ostream& md, const TrainConfig& config, const RunSummar
   md << "| steps | " << run.steps << " |\n";
   if (run.threads_per_process > 0)
     md << "| processes x OpenMP threads | " << run.processes << " x " << run.threads_per_process
-       << (run.single_thread_steps > 0
-               ? " (" + std::to_string(run.single_thread_steps) + " steps on one thread: the thread tuner)"
-               : std::string())
+       << (run.single_thread_steps > 0 ? " (" + std::to_string(run.single_thread_steps) +
+                                             " of this run's steps on one thread: the thread tuner)"
+                                       : std::string())
        << " |\n";
   md << "| median step (ms) | " << median(run.step_ms) << " |\n"
      << "| median topology forward (ms) | " << median(run.topology_ms) << " |\n";

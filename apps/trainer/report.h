@@ -32,7 +32,7 @@ struct RunSummary {
   // The processes that trained (mpirun -np), each one's OpenMP threads while training (0: this run did not train;
   // left out of the report), and the threads of the evaluation (rank 0 alone, with every core it sees).
   int processes = 1, threads_per_process = 0, evaluation_threads = 1;
-  int64_t single_thread_steps = 0;  // of those threads, steps the thread tuner ran on one (apps/trainer/thread_tuner.h)
+  int64_t single_thread_steps = 0;  // of this run's steps, those the thread tuner ran on one thread (thread_tuner.h)
   std::vector<std::pair<std::string, double>> last_epoch_means;  // each loss term over the last (partial) epoch
 };
 

@@ -163,7 +163,7 @@ class Trainer {
   double wall_seconds_ = 0.0;
   int threads_per_process_ = 0;              // OpenMP threads this process trained with (0: it has not trained)
   std::optional<ThreadTuner> thread_tuner_;  // the team of each step, when it is left to the trainer
-  int64_t single_thread_steps_ = 0;          // steps the tuner ran on one thread of threads_per_process_
+  int64_t single_thread_steps_ = 0;          // this run's steps the tuner ran on one thread (not checkpointed)
   double best_validation_loss_;              // infinity until the first validation
   int64_t best_epoch_ = 0, epochs_since_best_ = 0;
   bool stopped_early_ = false;
